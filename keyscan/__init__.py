@@ -1,0 +1,3 @@
+"""keyscan: find leaked keys, tokens, private keys and passwords."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,53 @@
+"""Offline checksum validators for token formats that carry one; a wrong checksum is no finding."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import Callable
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62_encode(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def base62_crc32(body: str) -> str:
+    """GitHub and npm append base62(crc32(random part)), zero-padded to six characters."""
+    return base62_encode(zlib.crc32(body.encode("ascii")) & 0xFFFFFFFF, 6)
+
+
+def _crc32_base62_suffix(token: str) -> bool:
+    # github.blog 2021-04-05 "Behind GitHub's new authentication token formats": the last six
+    # characters are a CRC32 of the random part; npm adopted the same layout (2021-09-23).
+    body = token.rsplit("_", 1)[-1]
+    if len(body) < 7 or not body.isascii():
+        return False
+    return base62_crc32(body[:-6]) == body[-6:]
+
+
+def _pypi_macaroon(token: str) -> bool:
+    # PyPI API tokens are "pypi-" + urlsafe base64 of a macaroon whose location is pypi.org.
+    body = token.split("-", 1)[-1]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return b"pypi.org" in raw[:64]
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "github-crc32": _crc32_base62_suffix,
+    "npm-crc32": _crc32_base62_suffix,
+    "pypi-macaroon": _pypi_macaroon,
+}
+
+
+def checksum_ok(name: str, token: str) -> bool:
+    return VALIDATORS[name](token)

@@ -1,0 +1,96 @@
+"""Frozen values that flow through the pipeline: blobs, matches, findings, skips, summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a blob's content was seen: a path, and for git sources the commit that holds it."""
+
+    path: str
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One distinct content to scan; `id` is its git blob id so each content is scanned once."""
+
+    id: str
+    data: bytes
+    provenance: Provenance
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    """A secret extracted by stage 2: offsets are byte offsets into the blob's data."""
+
+    rule_id: str
+    start: int
+    end: int
+    secret: str
+    entropy: float
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A candidate a filter removed, kept for `--explain`."""
+
+    rule_id: str
+    start: int
+    end: int
+    filter: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reported secret: rule, location, and a fingerprint that ignores the location."""
+
+    rule_id: str
+    rule_name: str
+    severity: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    secret: str
+    fingerprint: str
+    entropy: float
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+    tags: tuple[str, ...] = ()
+    line_text: str = ""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A file or object that was not scanned (or only partly), and why."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Summary:
+    """Counts for the end-of-scan report; filled in by the scan as it goes."""
+
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    binary_scanned: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+    rules_active: int = 0
+    engine: str = ""
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for skip in self.skipped:
+            counts[skip.reason] = counts.get(skip.reason, 0) + 1
+        return dict(sorted(counts.items()))

@@ -1,0 +1,1 @@
+"""Rule schema, loading and the compiled, immutable ruleset."""

@@ -1,0 +1,208 @@
+"""The closed rule schema: YAML mappings in, frozen `Rule` values out, or a RuleError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from keyscan.errors import RuleError
+from keyscan.rules.yamlload import LinedDict, load_yaml
+
+SEVERITIES = ("low", "medium", "high", "critical")
+KINDS = ("provider", "generic")
+CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon")
+_ID_SHAPE = regex.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
+_TOP_KEYS = frozenset({"rules"})
+_RULE_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "description",
+        "severity",
+        "kind",
+        "tags",
+        "keywords",
+        "pattern",
+        "entropy",
+        "checksum",
+        "multiline",
+        "allowlist",
+        "examples",
+        "negative_examples",
+        "references",
+        "hosts",
+        "verify",
+        "revoke",
+    }
+)
+_ALLOWLIST_KEYS = frozenset({"regexes", "stopwords", "paths"})
+_REQUIRED = ("id", "name", "description", "severity", "keywords", "pattern")
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Values a rule never reports: regexes and stopwords on the secret, regexes on the path."""
+
+    regexes: tuple[str, ...] = ()
+    stopwords: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One detection rule, exactly as declared; compilation happens in the ruleset."""
+
+    id: str
+    name: str
+    description: str
+    severity: str
+    keywords: tuple[str, ...]
+    pattern: str
+    kind: str = "provider"
+    tags: tuple[str, ...] = ()
+    entropy: float | None = None
+    checksum: str | None = None
+    multiline: bool = False
+    allowlist: Allowlist = Allowlist()
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    verify: Mapping[str, Any] | None = None
+    revoke: Mapping[str, Any] | None = None
+    source: str = ""
+    line: int = 0
+
+    @property
+    def generic(self) -> bool:
+        return self.kind == "generic"
+
+
+def _str(value: Any, file: str, rule: str | None, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError(file, "must be a non-empty string", rule, field)
+    return value
+
+
+def _str_list(value: Any, file: str, rule: str | None, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise RuleError(file, "must be a list of non-empty strings", rule, field)
+    return tuple(value)
+
+
+def _compile_check(pattern: str, file: str, rule: str | None, field: str) -> None:
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        raise RuleError(file, f"does not compile: {exc}", rule, field) from None
+
+
+def _allowlist(value: Any, file: str, rule: str) -> Allowlist:
+    if value is None:
+        return Allowlist()
+    if not isinstance(value, dict):
+        raise RuleError(file, "must be a mapping", rule, "allowlist")
+    unknown = sorted(set(value) - _ALLOWLIST_KEYS)
+    if unknown:
+        raise RuleError(file, f"unknown key {unknown[0]!r}", rule, "allowlist")
+    allow = Allowlist(
+        regexes=_str_list(value.get("regexes"), file, rule, "allowlist.regexes"),
+        stopwords=tuple(
+            s.lower() for s in _str_list(value.get("stopwords"), file, rule, "allowlist.stopwords")
+        ),
+        paths=_str_list(value.get("paths"), file, rule, "allowlist.paths"),
+    )
+    for field, patterns in (("allowlist.regexes", allow.regexes), ("allowlist.paths", allow.paths)):
+        for pattern in patterns:
+            _compile_check(pattern, file, rule, field)
+    return allow
+
+
+def parse_rule(raw: Any, file: str, index: int) -> Rule:
+    """Validate one rule mapping against the closed schema."""
+    if not isinstance(raw, dict):
+        raise RuleError(file, f"rules[{index}] must be a mapping")
+    line = raw.line if isinstance(raw, LinedDict) else 0
+    where = f"{file}:{line}" if line else file
+    rid = raw.get("id")
+    label = rid if isinstance(rid, str) else f"rules[{index}]"
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise RuleError(where, f"unknown key {unknown[0]!r}", label, unknown[0])
+    for key in _REQUIRED:
+        if key not in raw:
+            raise RuleError(where, "is required", label, key)
+    rule_id = _str(raw["id"], where, label, "id")
+    if not _ID_SHAPE.match(rule_id):
+        raise RuleError(where, "must be lower-case words joined by '.', '-' or '_'", label, "id")
+    severity = raw["severity"]
+    if severity not in SEVERITIES:
+        raise RuleError(where, f"must be one of {', '.join(SEVERITIES)}", rule_id, "severity")
+    kind = raw.get("kind", "provider")
+    if kind not in KINDS:
+        raise RuleError(where, f"must be one of {', '.join(KINDS)}", rule_id, "kind")
+    keywords = _str_list(raw["keywords"], where, rule_id, "keywords")
+    if not keywords:
+        raise RuleError(where, "needs at least one keyword", rule_id, "keywords")
+    for keyword in keywords:
+        if not keyword.isascii() or len(keyword) < 2:
+            raise RuleError(where, f"keyword {keyword!r} must be ASCII, 2+ chars", rule_id, "keywords")
+    pattern = _str(raw["pattern"], where, rule_id, "pattern")
+    _compile_check(pattern, where, rule_id, "pattern")
+    if "secret" not in regex.compile(pattern).groupindex:
+        raise RuleError(where, "must define the named group (?P<secret>...)", rule_id, "pattern")
+    entropy = raw.get("entropy")
+    if entropy is not None and (
+        isinstance(entropy, bool) or not isinstance(entropy, (int, float)) or not 0 <= entropy <= 8
+    ):
+        raise RuleError(where, "must be a number between 0 and 8", rule_id, "entropy")
+    checksum = raw.get("checksum")
+    if checksum is not None and checksum not in CHECKSUMS:
+        raise RuleError(where, f"must be one of {', '.join(CHECKSUMS)}", rule_id, "checksum")
+    multiline = raw.get("multiline", False)
+    if not isinstance(multiline, bool):
+        raise RuleError(where, "must be true or false", rule_id, "multiline")
+    for mapping_key in ("verify", "revoke"):
+        if raw.get(mapping_key) is not None and not isinstance(raw[mapping_key], dict):
+            raise RuleError(where, "must be a mapping", rule_id, mapping_key)
+    return Rule(
+        id=rule_id,
+        name=_str(raw["name"], where, rule_id, "name"),
+        description=_str(raw["description"], where, rule_id, "description").strip(),
+        severity=severity,
+        kind=kind,
+        tags=_str_list(raw.get("tags"), where, rule_id, "tags"),
+        keywords=tuple(k.lower() for k in keywords),
+        pattern=pattern,
+        entropy=float(entropy) if entropy is not None else None,
+        checksum=checksum,
+        multiline=multiline,
+        allowlist=_allowlist(raw.get("allowlist"), where, rule_id),
+        examples=_str_list(raw.get("examples"), where, rule_id, "examples"),
+        negative_examples=_str_list(raw.get("negative_examples"), where, rule_id, "negative_examples"),
+        references=_str_list(raw.get("references"), where, rule_id, "references"),
+        hosts=_str_list(raw.get("hosts"), where, rule_id, "hosts"),
+        verify=raw.get("verify"),
+        revoke=raw.get("revoke"),
+        source=file,
+        line=line,
+    )
+
+
+def parse_rule_file(text: str | bytes, file: str) -> tuple[Rule, ...]:
+    """Parse a whole rule file (`rules: [...]`)."""
+    doc = load_yaml(text, file)
+    if not isinstance(doc, dict) or "rules" not in doc:
+        raise RuleError(file, "must be a mapping with a top-level 'rules' list")
+    unknown = sorted(set(doc) - _TOP_KEYS)
+    if unknown:
+        raise RuleError(file, f"unknown top-level key {unknown[0]!r}")
+    raw_rules = doc["rules"]
+    if not isinstance(raw_rules, list):
+        raise RuleError(file, "'rules' must be a list")
+    return tuple(parse_rule(raw, file, i) for i, raw in enumerate(raw_rules))

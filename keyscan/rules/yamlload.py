@@ -1,0 +1,55 @@
+"""Strict YAML loading that remembers the line of every mapping, for errors that name it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from keyscan.errors import KeyscanError
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LinedDict(dict[str, Any]):
+    """A mapping from YAML that knows the 1-based line it started on."""
+
+    line: int = 0
+
+
+class _LinedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    def construct_lined_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LinedDict:
+        self.flatten_mapping(node)
+        result = LinedDict()
+        result.line = node.start_mark.line + 1
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"mapping key {key!r} is not a string", key_node.start_mark
+                )
+            if key in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            result[key] = self.construct_object(value_node, deep=True)
+        return result
+
+
+_LinedLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _LinedLoader.construct_lined_mapping,
+)
+
+
+def load_yaml(text: str | bytes, source: str) -> Any:
+    """Parse YAML, raising a one-line KeyscanError naming `source` and the line on failure."""
+    try:
+        return yaml.load(text, Loader=_LinedLoader)  # noqa: S506 - the loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        raise KeyscanError(f"{source}{line}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise KeyscanError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
