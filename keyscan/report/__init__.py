@@ -1,0 +1,1 @@
+"""Reporters turn findings into text, JSON, JSON Lines, SARIF or GitLab reports."""
