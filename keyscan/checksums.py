@@ -7,6 +7,8 @@ import binascii
 import zlib
 from collections.abc import Callable
 
+from keyscan.wordlists import is_default_value
+
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -42,10 +44,22 @@ def _pypi_macaroon(token: str) -> bool:
     return b"pypi.org" in raw[:64]
 
 
+def _basic_auth(token: str) -> bool:
+    # An HTTP Basic credential is base64("user:password"); anything else is not one.
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, password = text.partition(":")
+    return bool(sep and user and text.isprintable()) and not is_default_value(password)
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "github-crc32": _crc32_base62_suffix,
     "npm-crc32": _crc32_base62_suffix,
     "pypi-macaroon": _pypi_macaroon,
+    "basic-auth": _basic_auth,
 }
 
 

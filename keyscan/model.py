@@ -66,7 +66,6 @@ class Finding:
     author: str | None = None
     date: str | None = None
     tags: tuple[str, ...] = ()
-    line_text: str = ""
 
 
 @dataclass(frozen=True)

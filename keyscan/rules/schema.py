@@ -13,7 +13,7 @@ from keyscan.rules.yamlload import LinedDict, load_yaml
 
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("provider", "generic")
-CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon")
+CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon", "basic-auth")
 _ID_SHAPE = regex.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
 _TOP_KEYS = frozenset({"rules"})
 _RULE_KEYS = frozenset(
@@ -151,7 +151,9 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         raise RuleError(where, "needs at least one keyword", rule_id, "keywords")
     for keyword in keywords:
         if not keyword.isascii() or len(keyword) < 2:
-            raise RuleError(where, f"keyword {keyword!r} must be ASCII, 2+ chars", rule_id, "keywords")
+            raise RuleError(
+                where, f"keyword {keyword!r} must be ASCII, 2+ chars", rule_id, "keywords"
+            )
     pattern = _str(raw["pattern"], where, rule_id, "pattern")
     _compile_check(pattern, where, rule_id, "pattern")
     if "secret" not in regex.compile(pattern).groupindex:
@@ -184,7 +186,9 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         multiline=multiline,
         allowlist=_allowlist(raw.get("allowlist"), where, rule_id),
         examples=_str_list(raw.get("examples"), where, rule_id, "examples"),
-        negative_examples=_str_list(raw.get("negative_examples"), where, rule_id, "negative_examples"),
+        negative_examples=_str_list(
+            raw.get("negative_examples"), where, rule_id, "negative_examples"
+        ),
         references=_str_list(raw.get("references"), where, rule_id, "references"),
         hosts=_str_list(raw.get("hosts"), where, rule_id, "hosts"),
         verify=raw.get("verify"),

@@ -1,0 +1,114 @@
+"""The scan command: build the ruleset and source, run the pipeline, report, pick the exit code."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from keyscan import __version__
+from keyscan.blobscan import ScanOptions
+from keyscan.cachedir import default_cache_dir
+from keyscan.config import Config, discover_config
+from keyscan.model import Skip
+from keyscan.output import write_report
+from keyscan.report.base import ReportContext
+from keyscan.report.registry import REPORTERS
+from keyscan.request import ScanRequest
+from keyscan.rules.load import load_rules
+from keyscan.rules.ruleset import Ruleset
+from keyscan.scan import ScanResult, scan_file_items
+from keyscan.sources.worktree import FileItem, list_worktree
+from keyscan.terminal import use_color, use_progress
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+
+def build_ruleset(request: ScanRequest, config: Config) -> Ruleset:
+    rules = load_rules([*config.rule_paths, *request.rule_paths])
+    ruleset = Ruleset(rules)
+    return ruleset.select(request.enable_rules, [*config.disable, *request.disable_rules])
+
+
+def _allowlisted(files: list[FileItem], config: Config) -> tuple[list[FileItem], list[Skip]]:
+    if not config.allowlist.paths:
+        return files, []
+    kept: list[FileItem] = []
+    skipped: list[Skip] = []
+    root = config.root.resolve()
+    for item in files:
+        try:
+            relative = Path(item.absolute).resolve().relative_to(root).as_posix()
+        except ValueError:
+            relative = item.display
+        if any(p.search(relative) for p in config.allowlist.paths):
+            skipped.append(Skip(item.display, "allowlisted path", config.source))
+        else:
+            kept.append(item)
+    return kept, skipped
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
+    if not enabled or total == 0:
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label="scanning", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def run_scan(request: ScanRequest) -> int:
+    started = _now()
+    listing = list_worktree(request.target)
+    config = discover_config(request.config, listing.root if listing.root.is_dir() else Path("."))
+    ruleset = build_ruleset(request, config)
+    max_size = request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
+    options = ScanOptions(
+        max_file_size=max_size,
+        scan_binary=request.scan_binary,
+        inline_ignores=request.inline_ignores,
+        explain=request.explain,
+        allowlist=replace(config.allowlist, paths=()),
+    )
+    files, allow_skips = _allowlisted(listing.files, config)
+    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
+    with _progress(use_progress(request.progress, sys.stderr), len(files)) as advance:
+        result = scan_file_items(
+            files, ruleset, options, request.engine, cache_dir, request.jobs, advance
+        )
+    result.summary.skipped[:0] = [*listing.skips, *allow_skips]
+    _report(request, ruleset, result, listing.root, started)
+    return 1 if result.findings else 0
+
+
+def _report(
+    request: ScanRequest, ruleset: Ruleset, result: ScanResult, root: Path, started: str
+) -> None:
+    to_terminal = request.output in (None, "-")
+    context = ReportContext(
+        findings=result.findings,
+        summary=result.summary,
+        rules=ruleset.by_id,
+        show_secrets=request.show_secrets,
+        color=request.format == "text" and to_terminal and use_color(request.color, sys.stdout),
+        tool_version=__version__,
+        scan_root=str(root),
+        started=started,
+        finished=_now(),
+    )
+    write_report(REPORTERS[request.format](context), request.output)
+    if request.explain:
+        for path, dropped in result.dropped:
+            click.echo(
+                f"dropped {path} [{dropped.rule_id}] by {dropped.filter}: {dropped.reason}",
+                err=True,
+            )
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

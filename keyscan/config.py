@@ -1,0 +1,155 @@
+"""`.keyscan.yaml` discovery and validation; a config always extends the built-in rules."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from keyscan.errors import ConfigError, KeyscanError
+from keyscan.filters import GlobalAllowlist
+from keyscan.rules.yamlload import LinedDict, load_yaml
+
+CONFIG_NAMES = (".keyscan.yaml", ".keyscan.yml")
+_TOP_KEYS = frozenset({"allowlist", "disable", "rules", "max_file_size"})
+_ALLOW_KEYS = frozenset({"paths", "regexes", "stopwords"})
+
+
+@dataclass(frozen=True)
+class Config:
+    """The user's settings, already validated; `root` anchors path globs and rule paths."""
+
+    source: str = ""
+    root: Path = Path(".")
+    allowlist: GlobalAllowlist = GlobalAllowlist()
+    disable: tuple[str, ...] = ()
+    rule_paths: tuple[Path, ...] = ()
+    max_file_size: int | None = None
+
+
+def glob_to_regex(glob: str) -> str:
+    """A gitignore-like glob (`**`, `*`, `?`, trailing `/` for a directory) as a path regex."""
+    anchored = glob.startswith("/")
+    glob = glob.lstrip("/")
+    directory = glob.endswith("/")
+    glob = glob.rstrip("/")
+    out = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(regex.escape(glob[i]))
+            i += 1
+    prefix = "^" if anchored or "/" in glob else "^(?:.*/)?"
+    suffix = "/" if directory else "(?:/|$)"
+    return prefix + "".join(out) + suffix
+
+
+def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: {key}: must be a list of non-empty strings")
+    return tuple(value)
+
+
+def parse_size(text: str | int) -> int:
+    """`10MB`, `512k`, `2GiB` or a plain byte count."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text <= 0:
+            raise KeyscanError(f"size must be positive, got {text}")
+        return text
+    value = str(text).strip().lower().replace("ib", "b")
+    units = {
+        "gb": 1 << 30,
+        "mb": 1 << 20,
+        "kb": 1 << 10,
+        "g": 1 << 30,
+        "m": 1 << 20,
+        "k": 1 << 10,
+        "b": 1,
+    }
+    for unit, factor in units.items():
+        if value.endswith(unit) and value[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(value[: -len(unit)]) * factor)
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise KeyscanError(f"invalid size {text!r}: use a byte count or a unit like 10MB or 512KB")
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+    doc = load_yaml(text, str(path))
+    if doc is None:
+        return Config(source=str(path), root=path.parent)
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping")
+    line = doc.line if isinstance(doc, LinedDict) else 0
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise ConfigError(
+                f"{path}: unknown key {key!r} (known: {', '.join(sorted(_TOP_KEYS))})"
+            )
+    allow = doc.get("allowlist") or {}
+    if not isinstance(allow, dict):
+        raise ConfigError(f"{path}:{line}: allowlist: must be a mapping")
+    for key in allow:
+        if key not in _ALLOW_KEYS:
+            raise ConfigError(f"{path}: allowlist: unknown key {key!r}")
+    try:
+        allowlist = GlobalAllowlist(
+            paths=tuple(
+                regex.compile(glob_to_regex(g))
+                for g in _strings(allow.get("paths"), str(path), "allowlist.paths")
+            ),
+            regexes=tuple(
+                regex.compile(r)
+                for r in _strings(allow.get("regexes"), str(path), "allowlist.regexes")
+            ),
+            stopwords=tuple(
+                w.lower()
+                for w in _strings(allow.get("stopwords"), str(path), "allowlist.stopwords")
+            ),
+        )
+    except regex.error as exc:
+        raise ConfigError(f"{path}: allowlist.regexes: does not compile: {exc}") from None
+    size = doc.get("max_file_size")
+    return Config(
+        source=str(path),
+        root=path.parent,
+        allowlist=allowlist,
+        disable=_strings(doc.get("disable"), str(path), "disable"),
+        rule_paths=tuple(path.parent / p for p in _strings(doc.get("rules"), str(path), "rules")),
+        max_file_size=parse_size(size) if size is not None else None,
+    )
+
+
+def discover_config(explicit: Path | None, scan_root: Path) -> Config:
+    """--config, then KEYSCAN_CONFIG, then .keyscan.yaml at the scan root; else defaults."""
+    if explicit is not None:
+        return load_config(explicit)
+    from_env = os.environ.get("KEYSCAN_CONFIG")
+    if from_env:
+        return load_config(Path(from_env))
+    for name in CONFIG_NAMES:
+        candidate = scan_root / name
+        if candidate.is_file():
+            return load_config(candidate)
+    return Config(root=scan_root)

@@ -1,0 +1,1 @@
+"""Stage 1 engines (keyword search) and stage 2 extraction."""

@@ -1,0 +1,103 @@
+"""Stage 2: run each hit rule's pattern on a bounded window around its keyword hits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+from keyscan.engine.base import KeywordHit
+from keyscan.rules.ruleset import Ruleset
+from keyscan.rules.schema import Rule
+
+LINE_BEFORE = 256
+LINE_AFTER = 1024
+BLOCK_BEFORE = 256
+BLOCK_AFTER = 16384
+# Dense hits on one huge line would otherwise merge into one unbounded window.
+MAX_WINDOW = 65536
+REGEX_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A secret a rule's pattern extracted; offsets are bytes into the scanned data."""
+
+    rule_index: int
+    start: int
+    end: int
+    secret: str
+
+
+@dataclass(frozen=True)
+class Extraction:
+    candidates: list[Candidate]
+    timed_out_rules: list[str]
+
+
+def _window(data: bytes, start: int, end: int, rule: Rule) -> tuple[int, int]:
+    if rule.multiline:
+        return max(0, start - BLOCK_BEFORE), min(len(data), end + BLOCK_AFTER)
+    # Bounded searches keep a 50 MB single-line file linear: never scan back to offset 0 per hit.
+    low = max(0, start - LINE_BEFORE)
+    newline = data.rfind(b"\n", low, start)
+    high = min(len(data), end + LINE_AFTER)
+    next_newline = data.find(b"\n", end, high)
+    return (newline + 1 if newline != -1 else low), (next_newline if next_newline != -1 else high)
+
+
+def _merged_windows(data: bytes, spans: list[tuple[int, int]], rule: Rule) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        low, high = _window(data, start, end, rule)
+        if windows and low <= windows[-1][1] and high - windows[-1][0] <= MAX_WINDOW:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], high))
+        else:
+            windows.append((low, high))
+    return windows
+
+
+def _byte_offset(text: str, char_index: int, ascii_only: bool) -> int:
+    if ascii_only:
+        return char_index
+    return len(text[:char_index].encode("utf-8", "surrogateescape"))
+
+
+def extract(
+    data: bytes,
+    hits: Sequence[KeywordHit],
+    ruleset: Ruleset,
+    wanted: Callable[[Rule], bool] = lambda rule: True,
+) -> Extraction:
+    """Candidates of every rule whose keyword occurs, deduplicated by (rule, span)."""
+    spans_by_rule: dict[int, list[tuple[int, int]]] = {}
+    for keyword_index, start in hits:
+        end = start + len(ruleset.keywords[keyword_index])
+        for rule_index in ruleset.keyword_rules[keyword_index]:
+            spans_by_rule.setdefault(rule_index, []).append((start, end))
+    candidates: dict[tuple[int, int, int], Candidate] = {}
+    timed_out: list[str] = []
+    for rule_index in sorted(spans_by_rule):
+        rule = ruleset.rules[rule_index]
+        if not wanted(rule):
+            continue
+        pattern = ruleset.pattern(rule_index)
+        try:
+            for low, high in _merged_windows(data, spans_by_rule[rule_index], rule):
+                chunk = data[low:high]
+                ascii_only = chunk.isascii()
+                text = chunk.decode("utf-8", "surrogateescape")
+                for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                    s_char, e_char = match.span("secret")
+                    if s_char < 0 or e_char <= s_char:
+                        continue
+                    start = low + _byte_offset(text, s_char, ascii_only)
+                    end = low + _byte_offset(text, e_char, ascii_only)
+                    key = (rule_index, start, end)
+                    if key not in candidates:
+                        candidates[key] = Candidate(rule_index, start, end, match.group("secret"))
+        except TimeoutError:
+            # A pathological pattern loses this blob, not the scan; the caller reports it.
+            timed_out.append(rule.id)
+    ordered = sorted(candidates.values(), key=lambda c: (c.start, c.end, c.rule_index))
+    return Extraction(ordered, timed_out)

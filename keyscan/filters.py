@@ -1,0 +1,233 @@
+"""False-positive filters: pure, ordered, and each one says why it dropped a candidate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import regex
+
+from keyscan.checksums import checksum_ok
+from keyscan.entropy import shannon_entropy
+from keyscan.wordlists import is_default_value
+from keyscan.rules.schema import Rule
+
+
+@dataclass(frozen=True)
+class FilterInput:
+    """A candidate with the context filters may look at: the line it sits on and the one before."""
+
+    rule: Rule
+    secret: str
+    path: str
+    line: str
+    previous_line: str
+    allow_regexes: tuple[regex.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class GlobalAllowlist:
+    """User-level allowlist from the configuration: applies to every rule."""
+
+    paths: tuple[regex.Pattern[str], ...] = ()
+    regexes: tuple[regex.Pattern[str], ...] = ()
+    stopwords: tuple[str, ...] = ()
+
+
+Filter = Callable[[FilterInput], "str | None"]
+
+_PLACEHOLDER_SHAPES = regex.compile(
+    r"""
+      \$\{[^}]*\}? | \{\{ | \}\} | \$\( | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
+    | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@$ | ^\[[A-Za-z_ ]+\]$
+    | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}
+    """,
+    regex.VERBOSE,
+)
+_PLACEHOLDER_WORDS = regex.compile(
+    r"(?i)example|placeholder|changeme|change[_\-]me|redacted|dummy|your[_\-]|insert[_\-]?|"
+    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum"
+)
+_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210", "qwertyuiop", "asdfghjkl")
+_HEX_DIGEST = regex.compile(
+    r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$"
+)
+_DIGEST_CONTEXT = regex.compile(
+    r"(?i)sha[-_ ]?(?:1|224|256|384|512)|md5|hash|digest|checksum|integrity|etag|commit|revision|"
+    r"fingerprint|--hash=|\bh1:|nonce|cache[_-]?key"
+)
+_DIGEST_PREFIXED = regex.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:])")
+_UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_REFERENCE = regex.compile(
+    r"""(?x)
+      ^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?$   # obj.attr, settings.DB_PASSWORD
+    | ^[A-Z]{2,}(?:_[A-Z0-9]{2,})+$                         # ENV_VAR_NAME
+    | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
+    | ^[a-z]{2,}(?:_[a-z]{2,})+[0-9]{0,2}$                  # snake_case_identifier
+    | \(|\)|\[|\]
+    | (?i:os\.environ|process\.env|getenv|env\(|secrets\.|vault:|ssm:|arn:aws)
+    """
+)
+_PUBLIC_MATERIAL = regex.compile(
+    r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
+)
+_PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
+INLINE_MARKERS = ("keyscan:allow", "pragma: allowlist secret", "gitleaks:allow")
+NEXT_LINE_MARKERS = ("keyscan:allow-next-line", "pragma: allowlist nextline secret")
+
+
+def rule_allowlist(item: FilterInput) -> str | None:
+    lowered = item.secret.lower()
+    for word in item.rule.allowlist.stopwords:
+        if word in lowered:
+            return f"contains the rule's stopword {word!r}"
+    for pattern in item.allow_regexes:
+        if pattern.search(item.secret):
+            return f"matches the rule's allowlist regex {pattern.pattern!r}"
+    for path_pattern in item.rule.allowlist.paths:
+        if regex.search(path_pattern, item.path):
+            return f"path matches the rule's allowlist {path_pattern!r}"
+    return None
+
+
+def entropy(item: FilterInput) -> str | None:
+    minimum = item.rule.entropy
+    if minimum is None:
+        return None
+    value = shannon_entropy(item.secret)
+    if value < minimum:
+        return f"entropy {value:.2f} below the rule's minimum {minimum:g}"
+    return None
+
+
+def checksum(item: FilterInput) -> str | None:
+    if item.rule.checksum and not checksum_ok(item.rule.checksum, item.secret):
+        return f"{item.rule.checksum} checksum does not match"
+    return None
+
+
+def placeholder(item: FilterInput) -> str | None:
+    shape = _PLACEHOLDER_SHAPES.search(item.secret)
+    if shape:
+        return f"placeholder or template syntax {shape.group()!r}"
+    word = _PLACEHOLDER_WORDS.search(item.secret)
+    if word:
+        return f"placeholder word {word.group()!r}"
+    return None
+
+
+def repetitive(item: FilterInput) -> str | None:
+    secret = item.secret
+    if len(secret) >= 8:
+        most = max(secret.count(c) for c in set(secret))
+        if most * 2 > len(secret):
+            return "one character makes up most of the value"
+    if len(set(secret)) <= 3 and len(secret) >= 6:
+        return "too few distinct characters"
+    lowered = secret.lower()
+    for sequence in _SEQUENCES:
+        for i in range(len(sequence) - 5):
+            if sequence[i : i + 6] in lowered:
+                return f"keyboard or counting sequence {sequence[i : i + 6]!r}"
+    return None
+
+
+def digest(item: FilterInput) -> str | None:
+    secret = item.secret
+    if _DIGEST_PREFIXED.match(secret):
+        return "a digest with an algorithm prefix"
+    if _HEX_DIGEST.match(secret.lower()) and _DIGEST_CONTEXT.search(item.line):
+        return "a hex digest in a hash/commit context"
+    if item.path.endswith(("go.sum", ".lock", "package-lock.json", "pnpm-lock.yaml", ".sri")):
+        return "a lockfile value"
+    return None
+
+
+def default_value(item: FilterInput) -> str | None:
+    if is_default_value(item.secret):
+        return f"a well-known default or dummy value {item.secret.lower()!r}"
+    return None
+
+
+def identifier(item: FilterInput) -> str | None:
+    if _UUID.match(item.secret):
+        return "a UUID"
+    if _REFERENCE.search(item.secret):
+        return "a reference to a variable, setting or function, not a literal"
+    if _PATH_OR_URL.match(item.secret):
+        return "a path or URL"
+    return None
+
+
+def public_material(item: FilterInput) -> str | None:
+    if _PUBLIC_MATERIAL.search(item.secret) or _PUBLIC_MATERIAL.search(item.line[:200]):
+        return "public key, certificate or publishable key"
+    return None
+
+
+def inline_ignore(item: FilterInput) -> str | None:
+    for marker in NEXT_LINE_MARKERS:
+        if marker in item.previous_line and _marker_applies(item.previous_line, marker, item):
+            return f"`{marker}` on the previous line"
+    for marker in INLINE_MARKERS:
+        index = item.line.find(marker)
+        # keyscan:allow-next-line on this line is about the next line, not this one.
+        if index != -1 and not item.line.startswith("-next-line", index + len(marker)):
+            if _marker_applies(item.line, marker, item):
+                return f"`{marker}` on the line"
+    return None
+
+
+def _marker_applies(line: str, marker: str, item: FilterInput) -> bool:
+    # `keyscan:allow some.rule-id` limits the ignore to that rule.
+    rest = line[line.find(marker) + len(marker) :]
+    if marker.startswith("keyscan:") and rest.startswith(" "):
+        words = rest.split()
+        if words and not words[0].startswith("reason=") and "." in words[0]:
+            return words[0] == item.rule.id
+    return True
+
+
+PROVIDER_FILTERS: tuple[tuple[str, Filter], ...] = (
+    ("rule-allowlist", rule_allowlist),
+    ("checksum", checksum),
+    ("entropy", entropy),
+    ("placeholder", placeholder),
+    ("repetitive", repetitive),
+    ("inline-ignore", inline_ignore),
+)
+GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
+    *PROVIDER_FILTERS[:-1],
+    ("default-value", default_value),
+    ("digest", digest),
+    ("identifier", identifier),
+    ("public-material", public_material),
+    PROVIDER_FILTERS[-1],
+)
+
+
+def global_allowlist(allow: GlobalAllowlist, secret: str, path: str) -> str | None:
+    for path_pattern in allow.paths:
+        if path_pattern.search(path):
+            return f"path matches the configured allowlist {path_pattern.pattern!r}"
+    lowered = secret.lower()
+    for word in allow.stopwords:
+        if word in lowered:
+            return f"contains the configured stopword {word!r}"
+    for pattern in allow.regexes:
+        if pattern.search(secret):
+            return f"matches the configured allowlist regex {pattern.pattern!r}"
+    return None
+
+
+def first_reason(
+    item: FilterInput, filters: Sequence[tuple[str, Filter]], inline_ignores: bool = True
+) -> tuple[str, str] | None:
+    """(filter name, reason) of the first filter that drops the candidate, or None to keep it."""
+    for name, check in filters:
+        if name == "inline-ignore" and not inline_ignores:
+            continue
+        reason = check(item)
+        if reason is not None:
+            return name, reason
+    return None

@@ -1,0 +1,38 @@
+"""Writing reports: stdout, or a file replaced atomically so no half-written report remains."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from keyscan.errors import KeyscanError
+
+
+def write_report(text: str, destination: str | None) -> None:
+    if destination is None or destination == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(destination)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise KeyscanError(f"{destination}: cannot write report: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        # Ctrl-C or a full disk leaves the old report (or none), never a truncated one.
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise KeyscanError(f"{destination}: cannot write report: {exc.strerror}") from None
+        raise

@@ -1,0 +1,28 @@
+"""ScanRequest: every scan option the command line collected, frozen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    target: Path
+    format: str = "text"
+    output: str | None = None
+    config: Path | None = None
+    show_secrets: bool = False
+    color: bool | None = None
+    progress: bool | None = None
+    jobs: int = 0
+    engine: str = "auto"
+    max_file_size: int | None = None
+    scan_binary: bool = True
+    rule_paths: tuple[Path, ...] = ()
+    enable_rules: tuple[str, ...] = ()
+    disable_rules: tuple[str, ...] = ()
+    inline_ignores: bool = True
+    explain: bool = False
+    cache_dir: Path | None = None
+    use_cache: bool = True

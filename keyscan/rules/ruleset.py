@@ -1,0 +1,80 @@
+"""The compiled, immutable ruleset: rules, their keyword table and a content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+
+import regex
+
+from keyscan import __version__
+from keyscan.errors import KeyscanError
+from keyscan.rules.schema import Rule
+
+# Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
+ENGINE_SEMANTICS = 1
+
+
+class Ruleset:
+    """Rules plus the keyword table both engines search; stage-2 patterns compile lazily."""
+
+    def __init__(self, rules: Sequence[Rule]):
+        if not rules:
+            raise KeyscanError("no rules are active: refusing to scan with an empty ruleset")
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.by_id = {rule.id: rule for rule in self.rules}
+        keyword_rules: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                keyword_rules.setdefault(keyword, [])
+                if index not in keyword_rules[keyword]:
+                    keyword_rules[keyword].append(index)
+        self.keywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k in keyword_rules)
+        self.keyword_rules: tuple[tuple[int, ...], ...] = tuple(
+            tuple(v) for v in keyword_rules.values()
+        )
+        self.hash = _ruleset_hash(self.rules)
+        self._compiled: dict[int, regex.Pattern[str]] = {}
+        self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
+
+    def pattern(self, index: int) -> regex.Pattern[str]:
+        compiled = self._compiled.get(index)
+        if compiled is None:
+            compiled = regex.compile(self.rules[index].pattern)
+            self._compiled[index] = compiled
+        return compiled
+
+    def allow_regexes(self, index: int) -> tuple[regex.Pattern[str], ...]:
+        compiled = self._allow_regexes.get(index)
+        if compiled is None:
+            compiled = tuple(regex.compile(p) for p in self.rules[index].allowlist.regexes)
+            self._allow_regexes[index] = compiled
+        return compiled
+
+    def select(self, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> Ruleset:
+        """A ruleset restricted to `enable` (if given) minus `disable`; unknown ids are errors."""
+        enable, disable = list(enable), list(disable)
+        for rule_id in [*enable, *disable]:
+            if rule_id not in self.by_id:
+                raise KeyscanError(f"unknown rule id {rule_id!r} (see `keyscan rules list`)")
+        chosen = [r for r in self.rules if (not enable or r.id in enable) and r.id not in disable]
+        return Ruleset(chosen)
+
+    def __getstate__(self) -> dict[str, object]:
+        # Workers recompile lazily; compiled patterns are cheap to rebuild and bulky to ship.
+        state = dict(self.__dict__)
+        state["_compiled"] = {}
+        state["_allow_regexes"] = {}
+        return state
+
+
+def _ruleset_hash(rules: Sequence[Rule]) -> str:
+    digest = hashlib.sha256(f"keyscan {__version__} semantics {ENGINE_SEMANTICS}\n".encode())
+    for rule in rules:
+        fields = asdict(rule)
+        for transient in ("source", "line", "examples", "negative_examples", "references"):
+            fields.pop(transient)
+        digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    return digest.hexdigest()

@@ -1,0 +1,105 @@
+"""The scan pipeline for files: listing → batches → (workers) → findings, skips and counts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.model import Dropped, Finding, Summary
+from keyscan.rules.ruleset import Ruleset
+from keyscan.sources.worktree import FileItem
+from keyscan.workers import (
+    BatchResult,
+    build_engine,
+    init_pool_worker,
+    scan_files,
+    scan_files_in_worker,
+)
+
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_FILES = 256
+# Below this much work a process pool costs more than it saves.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    dropped: list[tuple[str, Dropped]] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
+
+
+def _batches(files: Sequence[FileItem]) -> Iterator[list[FileItem]]:
+    batch: list[FileItem] = []
+    size = 0
+    for item in files:
+        batch.append(item)
+        try:
+            size += os.stat(item.absolute).st_size
+        except OSError:
+            pass
+        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _total_bytes(files: Sequence[FileItem]) -> int:
+    total = 0
+    for item in files:
+        try:
+            total += os.stat(item.absolute).st_size
+        except OSError:
+            pass
+    return total
+
+
+def scan_file_items(
+    files: Sequence[FileItem],
+    ruleset: Ruleset,
+    options: ScanOptions,
+    engine_name: str = "auto",
+    cache_dir: Path | None = None,
+    jobs: int = 0,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> ScanResult:
+    """Scan files, in worker processes when there is enough work; results are deterministic."""
+    result = ScanResult()
+    jobs = jobs or (os.cpu_count() or 1)
+    batches = list(_batches(files))
+    engine = build_engine(ruleset, engine_name, cache_dir)
+    result.summary.engine = engine.name
+    result.summary.rules_active = len(ruleset.rules)
+    outcomes: Iterator[BatchResult]
+    if jobs > 1 and len(batches) > 1 and _total_bytes(files) >= PARALLEL_MIN_BYTES:
+        pool = ProcessPoolExecutor(
+            max_workers=min(jobs, len(batches)),
+            initializer=init_pool_worker,
+            initargs=(ruleset, engine.name, cache_dir, options),
+        )
+        with pool:
+            outcomes = pool.map(scan_files_in_worker, batches)
+            for batch, outcome in zip(batches, outcomes):
+                _merge(result, outcome)
+                on_progress(len(batch))
+    else:
+        scanner = BlobScanner(ruleset, engine, options)
+        for batch in batches:
+            _merge(result, scan_files(scanner, batch))
+            on_progress(len(batch))
+    result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    return result
+
+
+def _merge(result: ScanResult, outcome: BatchResult) -> None:
+    result.findings.extend(outcome.findings)
+    result.dropped.extend(outcome.dropped)
+    result.summary.skipped.extend(outcome.skips)
+    result.summary.files_scanned += outcome.files_scanned
+    result.summary.bytes_scanned += outcome.bytes_scanned
+    result.summary.binary_scanned += outcome.binary_scanned

@@ -1,0 +1,94 @@
+"""Working-tree source: the files under a path, as git sees them or by walking the directory."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyscan.errors import SourceError
+from keyscan.gitcmd import listed_files, worktree_root
+from keyscan.model import Skip
+
+
+@dataclass(frozen=True)
+class FileItem:
+    """A file to read: `display` is the path reported, relative to the scan target."""
+
+    display: str
+    absolute: str
+
+
+@dataclass(frozen=True)
+class WorktreeListing:
+    files: list[FileItem]
+    skips: list[Skip]
+    root: Path
+    in_git: bool
+
+
+def list_worktree(target: Path) -> WorktreeListing:
+    if not os.path.lexists(target):
+        raise SourceError(f"{target}: no such file or directory")
+    target = target.absolute()
+    if target.is_file() and not target.is_symlink():
+        return WorktreeListing([FileItem(target.name, str(target))], [], target.parent, False)
+    repo = worktree_root(target)
+    if repo is not None:
+        relative = os.path.relpath(target, repo)
+        names = listed_files(repo, "." if relative == "." else relative)
+        items = (FileItem(_display(repo / n, target), str(repo / n)) for n in names)
+        files, skips = _admit(items, target.resolve())
+        return WorktreeListing(files, skips, target, True)
+    files, skips = _admit(_walk(target), target.resolve())
+    return WorktreeListing(files, skips, target, False)
+
+
+def _display(path: Path, target: Path) -> str:
+    return Path(os.path.relpath(path, target)).as_posix()
+
+
+def _walk(target: Path) -> Iterator[FileItem]:
+    for directory, subdirs, names in os.walk(target, followlinks=False):
+        subdirs[:] = sorted(d for d in subdirs if d != ".git")
+        for name in sorted(names):
+            path = Path(directory, name)
+            yield FileItem(_display(path, target), str(path))
+
+
+def _admit(items: Iterator[FileItem], real_root: Path) -> tuple[list[FileItem], list[Skip]]:
+    """Keep regular files inside the tree; symlinks only when they resolve inside it."""
+    files: list[FileItem] = []
+    skips: list[Skip] = []
+    for item in items:
+        try:
+            info = os.lstat(item.absolute)
+        except FileNotFoundError:
+            continue  # tracked but deleted from the work tree: nothing to scan
+        except OSError as exc:
+            skips.append(Skip(item.display, "unreadable", exc.strerror or str(exc)))
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                resolved = Path(item.absolute).resolve(strict=True)
+            except RuntimeError:
+                skips.append(Skip(item.display, "symlink loop"))
+                continue
+            except OSError as exc:
+                reason = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+                skips.append(Skip(item.display, reason))
+                continue
+            if not resolved.is_relative_to(real_root):
+                skips.append(Skip(item.display, "symlink out of the tree"))
+                continue
+            if not resolved.is_file():
+                continue
+            files.append(item)
+        elif stat.S_ISREG(info.st_mode):
+            files.append(item)
+        elif not stat.S_ISDIR(info.st_mode):
+            skips.append(Skip(item.display, "not a regular file"))
+    return files, skips

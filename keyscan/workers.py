@@ -1,0 +1,99 @@
+"""Worker processes: each builds its engine once and scans batches of files it reads itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
+from keyscan.engine.base import Engine
+from keyscan.fingerprint import blob_id
+from keyscan.model import Blob, Dropped, Finding, Provenance, Skip
+from keyscan.rules.ruleset import Ruleset
+from keyscan.sources.worktree import FileItem
+
+
+def build_engine(ruleset: Ruleset, engine_name: str, cache_dir: Path | None) -> Engine:
+    from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
+    from keyscan.engine.regex_engine import RegexEngine
+    from keyscan.errors import KeyscanError
+
+    if engine_name == "regex":
+        return RegexEngine(ruleset)
+    if hyperscan_available():
+        return HyperscanEngine(ruleset, cache_dir)
+    if engine_name == "hyperscan":
+        raise KeyscanError("--engine hyperscan: the hyperscan module cannot be imported")
+    return RegexEngine(ruleset)
+
+
+@dataclass
+class BatchResult:
+    findings: list[Finding] = field(default_factory=list)
+    dropped: list[tuple[str, Dropped]] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    binary_scanned: int = 0
+
+
+def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
+    """Read and scan each file; a file that cannot be read is a Skip, never a crash."""
+    batch = BatchResult()
+    options = scanner.options
+    for item in items:
+        try:
+            size = os.stat(item.absolute).st_size
+            if size > options.max_file_size:
+                batch.skips.append(
+                    Skip(
+                        item.display,
+                        "too large",
+                        f"{size} bytes > --max-file-size {options.max_file_size}",
+                    )
+                )
+                continue
+            with open(item.absolute, "rb") as handle:
+                data = handle.read(options.max_file_size + 1)
+        except OSError as exc:
+            batch.skips.append(Skip(item.display, "unreadable", exc.strerror or type(exc).__name__))
+            continue
+        if len(data) > options.max_file_size:
+            batch.skips.append(Skip(item.display, "too large", "grew while being read"))
+            continue
+        binary = is_binary(data)
+        if binary and not options.scan_binary:
+            batch.skips.append(Skip(item.display, "binary", "--no-binary"))
+            continue
+        blob = Blob(blob_id(data), data, Provenance(item.display), binary=binary)
+        result = scanner.scan(blob)
+        batch.findings.extend(result.findings)
+        batch.dropped.extend((item.display, d) for d in result.dropped)
+        batch.skips.extend(result.skips)
+        batch.files_scanned += 1
+        batch.bytes_scanned += len(data)
+        batch.binary_scanned += binary
+    return batch
+
+
+class _PoolWorker:
+    """Process-local holder for the scanner a pool worker builds once in its initializer."""
+
+    scanner: BlobScanner | None = None
+
+
+def init_pool_worker(
+    ruleset: Ruleset, engine_name: str, cache_dir: Path | None, options: ScanOptions
+) -> None:
+    _PoolWorker.scanner = BlobScanner(
+        ruleset, build_engine(ruleset, engine_name, cache_dir), options
+    )
+
+
+def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
+    scanner = _PoolWorker.scanner
+    if scanner is None:
+        raise RuntimeError("worker used before its initializer ran")
+    return scan_files(scanner, items)
