@@ -53,7 +53,12 @@ def _display(path: Path, target: Path) -> str:
 
 def _walk(target: Path) -> Iterator[FileItem]:
     for directory, subdirs, names in os.walk(target, followlinks=False):
-        subdirs[:] = sorted(d for d in subdirs if d != ".git")
+        linked = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        # Directory symlinks are never descended into; listing them lets _admit say why.
+        for name in sorted(linked):
+            path = Path(directory, name)
+            yield FileItem(_display(path, target), str(path))
+        subdirs[:] = sorted(d for d in subdirs if d != ".git" and d not in linked)
         for name in sorted(names):
             path = Path(directory, name)
             yield FileItem(_display(path, target), str(path))

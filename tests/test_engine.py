@@ -1,0 +1,122 @@
+"""Engine properties: both engines agree, spans lie inside the data, fingerprints ignore position."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.engine.extract import extract
+from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
+from keyscan.engine.regex_engine import RegexEngine
+from keyscan.fingerprint import blob_id, fingerprint
+from keyscan.model import Blob, Provenance
+from keyscan.rules.load import load_rules
+from keyscan.rules.ruleset import Ruleset
+
+pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not importable")
+
+
+@functools.lru_cache(maxsize=1)
+def builtin() -> Ruleset:
+    return Ruleset(load_rules())
+
+
+@functools.lru_cache(maxsize=1)
+def scanners() -> tuple[BlobScanner, BlobScanner]:
+    ruleset = builtin()
+    options = ScanOptions()
+    return (
+        BlobScanner(ruleset, RegexEngine(ruleset), options),
+        BlobScanner(ruleset, HyperscanEngine(ruleset), options),
+    )
+
+
+def all_examples() -> list[str]:
+    return [example for rule in builtin().rules for example in rule.examples]
+
+
+def keyword_fragments() -> list[str]:
+    return sorted({k.decode() for k in builtin().keywords})
+
+
+noise = st.text(
+    alphabet=st.sampled_from(list("abcXYZ019 =:'\"\n\t_-/+.{}$<>") + ["é", "€", "\x00", "\ufffd"]),
+    max_size=300,
+)
+
+
+@st.composite
+def spliced_documents(draw: st.DrawFn) -> bytes:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 5))):
+        parts.append(draw(noise))
+        parts.append(draw(st.sampled_from(all_examples() + keyword_fragments())))
+    parts.append(draw(noise))
+    text = "".join(parts)
+    encoded = text.encode("utf-8")
+    # Sometimes break UTF-8 on purpose: invalid input must be handled the same way by both engines.
+    if draw(st.booleans()) and encoded:
+        cut = draw(st.integers(0, len(encoded) - 1))
+        encoded = encoded[:cut] + b"\xff" + encoded[cut:]
+    return encoded
+
+
+def scan(scanner: BlobScanner, data: bytes, path: str = "src/app.py"):
+    return scanner.scan(Blob(blob_id(data), data, Provenance(path), binary=b"\x00" in data[:8000]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spliced_documents())
+def test_both_engines_give_identical_findings(data: bytes) -> None:
+    regex_scanner, hyperscan_scanner = scanners()
+    assert scan(regex_scanner, data).findings == scan(hyperscan_scanner, data).findings
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spliced_documents())
+def test_keyword_hits_are_identical_and_candidate_spans_lie_inside_the_data(data: bytes) -> None:
+    ruleset = builtin()
+    regex_hits = sorted(RegexEngine(ruleset).keyword_hits(data))
+    hyperscan_hits = sorted(scanners()[1].engine.keyword_hits(data))
+    assert regex_hits == hyperscan_hits
+    for candidate in extract(data, regex_hits, ruleset).candidates:
+        assert 0 <= candidate.start < candidate.end <= len(data)
+        assert data[candidate.start : candidate.end].decode("utf-8", "surrogateescape") == candidate.secret
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(range(10_000)), st.lists(noise.filter(lambda t: "\x00" not in t), max_size=8))
+def test_fingerprints_are_stable_when_lines_move(index: int, filler: list[str]) -> None:
+    examples = all_examples()
+    example = examples[index % len(examples)]
+    scanner = scanners()[0]
+    alone = {f.fingerprint for f in scan(scanner, example.encode()).findings}
+    moved_text = "\n".join(line.replace("\n", " ") for line in filler) + "\n\n" + example
+    moved = {f.fingerprint for f in scan(scanner, moved_text.encode()).findings}
+    assert alone <= moved
+
+
+@given(st.text(min_size=1, max_size=60), st.text(min_size=1, max_size=60), st.text(max_size=20))
+def test_different_secrets_never_share_a_fingerprint(a: str, b: str, rule_id: str) -> None:
+    if a != b:
+        assert fingerprint(rule_id, a) != fingerprint(rule_id, b)
+    assert fingerprint("x.a", a) != fingerprint("x.b", a)
+
+
+def test_every_rule_example_gives_one_finding_in_both_engines() -> None:
+    ruleset = builtin()
+    for regex_scanner, hyperscan_scanner in [scanners()]:
+        for rule in ruleset.rules:
+            for example in rule.examples:
+                found = scan(regex_scanner, example.encode()).findings
+                assert [f.rule_id for f in found if f.rule_id == rule.id] == [rule.id], (rule.id, example)
+                assert found == scan(hyperscan_scanner, example.encode()).findings
+
+
+def test_blob_id_matches_git() -> None:
+    # `printf 'hello\n' | git hash-object --stdin`
+    assert blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"

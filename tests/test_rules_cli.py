@@ -1,0 +1,111 @@
+"""`keyscan rules list | check | explain`, and how broken rule files are reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keyscan.rules.load import load_rules
+from tests.conftest import run_keyscan
+
+GOOD_RULE = """
+rules:
+  - id: acme.token
+    name: Acme token
+    description: A token for the Acme API.
+    severity: high
+    keywords: [acme_]
+    pattern: '\\b(?P<secret>acme_[a-z0-9]{20})\\b'
+    examples: ['ACME = "acme_q8w7e6r5t4y3u2i1o9p0"']
+    negative_examples: ['ACME = "acme_short"']
+    references: [https://acme.invalid/docs/tokens]
+"""
+
+
+def test_builtin_rules_pass_strict_check() -> None:
+    done = run_keyscan("rules", "check", "--strict")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok: ")
+
+
+def test_builtin_library_covers_the_families() -> None:
+    rules = load_rules()
+    provider = [r for r in rules if not r.generic]
+    assert len(provider) >= 80
+    for rule in rules:
+        assert rule.examples and rule.negative_examples and rule.references, rule.id
+
+
+def test_list_and_explain(tmp_path: Path) -> None:
+    listing = run_keyscan("rules", "list")
+    assert listing.returncode == 0
+    assert "generic.password-assignment" in listing.stdout
+    explained = run_keyscan("rules", "explain", "private-key.openssh")
+    assert explained.returncode == 0
+    assert "OpenSSH private key" in explained.stdout and "severity:   critical" in explained.stdout
+    unknown = run_keyscan("rules", "explain", "no.such")
+    assert unknown.returncode == 2 and "unknown rule id 'no.such'" in unknown.stderr
+
+
+def test_check_accepts_a_good_user_rule_file(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(GOOD_RULE)
+    done = run_keyscan("rules", "check", "--strict", str(path))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (("severity: high", "severity: urgent"), "rule 'acme.token': field 'severity'"),
+        (("    keywords", "    colour: red\n    keywords"), "field 'colour': unknown key 'colour'"),
+        (("(?P<secret>acme_", "(acme_"), "field 'pattern': must define the named group"),
+        (("(?P<secret>acme_", "(?P<secret>(acme_"), "field 'pattern': does not compile"),
+        (("ACME = \"acme_q8w", "ACME = \"acmx_q8w"), "examples[0]: gave 0 findings"),
+        (("acme_short", "acme_q8w7e6r5t4y3u2i1o9p1"), "negative_examples[0]: gave a finding"),
+        (("  - id: acme.token", "  - id: Acme Token"), "field 'id'"),
+    ],
+)
+def test_check_names_file_rule_and_field(tmp_path: Path, mutation: tuple[str, str], expected: str) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(GOOD_RULE.replace(*mutation))
+    done = run_keyscan("rules", "check", str(path))
+    assert done.returncode == 2
+    assert f"{path}:" in done.stderr
+    assert expected in done.stderr
+
+
+def test_strict_check_requires_examples(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(GOOD_RULE.replace("    references: [https://acme.invalid/docs/tokens]\n", ""))
+    assert run_keyscan("rules", "check", str(path)).returncode == 0
+    done = run_keyscan("rules", "check", "--strict", str(path))
+    assert done.returncode == 2 and "field 'references'" in done.stderr
+
+
+def test_malformed_yaml_and_duplicates_in_user_rules_stop_a_scan(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules:\n  - id: x\n    name: [unclosed\n")
+    done = run_keyscan(str(tmp_path), "--rules", str(broken), "--no-progress")
+    assert done.returncode == 2
+    assert "broken.yaml:" in done.stderr and "invalid YAML" in done.stderr
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(GOOD_RULE.replace("acme.token", "generic.password-assignment"))
+    done = run_keyscan(str(tmp_path), "--rules", str(dup), "--no-progress")
+    assert done.returncode == 2
+    assert "duplicate rule id" in done.stderr and "rules/generic.yaml" in done.stderr
+
+
+def test_pathological_rule_times_out_without_hanging(tmp_path: Path) -> None:
+    rule = tmp_path / "slow.yaml"
+    rule.write_text(
+        "rules:\n  - id: slow.rule\n    name: Slow\n    description: Catastrophic backtracking.\n"
+        "    severity: low\n    keywords: [aaaa]\n    pattern: '(?P<secret>(a|aa)+)$'\n    multiline: true\n"
+    )
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text("a" * 3000 + "!\n")
+    done = run_keyscan(str(tree), "--rules", str(rule), "--enable-rule", "slow.rule", "--format", "json", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert '"rule timed out"' in done.stdout

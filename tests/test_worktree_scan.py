@@ -1,0 +1,268 @@
+"""Working-tree scans through the real command line, on real files and real git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, run_keyscan
+from tests.fakes import CUSTOM_RULE, custom_token, github_pat, password, rng
+
+
+def scan_json(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
+    done = run_keyscan(*args, "--format", "json", "--no-progress", cwd=cwd)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def custom_rules(tmp_path: Path) -> Path:
+    path = tmp_path / "custom-rules.yaml"
+    path.write_text(CUSTOM_RULE)
+    return path
+
+
+def test_clean_directory_exits_zero_with_a_summary(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("nothing to see here\n")
+    done = run_keyscan(str(tmp_path), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "No secrets found" in done.stdout
+    assert "1 file" in done.stdout
+
+
+def test_secret_in_git_repo_is_reported_with_location_and_exit_one(make_repo) -> None:
+    repo = make_repo()
+    token = github_pat(rng(1))
+    (repo / "settings.py").write_text(f"DEBUG = True\nGITHUB_TOKEN = '{token}'\n")
+    git(repo, "add", "settings.py")
+    code, report = scan_json(str(repo))
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["path"] == "settings.py"
+    assert (finding["line"], finding["column"]) == (2, 17)
+    assert finding["end_line"] == 2 and finding["end_column"] == 17 + len(token)
+    assert finding["secret"] != token and token not in json.dumps(report)
+    assert finding["severity"] in ("high", "critical")
+    assert len(finding["fingerprint"]) == 64
+
+
+def test_show_secrets_reveals_the_value(make_repo) -> None:
+    repo = make_repo()
+    token = github_pat(rng(2))
+    (repo / "a.env").write_text(f"TOKEN={token}\n")
+    code, report = scan_json(str(repo), "--show-secrets")
+    assert code == 1
+    assert report["findings"][0]["secret"] == token
+
+
+def test_git_repo_scans_untracked_but_not_ignored_files(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    rules = custom_rules(tmp_path)
+    r = rng(3)
+    (repo / ".gitignore").write_text("ignored.txt\nbuild/\n")
+    (repo / "tracked.txt").write_text(f"a = {custom_token(r)}\n")
+    (repo / "untracked.txt").write_text(f"b = {custom_token(r)}\n")
+    (repo / "ignored.txt").write_text(f"c = {custom_token(r)}\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "out.txt").write_text(f"d = {custom_token(r)}\n")
+    git(repo, "add", "tracked.txt", ".gitignore")
+    code, report = scan_json(str(repo), "--rules", str(rules))
+    assert code == 1
+    assert sorted(f["path"] for f in report["findings"]) == ["tracked.txt", "untracked.txt"]
+
+
+def test_outside_git_every_file_is_walked(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    (tree / "deep" / ".hidden").mkdir(parents=True)
+    (tree / "deep" / ".hidden" / "x.cfg").write_text(f"k={custom_token(rng(4))}\n")
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["deep/.hidden/x.cfg"]
+
+
+def test_binary_files_get_provider_rules_only_and_can_be_skipped(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    r = rng(5)
+    payload = (
+        b"\x00\x01\x02ELF\x00" + f"token={custom_token(r)}".encode() + b"\x00\xff\xfe"
+        + f"db_password = '{password(r)}'".encode() + b"\x00"
+    )
+    (tree / "app.bin").write_bytes(payload)
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 1
+    assert [f["rule_id"] for f in report["findings"]] == ["test.custom-token"]
+    assert report["summary"]["binary_scanned"] == 1
+    code, report = scan_json(str(tree), "--rules", str(rules), "--no-binary")
+    assert code == 0
+    assert report["summary"]["skipped_by_reason"] == {"binary": 1}
+
+
+def test_oversize_files_are_skipped_and_counted(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "big.txt").write_text("x" * 5000 + f"\nk={custom_token(rng(6))}\n")
+    (tree / "small.txt").write_text("fine\n")
+    code, report = scan_json(str(tree), "--rules", str(rules), "--max-file-size", "4KB")
+    assert code == 0
+    assert report["summary"]["skipped_by_reason"] == {"too large": 1}
+    assert report["summary"]["files_scanned"] == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks")
+def test_symlinks_out_of_tree_and_loops_are_skipped(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text(f"k={custom_token(rng(7))}\n")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "link-out").symlink_to(outside)
+    (tree / "loop-a").symlink_to(tree / "loop-b")
+    (tree / "loop-b").symlink_to(tree / "loop-a")
+    (tree / "dirlink").symlink_to(tmp_path, target_is_directory=True)
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 0
+    reasons = report["summary"]["skipped_by_reason"]
+    assert reasons["symlink out of the tree"] == 2
+    assert reasons["symlink loop"] == 2
+
+
+def test_special_and_unreadable_files_are_reported_not_fatal(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    os.mkfifo(tree / "pipe")
+    secret_file = tree / "secret.txt"
+    secret_file.write_text(f"k={custom_token(rng(8))}\n")
+    locked = tree / "locked.txt"
+    locked.write_text("x\n")
+    locked.chmod(0)
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 1
+    reasons = report["summary"]["skipped_by_reason"]
+    assert reasons["not a regular file"] == 1
+    if os.geteuid() != 0:  # root reads mode-000 files
+        assert reasons["unreadable"] == 1
+
+
+def test_invalid_utf8_is_scanned_and_columns_count_characters(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    token = custom_token(rng(9))
+    (tree / "mixed.txt").write_bytes(b"\xff\xfe bad bytes\n" + "é = ".encode() + token.encode() + b"\n")
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 1
+    [finding] = report["findings"]
+    assert (finding["line"], finding["column"]) == (2, 5)
+
+
+def test_generic_password_is_found_and_placeholders_are_not(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / ".env").write_text(
+        f"DB_PASSWORD={password(rng(10))}\nOTHER_PASSWORD=${{FROM_VAULT}}\nADMIN_PASSWORD=changeme\n"
+    )
+    code, report = scan_json(str(tree))
+    assert code == 1
+    assert [(f["rule_id"], f["line"]) for f in report["findings"]] == [
+        ("generic.password-assignment", 1)
+    ]
+
+
+def test_inline_allow_marker_suppresses_and_audit_mode_restores(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text(f"k = '{custom_token(rng(11))}'  # keyscan:allow\n")
+    code, _ = scan_json(str(tree), "--rules", str(rules))
+    assert code == 0
+    code, _ = scan_json(str(tree), "--rules", str(rules), "--no-inline-ignores")
+    assert code == 1
+
+
+def test_config_allowlist_paths_skip_fixtures(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    (tree / "fixtures").mkdir(parents=True)
+    (tree / "fixtures" / "f.txt").write_text(f"k={custom_token(rng(12))}\n")
+    (tree / ".keyscan.yaml").write_text("allowlist:\n  paths: [fixtures/]\n")
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 0
+    assert report["summary"]["skipped_by_reason"] == {"allowlisted path": 1}
+
+
+def test_output_file_is_written_whole(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    out = tmp_path / "report.json"
+    done = run_keyscan(str(tree), "--format", "json", "-o", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["findings"] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_color_follows_no_color_and_flag(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text(f"k={custom_token(rng(13))}\n")
+    forced = run_keyscan(str(tree), "--rules", str(rules), "--color", "--no-progress")
+    assert "\x1b[" in forced.stdout
+    plain = run_keyscan(str(tree), "--rules", str(rules), "--no-progress", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout
+
+
+def test_console_script_and_module_agree(tmp_path: Path) -> None:
+    import subprocess
+
+    script = Path(sys.executable).with_name("keyscan")
+    if not script.exists():
+        pytest.skip("console script not installed in this environment")
+    via_script = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    via_module = run_keyscan("--version")
+    assert via_script.returncode == via_module.returncode == 0
+    assert via_script.stdout == via_module.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/nonexistent/keyscan-path"], "no such file or directory"),
+        (["--format", "xml", "."], "Invalid value for '-f' / '--format'"),
+        (["--max-file-size", "lots", "."], "invalid size"),
+        (["--enable-rule", "no.such-rule", "."], "unknown rule id 'no.such-rule'"),
+    ],
+)
+def test_usage_errors_exit_two_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    done = run_keyscan(*args, "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / ".keyscan.yaml").write_text("allowlist:\n  paths: [a/]\nunknown_key: 1\n")
+    done = run_keyscan(str(tmp_path), "--no-progress")
+    assert done.returncode == 2
+    assert ".keyscan.yaml" in done.stderr and "unknown_key" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_yaml_config_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / ".keyscan.yaml").write_text("allowlist:\n  paths: [a/\n")
+    done = run_keyscan(str(tmp_path), "--no-progress")
+    assert done.returncode == 2
+    assert ".keyscan.yaml:" in done.stderr and "invalid YAML" in done.stderr
+
+
+def test_output_to_missing_directory_is_an_error(tmp_path: Path) -> None:
+    done = run_keyscan(str(tmp_path), "-o", str(tmp_path / "no" / "such" / "r.json"), "--no-progress")
+    assert done.returncode == 2
+    assert "cannot write report" in done.stderr
