@@ -139,7 +139,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
 def scan_command(path: Path, format_: str, output: str | None, **options: Any) -> None:
-    """Scan PATH: tracked and untracked-not-ignored files in a git work tree, every file elsewhere."""
+    """Scan PATH: tracked and untracked-not-ignored files in git, every file elsewhere."""
     from keyscan.commands.scan import run_scan
     from keyscan.request import ScanRequest
 
@@ -273,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, exit 2, never a traceback
         if os.environ.get("KEYSCAN_DEBUG"):
             raise
-        click.echo(f"keyscan: internal error: {type(exc).__name__} (set KEYSCAN_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"keyscan: internal error: {type(exc).__name__} (set KEYSCAN_DEBUG=1 for details)",
+            err=True,
+        )
         return 2
     return 0

@@ -9,8 +9,8 @@ import regex
 
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
-from keyscan.wordlists import is_default_value
 from keyscan.rules.schema import Rule
+from keyscan.wordlists import is_default_value
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ _REFERENCE = regex.compile(
     """
 )
 _PUBLIC_MATERIAL = regex.compile(
-    r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
+    r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)"
+    r"|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
 )
 _PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
 INLINE_MARKERS = ("keyscan:allow", "pragma: allowlist secret", "gitleaks:allow")
@@ -172,9 +173,12 @@ def inline_ignore(item: FilterInput) -> str | None:
     for marker in INLINE_MARKERS:
         index = item.line.find(marker)
         # keyscan:allow-next-line on this line is about the next line, not this one.
-        if index != -1 and not item.line.startswith("-next-line", index + len(marker)):
-            if _marker_applies(item.line, marker, item):
-                return f"`{marker}` on the line"
+        if (
+            index != -1
+            and not item.line.startswith("-next-line", index + len(marker))
+            and _marker_applies(item.line, marker, item)
+        ):
+            return f"`{marker}` on the line"
     return None
 
 

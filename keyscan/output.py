@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -29,10 +30,8 @@ def write_report(text: str, destination: str | None) -> None:
         os.replace(temporary, target)
     except BaseException as exc:
         # Ctrl-C or a full disk leaves the old report (or none), never a truncated one.
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise KeyscanError(f"{destination}: cannot write report: {exc.strerror}") from None
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -38,10 +39,8 @@ def _batches(files: Sequence[FileItem]) -> Iterator[list[FileItem]]:
     size = 0
     for item in files:
         batch.append(item)
-        try:
+        with contextlib.suppress(OSError):
             size += os.stat(item.absolute).st_size
-        except OSError:
-            pass
         if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
             yield batch
             batch, size = [], 0
@@ -52,10 +51,8 @@ def _batches(files: Sequence[FileItem]) -> Iterator[list[FileItem]]:
 def _total_bytes(files: Sequence[FileItem]) -> int:
     total = 0
     for item in files:
-        try:
+        with contextlib.suppress(OSError):
             total += os.stat(item.absolute).st_size
-        except OSError:
-            pass
     return total
 
 
@@ -84,7 +81,7 @@ def scan_file_items(
         )
         with pool:
             outcomes = pool.map(scan_files_in_worker, batches)
-            for batch, outcome in zip(batches, outcomes):
+            for batch, outcome in zip(batches, outcomes, strict=True):
                 _merge(result, outcome)
                 on_progress(len(batch))
     else:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 DEFAULT_VALUES = frozenset(
-    """password passw0rd pass passwd secret secrets admin administrator root guest user username
-    test testing tester postgres mysql redis mongo oracle sa changeit default qwerty letmein welcome
-    none null nil true false empty required optional string value token key apikey api_key
-    secretkey secret_key mypassword yourpassword pwd demo sample public private hidden
-    """.split()
+    {
+        *("password", "passw0rd", "pass", "passwd", "pwd", "secret", "secrets", "admin"),
+        *("administrator", "root", "guest", "user", "username", "test", "testing", "tester"),
+        *("postgres", "mysql", "redis", "mongo", "oracle", "sa", "changeit", "default"),
+        *("qwerty", "letmein", "welcome", "none", "null", "nil", "true", "false", "empty"),
+        *("required", "optional", "string", "value", "token", "key", "apikey", "api_key"),
+        *("secretkey", "secret_key", "mypassword", "yourpassword", "demo", "sample"),
+        *("public", "private", "hidden"),
+    }
 )
 
 

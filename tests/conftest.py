@@ -39,15 +39,18 @@ def make_repo(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KEYSCAN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("KEYSCAN_CONFIG", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
 
 
-def run_keyscan(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_keyscan(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The real command line, as a user runs it: `python -m keyscan ...`."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

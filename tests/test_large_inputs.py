@@ -14,7 +14,7 @@ def test_fifty_megabyte_single_line_file_finishes(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     r = random.Random(50)
-    unit = "var password=f(x),token=g(y),api_key=h(z);".encode()
+    unit = b"var password=f(x),token=g(y),api_key=h(z);"
     body = bytearray(unit * (50 * 1024 * 1024 // len(unit)))
     needle = f"secret_token='{custom_token(r)}';".encode()
     body[len(body) // 2 : len(body) // 2 + len(needle)] = needle
@@ -25,7 +25,14 @@ def test_fifty_megabyte_single_line_file_finishes(tmp_path: Path) -> None:
     rules.write_text(CUSTOM_RULE)
     # The timeout is a hang guard only; the scan takes seconds.
     done = run_keyscan(
-        str(tree), "--rules", str(rules), "--max-file-size", "64MB", "--format", "json", "--no-progress"
+        str(tree),
+        "--rules",
+        str(rules),
+        "--max-file-size",
+        "64MB",
+        "--format",
+        "json",
+        "--no-progress",
     )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)

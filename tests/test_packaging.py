@@ -13,8 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_path: Path) -> None:
     # One build only: parallel builds from one source tree would race on its build/ directory.
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "wheel"), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheel"),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=600,
@@ -29,8 +39,11 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     zipfile.ZipFile(wheel).extractall(site)
     code = "from keyscan.rules.load import load_rules; print(len(load_rules()))"
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)},
-        capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 80

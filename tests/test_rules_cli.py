@@ -62,12 +62,14 @@ def test_check_accepts_a_good_user_rule_file(tmp_path: Path) -> None:
         (("    keywords", "    colour: red\n    keywords"), "field 'colour': unknown key 'colour'"),
         (("(?P<secret>acme_", "(acme_"), "field 'pattern': must define the named group"),
         (("(?P<secret>acme_", "(?P<secret>(acme_"), "field 'pattern': does not compile"),
-        (("ACME = \"acme_q8w", "ACME = \"acmx_q8w"), "examples[0]: gave 0 findings"),
+        (('ACME = "acme_q8w', 'ACME = "acmx_q8w'), "examples[0]: gave 0 findings"),
         (("acme_short", "acme_q8w7e6r5t4y3u2i1o9p1"), "negative_examples[0]: gave a finding"),
         (("  - id: acme.token", "  - id: Acme Token"), "field 'id'"),
     ],
 )
-def test_check_names_file_rule_and_field(tmp_path: Path, mutation: tuple[str, str], expected: str) -> None:
+def test_check_names_file_rule_and_field(
+    tmp_path: Path, mutation: tuple[str, str], expected: str
+) -> None:
     path = tmp_path / "acme.yaml"
     path.write_text(GOOD_RULE.replace(*mutation))
     done = run_keyscan("rules", "check", str(path))
@@ -101,11 +103,21 @@ def test_pathological_rule_times_out_without_hanging(tmp_path: Path) -> None:
     rule = tmp_path / "slow.yaml"
     rule.write_text(
         "rules:\n  - id: slow.rule\n    name: Slow\n    description: Catastrophic backtracking.\n"
-        "    severity: low\n    keywords: [aaaa]\n    pattern: '(?P<secret>(a|aa)+)$'\n    multiline: true\n"
+        "    severity: low\n    keywords: [aaaa]\n"
+        "    pattern: '(?P<secret>(a|aa)+)$'\n    multiline: true\n"
     )
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "a.txt").write_text("a" * 3000 + "!\n")
-    done = run_keyscan(str(tree), "--rules", str(rule), "--enable-rule", "slow.rule", "--format", "json", "--no-progress")
+    done = run_keyscan(
+        str(tree),
+        "--rules",
+        str(rule),
+        "--enable-rule",
+        "slow.rule",
+        "--format",
+        "json",
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     assert '"rule timed out"' in done.stdout

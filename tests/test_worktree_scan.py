@@ -90,8 +90,11 @@ def test_binary_files_get_provider_rules_only_and_can_be_skipped(tmp_path: Path)
     tree.mkdir()
     r = rng(5)
     payload = (
-        b"\x00\x01\x02ELF\x00" + f"token={custom_token(r)}".encode() + b"\x00\xff\xfe"
-        + f"db_password = '{password(r)}'".encode() + b"\x00"
+        b"\x00\x01\x02ELF\x00"
+        + f"token={custom_token(r)}".encode()
+        + b"\x00\xff\xfe"
+        + f"db_password = '{password(r)}'".encode()
+        + b"\x00"
     )
     (tree / "app.bin").write_bytes(payload)
     code, report = scan_json(str(tree), "--rules", str(rules))
@@ -156,7 +159,9 @@ def test_invalid_utf8_is_scanned_and_columns_count_characters(tmp_path: Path) ->
     tree = tmp_path / "tree"
     tree.mkdir()
     token = custom_token(rng(9))
-    (tree / "mixed.txt").write_bytes(b"\xff\xfe bad bytes\n" + "é = ".encode() + token.encode() + b"\n")
+    (tree / "mixed.txt").write_bytes(
+        b"\xff\xfe bad bytes\n" + "é = ".encode() + token.encode() + b"\n"
+    )
     code, report = scan_json(str(tree), "--rules", str(rules))
     assert code == 1
     [finding] = report["findings"]
@@ -215,7 +220,9 @@ def test_color_follows_no_color_and_flag(tmp_path: Path) -> None:
     (tree / "a.txt").write_text(f"k={custom_token(rng(13))}\n")
     forced = run_keyscan(str(tree), "--rules", str(rules), "--color", "--no-progress")
     assert "\x1b[" in forced.stdout
-    plain = run_keyscan(str(tree), "--rules", str(rules), "--no-progress", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    plain = run_keyscan(
+        str(tree), "--rules", str(rules), "--no-progress", env={"NO_COLOR": "1", "FORCE_COLOR": "1"}
+    )
     assert "\x1b[" not in plain.stdout
 
 
@@ -263,6 +270,8 @@ def test_malformed_yaml_config_names_the_line(tmp_path: Path) -> None:
 
 
 def test_output_to_missing_directory_is_an_error(tmp_path: Path) -> None:
-    done = run_keyscan(str(tmp_path), "-o", str(tmp_path / "no" / "such" / "r.json"), "--no-progress")
+    done = run_keyscan(
+        str(tmp_path), "-o", str(tmp_path / "no" / "such" / "r.json"), "--no-progress"
+    )
     assert done.returncode == 2
     assert "cannot write report" in done.stderr

@@ -29,8 +29,8 @@ from keyscan.terminal import use_color, use_progress
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
 
-def build_ruleset(request: ScanRequest, config: Config) -> Ruleset:
-    rules = load_rules([*config.rule_paths, *request.rule_paths])
+def build_ruleset(request: ScanRequest, config: Config, cache_dir: Path | None) -> Ruleset:
+    rules = load_rules([*config.rule_paths, *request.rule_paths], cache_dir=cache_dir)
     ruleset = Ruleset(rules)
     return ruleset.select(request.enable_rules, [*config.disable, *request.disable_rules])
 
@@ -66,7 +66,8 @@ def run_scan(request: ScanRequest) -> int:
     started = _now()
     listing = list_worktree(request.target)
     config = discover_config(request.config, listing.root if listing.root.is_dir() else Path("."))
-    ruleset = build_ruleset(request, config)
+    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
+    ruleset = build_ruleset(request, config, cache_dir)
     max_size = request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
     options = ScanOptions(
         max_file_size=max_size,
@@ -76,7 +77,6 @@ def run_scan(request: ScanRequest) -> int:
         allowlist=replace(config.allowlist, paths=()),
     )
     files, allow_skips = _allowlisted(listing.files, config)
-    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     with _progress(use_progress(request.progress, sys.stderr), len(files)) as advance:
         result = scan_file_items(
             files, ruleset, options, request.engine, cache_dir, request.jobs, advance

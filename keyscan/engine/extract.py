@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-
 from keyscan.engine.base import KeywordHit
 from keyscan.rules.ruleset import Ruleset
 from keyscan.rules.schema import Rule

@@ -15,7 +15,7 @@ class RegexEngine:
         self._keywords = ruleset.keywords
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
-        # Keywords are ASCII and matched ASCII-case-insensitively, like hyperscan's HS_FLAG_CASELESS.
+        # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
         lowered = data.lower()
         hits: list[KeywordHit] = []
         for index, keyword in enumerate(self._keywords):

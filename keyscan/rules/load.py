@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib import resources
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keyscan.errors import RuleError
+from keyscan.rules.cache import load_cached_rules, store_cached_rules
 from keyscan.rules.schema import Rule, parse_rule_file
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def _builtin_root() -> Traversable:
     try:
         return resources.files(BUILTIN_PACKAGE)
     except ModuleNotFoundError:
-        return resources.files("keyscan").joinpath("..", "rules")
+        return resources.files("keyscan").joinpath("..").joinpath("rules")
 
 
 def builtin_rule_texts() -> list[tuple[str, str]]:
@@ -45,24 +45,35 @@ def rule_files_under(path: Path) -> list[Path]:
 
 
 def read_rule_file(path: Path) -> tuple[Rule, ...]:
+    return parse_rule_file(_read_text(path), str(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise RuleError(str(path), "is not valid UTF-8") from None
     except OSError as exc:
         raise RuleError(str(path), f"cannot be read: {exc.strerror}") from None
-    return parse_rule_file(text, str(path))
 
 
-def load_rules(extra_paths: Iterable[Path] = (), include_builtin: bool = True) -> tuple[Rule, ...]:
-    """Built-in rules then extra ones; a duplicate id is an error naming both files."""
-    rules: list[Rule] = []
-    if include_builtin:
-        for name, text in builtin_rule_texts():
-            rules.extend(parse_rule_file(text, name))
+def load_rules(
+    extra_paths: Iterable[Path] = (), include_builtin: bool = True, cache_dir: Path | None = None
+) -> tuple[Rule, ...]:
+    """Built-in rules then extra ones; a duplicate id is an error naming both files.
+
+    Parsed rules are cached by the hash of every file's text, which keeps start-up fast: the
+    validation (every pattern compiled) runs once per ruleset, not once per command.
+    """
+    texts: list[tuple[str, str]] = list(builtin_rule_texts()) if include_builtin else []
     for extra in extra_paths:
-        for path in rule_files_under(extra):
-            rules.extend(read_rule_file(path))
+        texts.extend((str(path), _read_text(path)) for path in rule_files_under(extra))
+    cached = load_cached_rules(texts, cache_dir)
+    if cached is not None:
+        return cached
+    rules: list[Rule] = []
+    for name, text in texts:
+        rules.extend(parse_rule_file(text, name))
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in seen:
@@ -74,4 +85,5 @@ def load_rules(extra_paths: Iterable[Path] = (), include_builtin: bool = True) -
                 "id",
             )
         seen[rule.id] = rule
+    store_cached_rules(texts, cache_dir, rules)
     return tuple(rules)

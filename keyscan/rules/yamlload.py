@@ -45,7 +45,7 @@ _LinedLoader.add_constructor(
 def load_yaml(text: str | bytes, source: str) -> Any:
     """Parse YAML, raising a one-line KeyscanError naming `source` and the line on failure."""
     try:
-        return yaml.load(text, Loader=_LinedLoader)  # noqa: S506 - the loader is a SafeLoader
+        return yaml.load(text, Loader=_LinedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
