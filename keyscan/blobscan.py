@@ -85,6 +85,12 @@ class BlobScanner:
             line_end = min(len(data), candidate.end + _LINE_CONTEXT)
         previous_start = _line_start(data, max(0, line_start - 1)) if line_start else line_start
         item = FilterInput(
+            before=data[max(line_start, candidate.start - 100) : candidate.start].decode(
+                "utf-8", "replace"
+            ),
+            after=data[candidate.end : min(line_end, candidate.end + 100)].decode(
+                "utf-8", "replace"
+            ),
             rule=rule,
             secret=candidate.secret,
             path=path,

@@ -23,6 +23,12 @@ class FilterInput:
     line: str
     previous_line: str
     allow_regexes: tuple[regex.Pattern[str], ...]
+    before: str = ""  # the text just before the secret on its line
+    after: str = ""  # the text just after it
+
+    @property
+    def quoted(self) -> bool:
+        return bool(self.before) and self.before[-1] in "\"'`" and self.after[:1] == self.before[-1]
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,44 @@ _REFERENCE = regex.compile(
 _PUBLIC_MATERIAL = regex.compile(
     r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)"
     r"|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
+)
+_PASCAL_CASE = regex.compile(r"^_?[A-Z][a-z]*[A-Z]?[a-z]+(?:[A-Z]+[a-z]*)+$|^_?[A-Z][a-z]{2,}$")
+_CODE_SUFFIXES = (
+    ".py",
+    ".pyi",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".java",
+    ".kt",
+    ".kts",
+    ".go",
+    ".rb",
+    ".php",
+    ".cs",
+    ".swift",
+    ".rs",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".h",
+    ".hpp",
+    ".scala",
+    ".groovy",
+    ".dart",
+    ".lua",
+    ".pl",
+    ".r",
+    ".m",
+    ".vue",
+    ".svelte",
+)
+_EXAMPLE_HOST = regex.compile(
+    r"^@(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test)|example)(?![\w.\-])",
+    regex.IGNORECASE,
 )
 _PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
 INLINE_MARKERS = ("keyscan:allow", "pragma: allowlist secret", "gitleaks:allow")
@@ -150,6 +194,22 @@ def default_value(item: FilterInput) -> str | None:
     return None
 
 
+def code_expression(item: FilterInput) -> str | None:
+    # In source code an unquoted value is an expression (a variable, a type annotation), never a
+    # literal; in .env, YAML, INI or properties files an unquoted value is the literal itself.
+    if not item.quoted and item.path.lower().endswith(_CODE_SUFFIXES):
+        return "an unquoted expression in source code, not a literal"
+    if _PASCAL_CASE.match(item.secret) and not item.quoted:
+        return "a type or class name"
+    return None
+
+
+def example_host(item: FilterInput) -> str | None:
+    if _EXAMPLE_HOST.match(item.after):
+        return "credentials for a documentation host (example.com, .invalid, .test)"
+    return None
+
+
 def identifier(item: FilterInput) -> str | None:
     if _UUID.match(item.secret):
         return "a UUID"
@@ -204,7 +264,9 @@ GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
     *PROVIDER_FILTERS[:-1],
     ("default-value", default_value),
     ("digest", digest),
+    ("code-expression", code_expression),
     ("identifier", identifier),
+    ("example-host", example_host),
     ("public-material", public_material),
     PROVIDER_FILTERS[-1],
 )
