@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.engine.extract import extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
@@ -65,7 +66,7 @@ def spliced_documents(draw: st.DrawFn) -> bytes:
     return encoded
 
 
-def scan(scanner: BlobScanner, data: bytes, path: str = "src/app.py"):
+def scan(scanner: BlobScanner, data: bytes, path: str = EXAMPLE_PATH):
     return scanner.scan(Blob(blob_id(data), data, Provenance(path), binary=b"\x00" in data[:8000]))
 
 
