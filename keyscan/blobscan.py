@@ -128,6 +128,7 @@ class BlobScanner:
                 author=blob.provenance.author,
                 date=blob.provenance.date,
                 tags=rule.tags,
+                blob=blob.id,
             )
         )
 

@@ -53,6 +53,27 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 @cli.command("scan")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @click.option(
+    "--history",
+    "mode",
+    flag_value="history",
+    help="Audit every blob reachable from any ref, and every commit and tag message.",
+)
+@click.option(
+    "--staged", "mode", flag_value="staged", help="Scan exactly what the next commit will contain."
+)
+@click.option(
+    "--pre-push",
+    "mode",
+    flag_value="pre-push",
+    help="Read git's pre-push lines on stdin and scan the commits being pushed.",
+)
+@click.option(
+    "--diff",
+    "diff_range",
+    metavar="BASE..HEAD",
+    help="Scan what the commits in BASE..HEAD add (merge-base aware).",
+)
+@click.option(
     "-f",
     "--format",
     "format_",
@@ -145,6 +166,8 @@ def scan_command(path: Path, format_: str, output: str | None, **options: Any) -
 
     request = ScanRequest(
         target=path,
+        mode=_mode(options["mode"], options["diff_range"]),
+        diff_range=options["diff_range"],
         format=format_.lower(),
         output=output,
         config=options["config"],
@@ -164,6 +187,12 @@ def scan_command(path: Path, format_: str, output: str | None, **options: Any) -
         use_cache=not options["no_cache"],
     )
     sys.exit(run_scan(request))
+
+
+def _mode(flag: str | None, diff_range: str | None) -> str:
+    if flag and diff_range:
+        raise click.UsageError(f"--{flag} and --diff cannot be combined")
+    return "diff" if diff_range else (flag or "worktree")
 
 
 @cli.group("rules")

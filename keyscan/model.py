@@ -66,6 +66,12 @@ class Finding:
     author: str | None = None
     date: str | None = None
     tags: tuple[str, ...] = ()
+    blob: str = ""
+    # History audits only: how many commits carry the secret, which refs reach it, and whether
+    # it is still in HEAD's tree (False also marks "only in branch history" in PR scans).
+    commit_count: int | None = None
+    refs: tuple[str, ...] = ()
+    at_head: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class Summary:
     skipped: list[Skip] = field(default_factory=list)
     rules_active: int = 0
     engine: str = ""
+    cached_clean: int = 0  # history audits: blobs skipped because the cache knows them clean
 
     def skipped_by_reason(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -9,6 +9,8 @@ from pathlib import Path
 @dataclass(frozen=True)
 class ScanRequest:
     target: Path
+    mode: str = "worktree"  # worktree | history | staged | diff | pre-push
+    diff_range: str | None = None
     format: str = "text"
     output: str | None = None
     config: Path | None = None

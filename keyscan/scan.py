@@ -5,18 +5,21 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner, ScanOptions
-from keyscan.model import Dropped, Finding, Summary
+from keyscan.model import Blob, Dropped, Finding, Summary
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.worktree import FileItem
 from keyscan.workers import (
     BatchResult,
     build_engine,
     init_pool_worker,
+    scan_blobs,
+    scan_blobs_in_worker,
     scan_files,
     scan_files_in_worker,
 )
@@ -100,3 +103,63 @@ def _merge(result: ScanResult, outcome: BatchResult) -> None:
     result.summary.files_scanned += outcome.files_scanned
     result.summary.bytes_scanned += outcome.bytes_scanned
     result.summary.binary_scanned += outcome.binary_scanned
+
+
+def _blob_batches(blobs: Iterator[Blob]) -> Iterator[list[Blob]]:
+    batch: list[Blob] = []
+    size = 0
+    for blob in blobs:
+        batch.append(blob)
+        size += len(blob.data)
+        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def scan_blob_stream(
+    blobs: Iterator[Blob],
+    ruleset: Ruleset,
+    options: ScanOptions,
+    engine_name: str = "auto",
+    cache_dir: Path | None = None,
+    jobs: int = 0,
+    on_progress: Callable[[int], None] = lambda n: None,
+    on_clean: Callable[[list[str]], None] = lambda ids: None,
+) -> ScanResult:
+    """Scan a stream of blobs with bounded memory: at most a few batches are in flight."""
+    result = ScanResult()
+    jobs = jobs or (os.cpu_count() or 1)
+    engine = build_engine(ruleset, engine_name, cache_dir)
+    result.summary.engine = engine.name
+    result.summary.rules_active = len(ruleset.rules)
+    batches = _blob_batches(blobs)
+
+    def take(outcome: BatchResult, count: int) -> None:
+        _merge(result, outcome)
+        on_clean(outcome.clean_blobs)
+        on_progress(count)
+
+    if jobs == 1:
+        scanner = BlobScanner(ruleset, engine, options)
+        for batch in batches:
+            take(scan_blobs(scanner, batch), len(batch))
+    else:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            initializer=init_pool_worker,
+            initargs=(ruleset, engine.name, cache_dir, options),
+        ) as pool:
+            in_flight: deque[tuple[Future[BatchResult], int]] = deque()
+            for batch in batches:
+                in_flight.append((pool.submit(scan_blobs_in_worker, batch), len(batch)))
+                # Back-pressure: reading git output never runs far ahead of the workers.
+                while len(in_flight) >= 2 * jobs:
+                    future, count = in_flight.popleft()
+                    take(future.result(), count)
+            while in_flight:
+                future, count = in_flight.popleft()
+                take(future.result(), count)
+    result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or ""))
+    return result

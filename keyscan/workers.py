@@ -34,6 +34,7 @@ class BatchResult:
     findings: list[Finding] = field(default_factory=list)
     dropped: list[tuple[str, Dropped]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    clean_blobs: list[str] = field(default_factory=list)
     files_scanned: int = 0
     bytes_scanned: int = 0
     binary_scanned: int = 0
@@ -78,6 +79,25 @@ def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
     return batch
 
 
+def scan_blobs(scanner: BlobScanner, blobs: Sequence[Blob]) -> BatchResult:
+    """Scan blobs already in memory (git sources); a blob fully scanned with no finding is clean."""
+    batch = BatchResult()
+    for blob in blobs:
+        if blob.binary and not scanner.options.scan_binary:
+            batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
+            continue
+        result = scanner.scan(blob)
+        batch.findings.extend(result.findings)
+        batch.dropped.extend((blob.provenance.path, d) for d in result.dropped)
+        batch.skips.extend(result.skips)
+        if not result.findings and not result.skips:
+            batch.clean_blobs.append(blob.id)
+        batch.files_scanned += 1
+        batch.bytes_scanned += len(blob.data)
+        batch.binary_scanned += blob.binary
+    return batch
+
+
 class _PoolWorker:
     """Process-local holder for the scanner a pool worker builds once in its initializer."""
 
@@ -92,8 +112,16 @@ def init_pool_worker(
     )
 
 
-def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
+def _worker_scanner() -> BlobScanner:
     scanner = _PoolWorker.scanner
     if scanner is None:
         raise RuntimeError("worker used before its initializer ran")
-    return scan_files(scanner, items)
+    return scanner
+
+
+def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
+    return scan_files(_worker_scanner(), items)
+
+
+def scan_blobs_in_worker(blobs: Sequence[Blob]) -> BatchResult:
+    return scan_blobs(_worker_scanner(), blobs)

@@ -275,3 +275,39 @@ def test_output_to_missing_directory_is_an_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "cannot write report" in done.stderr
+
+
+def _stderr_through_a_terminal(args: list[str], cwd: Path) -> str:
+    import pty
+    import subprocess
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT")}
+    done = subprocess.run(
+        [sys.executable, "-m", "keyscan", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        timeout=120,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert done.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_and_off_on_request(tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / f"f{i}.txt").write_text("hello\n")
+    assert "scanning" in _stderr_through_a_terminal(["."], tmp_path)
+    assert "scanning" not in _stderr_through_a_terminal([".", "--no-progress"], tmp_path)

@@ -63,19 +63,16 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 
 def run_scan(request: ScanRequest) -> int:
+    if request.mode == "history":
+        return _run_history_scan(request)
+    if request.mode in ("staged", "diff", "pre-push"):
+        return _run_change_scan(request)
     started = _now()
     listing = list_worktree(request.target)
     config = discover_config(request.config, listing.root if listing.root.is_dir() else Path("."))
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
-    max_size = request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
-    options = ScanOptions(
-        max_file_size=max_size,
-        scan_binary=request.scan_binary,
-        inline_ignores=request.inline_ignores,
-        explain=request.explain,
-        allowlist=replace(config.allowlist, paths=()),
-    )
+    options = _options(request, config)
     files, allow_skips = _allowlisted(listing.files, config)
     with _progress(use_progress(request.progress, sys.stderr), len(files)) as advance:
         result = scan_file_items(
@@ -83,6 +80,57 @@ def run_scan(request: ScanRequest) -> int:
         )
     result.summary.skipped[:0] = [*listing.skips, *allow_skips]
     _report(request, ruleset, result, listing.root, started)
+    return 1 if result.findings else 0
+
+
+def _options(request: ScanRequest, config: Config) -> ScanOptions:
+    return ScanOptions(
+        max_file_size=request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
+        scan_binary=request.scan_binary,
+        inline_ignores=request.inline_ignores,
+        explain=request.explain,
+        allowlist=replace(config.allowlist, paths=()),
+    )
+
+
+def _run_history_scan(request: ScanRequest) -> int:
+    from keyscan.commands.history import run_history
+    from keyscan.sources.history import repository_root
+
+    started = _now()
+    repo = repository_root(request.target.absolute())
+    config = discover_config(request.config, repo)
+    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
+    ruleset = build_ruleset(request, config, cache_dir)
+    progress = use_progress(request.progress, sys.stderr)
+    result, _ = run_history(
+        request, repo, config, ruleset, _options(request, config), cache_dir, progress
+    )
+    _report(request, ruleset, result, repo, started)
+    return 1 if result.findings else 0
+
+
+def _run_change_scan(request: ScanRequest) -> int:
+    from keyscan.commands import rangescan
+    from keyscan.sources.history import repository_root
+    from keyscan.workers import build_engine
+
+    started = _now()
+    pre_push_lines = rangescan.read_pre_push_lines() if request.mode == "pre-push" else []
+    repo = repository_root(request.target.absolute())
+    config = discover_config(request.config, repo)
+    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
+    ruleset = build_ruleset(request, config, cache_dir)
+    engine = build_engine(ruleset, request.engine, cache_dir)
+    options = _options(request, config)
+    if request.mode == "staged":
+        result = rangescan.staged_scan(repo, ruleset, engine, options, config)
+    elif request.mode == "pre-push":
+        result = rangescan.pre_push_scan(repo, pre_push_lines, ruleset, engine, options, config)
+    else:
+        base, head = rangescan.parse_range(request.diff_range or "")
+        result = rangescan.range_scan(repo, base, head, ruleset, engine, options, config)
+    _report(request, ruleset, result, repo, started)
     return 1 if result.findings else 0
 
 

@@ -1,0 +1,226 @@
+"""Scans of what changes add: --staged (the index), --diff BASE..HEAD and --pre-push ranges.
+
+A finding is reported only where a change introduces it: a secret whose fingerprint is already in
+the file's previous version, or on the base branch, is not new and is not reported.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
+from keyscan.config import Config
+from keyscan.engine.base import Engine
+from keyscan.errors import KeyscanError
+from keyscan.model import Blob, Finding, Provenance, Skip, Summary
+from keyscan.rules.ruleset import Ruleset
+from keyscan.scan import ScanResult
+from keyscan.sources.changes import (
+    ZERO_OIDS,
+    Change,
+    commit_meta,
+    commits_in_range,
+    merge_base,
+    range_changes,
+    staged_changes,
+    tree_blobs,
+)
+from keyscan.sources.gitobjects import fetch_objects
+from keyscan.sources.history import COMMIT_MESSAGE, _author, _message
+
+
+class _BlobFindings:
+    """Scans each distinct blob once and remembers its findings (with no path attached)."""
+
+    def __init__(self, repo: Path, scanner: BlobScanner, summary: Summary):
+        self.repo = repo
+        self.scanner = scanner
+        self.summary = summary
+        self.findings: dict[str, list[Finding]] = {}
+
+    def scan(self, oids: Sequence[str]) -> None:
+        wanted = sorted({o for o in oids if o not in self.findings})
+        options = self.scanner.options
+        for obj in fetch_objects(self.repo, wanted, options.max_file_size):
+            if obj.data is None:
+                self.summary.skipped.append(Skip(obj.oid, "too large", f"{obj.size} bytes"))
+                self.findings[obj.oid] = []
+                continue
+            binary = is_binary(obj.data)
+            if binary and not options.scan_binary:
+                self.summary.skipped.append(Skip(obj.oid, "binary", "--no-binary"))
+                self.findings[obj.oid] = []
+                continue
+            result = self.scanner.scan(Blob(obj.oid, obj.data, Provenance(""), binary=binary))
+            self.findings[obj.oid] = result.findings
+            self.summary.skipped.extend(result.skips)
+            self.summary.files_scanned += 1
+            self.summary.bytes_scanned += len(obj.data)
+            self.summary.binary_scanned += binary
+
+    def fingerprints(self, oid: str | None) -> set[str]:
+        return {f.fingerprint for f in self.findings.get(oid or "", [])}
+
+
+def _path_allowed(path: str, config: Config) -> bool:
+    return not any(p.search(path) for p in config.allowlist.paths)
+
+
+def scan_changes(
+    repo: Path,
+    changes: Sequence[Change],
+    ruleset: Ruleset,
+    engine: Engine,
+    options: ScanOptions,
+    config: Config,
+    base: str | None = None,
+    tip: str | None = None,
+) -> ScanResult:
+    result = ScanResult()
+    result.summary.engine = engine.name
+    result.summary.rules_active = len(ruleset.rules)
+    changes = [c for c in changes if _path_allowed(c.path, config)]
+    blobs = _BlobFindings(repo, BlobScanner(ruleset, engine, options), result.summary)
+    paths = sorted({c.path for c in changes})
+    base_blobs = tree_blobs(repo, base, paths) if base else {}
+    tip_blobs = tree_blobs(repo, tip, paths) if tip else {}
+    blobs.scan(
+        [c.new for c in changes]
+        + [c.old for c in changes if c.old]
+        + list(base_blobs.values())
+        + list(tip_blobs.values())
+    )
+    on_base = set().union(*(blobs.fingerprints(oid) for oid in base_blobs.values()))
+    metas = commit_meta(repo, sorted({c.commit for c in changes if c.commit}))
+    reported: set[tuple[str, str]] = set()
+    for change in changes:
+        known = blobs.fingerprints(change.old) | on_base
+        for finding in blobs.findings.get(change.new, []):
+            key = (finding.fingerprint, change.path)
+            if finding.fingerprint in known or key in reported:
+                continue
+            reported.add(key)
+            author, date = metas.get(change.commit or "", (None, None))
+            at_head = None
+            if tip is not None:
+                at_head = finding.fingerprint in blobs.fingerprints(tip_blobs.get(change.path))
+            result.findings.append(
+                replace(
+                    finding,
+                    path=change.path,
+                    commit=change.commit,
+                    author=author,
+                    date=date,
+                    at_head=at_head,
+                )
+            )
+    result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    return result
+
+
+def scan_messages(repo: Path, commits: Sequence[str], scanner: BlobScanner) -> list[Finding]:
+    found: list[Finding] = []
+    for obj in fetch_objects(repo, list(commits), 1 << 20):
+        if obj.data is None:
+            continue
+        message, headers = _message(obj.data)
+        author, date = _author(headers, b"author")
+        provenance = Provenance(COMMIT_MESSAGE, commit=obj.oid, author=author, date=date)
+        found.extend(scanner.scan(Blob(obj.oid, message, provenance)).findings)
+    return found
+
+
+def parse_range(text: str) -> tuple[str, str]:
+    if "..." in text:
+        raise KeyscanError(
+            f"--diff {text}: use BASE..HEAD (two dots); keyscan finds the merge base itself"
+        )
+    base, sep, head = text.partition("..")
+    if not sep or not base or not head:
+        raise KeyscanError(f"--diff {text}: expected BASE..HEAD, for example origin/main..HEAD")
+    return base, head
+
+
+def range_scan(
+    repo: Path,
+    base: str,
+    head: str,
+    ruleset: Ruleset,
+    engine: Engine,
+    options: ScanOptions,
+    config: Config,
+) -> ScanResult:
+    """--diff BASE..HEAD: commits on HEAD that BASE lacks; secrets already on the base are not new."""
+    commits = commits_in_range(repo, [head, f"^{base}"])
+    fork = merge_base(repo, base, head)
+    result = scan_changes(
+        repo, range_changes(repo, commits), ruleset, engine, options, config, base=fork, tip=head
+    )
+    scanner = BlobScanner(ruleset, engine, options)
+    result.findings.extend(scan_messages(repo, commits, scanner))
+    result.summary.files_scanned += len(commits)
+    return result
+
+
+def pre_push_scan(
+    repo: Path,
+    lines: Sequence[str],
+    ruleset: Ruleset,
+    engine: Engine,
+    options: ScanOptions,
+    config: Config,
+) -> ScanResult:
+    """git's pre-push protocol: `<local ref> <local sha> <remote ref> <remote sha>` per line."""
+    total = ScanResult()
+    scanner = BlobScanner(ruleset, engine, options)
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 4:
+            raise KeyscanError(
+                f"--pre-push: expected '<local ref> <local sha> <remote ref> <remote sha>', got {line!r}"
+            )
+        _local_ref, local_sha, _remote_ref, remote_sha = parts
+        if local_sha in ZERO_OIDS:
+            continue  # a deletion pushes no content
+        if remote_sha in ZERO_OIDS:
+            # A new branch: everything the remote does not have yet, as far as we know it.
+            rev_args = [local_sha, "--not", "--remotes"]
+            base = None
+        else:
+            rev_args = [local_sha, f"^{remote_sha}"]
+            base = merge_base(repo, remote_sha, local_sha)
+        commits = commits_in_range(repo, rev_args)
+        part = scan_changes(
+            repo,
+            range_changes(repo, commits),
+            ruleset,
+            engine,
+            options,
+            config,
+            base=base,
+            tip=local_sha,
+        )
+        part.findings.extend(scan_messages(repo, commits, scanner))
+        total.findings.extend(part.findings)
+        total.summary.skipped.extend(part.summary.skipped)
+        total.summary.files_scanned += part.summary.files_scanned
+        total.summary.bytes_scanned += part.summary.bytes_scanned
+    total.summary.engine = engine.name
+    total.summary.rules_active = len(ruleset.rules)
+    return total
+
+
+def staged_scan(
+    repo: Path, ruleset: Ruleset, engine: Engine, options: ScanOptions, config: Config
+) -> ScanResult:
+    """--staged: exactly what the next commit will contain; unstaged edits are ignored."""
+    return scan_changes(repo, staged_changes(repo), ruleset, engine, options, config)
+
+
+def read_pre_push_lines() -> list[str]:
+    return [line for line in sys.stdin.read().splitlines() if line.strip()]

@@ -1,0 +1,114 @@
+"""What a commit range or the index changes: (commit, path, old blob, new blob) per changed file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyscan.errors import GitError
+from keyscan.gitcmd import run_git
+
+ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str | None
+    path: str
+    old: str | None
+    new: str
+
+
+def _parse_raw(output: bytes, commit: str | None) -> list[Change]:
+    """Parse `git diff-tree/diff-index -z --raw` entries: ':m m old new S\\0path\\0'."""
+    changes: list[Change] = []
+    fields = output.split(b"\0")
+    i = 0
+    while i < len(fields) - 1:
+        meta = fields[i].decode("utf-8", "surrogateescape")
+        if not meta.startswith(":"):
+            i += 1
+            continue
+        parts = meta[1:].split()
+        path = fields[i + 1].decode("utf-8", "surrogateescape")
+        i += 2
+        if len(parts) < 5 or parts[4][0] not in "AMT" or parts[1] == "160000":
+            continue  # deletions, renames-as-delete, and submodule pointers carry no new content
+        old = None if parts[2] in ZERO_OIDS else parts[2]
+        changes.append(Change(commit, path, old, parts[3]))
+    return changes
+
+
+def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
+    done = run_git(repo, ["rev-list", "--reverse", "--no-merges", *rev_args], check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else "unknown revision"
+        raise GitError(
+            f"{repo}: cannot list commits for {' '.join(rev_args)}: {detail} "
+            "(in CI, fetch the full history: `fetch-depth: 0`)"
+        )
+    return done.stdout.decode().split()
+
+
+def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
+    changes: list[Change] = []
+    for commit in commits:
+        done = run_git(
+            repo, ["diff-tree", "-r", "--root", "-z", "--no-renames", "--no-commit-id", commit]
+        )
+        changes.extend(_parse_raw(done.stdout, commit))
+    return changes
+
+
+def staged_changes(repo: Path) -> list[Change]:
+    head = run_git(repo, ["rev-parse", "--verify", "-q", "HEAD"], check=False)
+    if head.returncode == 0:
+        done = run_git(repo, ["diff-index", "--cached", "-z", "--no-renames", "HEAD"])
+        return _parse_raw(done.stdout, None)
+    # Before the first commit everything in the index is new.
+    done = run_git(repo, ["ls-files", "-s", "-z"])
+    changes = []
+    for entry in done.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
+        mode, oid, _stage = meta.split()
+        if mode != "160000":
+            changes.append(Change(None, path, None, oid))
+    return changes
+
+
+def tree_blobs(repo: Path, treeish: str, paths: Sequence[str]) -> dict[str, str]:
+    """path → blob id in `treeish` for the given paths (missing paths are left out)."""
+    if not paths:
+        return {}
+    done = run_git(repo, ["ls-tree", "-r", "-z", treeish, "--", *paths], check=False)
+    if done.returncode != 0:
+        return {}
+    found: dict[str, str] = {}
+    for entry in done.stdout.split(b"\0"):
+        meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            found[path] = parts[2]
+    return found
+
+
+def merge_base(repo: Path, a: str, b: str) -> str | None:
+    done = run_git(repo, ["merge-base", a, b], check=False)
+    return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+
+def commit_meta(repo: Path, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """commit → (author name, ISO date)."""
+    if not commits:
+        return {}
+    done = run_git(repo, ["show", "-s", "--format=%H%x00%an%x00%aI", *commits])
+    meta: dict[str, tuple[str, str]] = {}
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3:
+            meta[parts[0]] = (parts[1], parts[2])
+    return meta

@@ -1,0 +1,116 @@
+"""History source: every blob reachable from any ref, plus commit and tag messages, each once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keyscan.blobscan import is_binary
+from keyscan.errors import GitError
+from keyscan.gitcmd import run_git
+from keyscan.model import Blob, Provenance, Skip
+from keyscan.sources.gitobjects import stream_objects
+
+COMMIT_MESSAGE = "(commit message)"
+
+
+@dataclass
+class HistoryStats:
+    """What the stream saw, for the summary: objects, skips, and whether history is complete."""
+
+    skips: list[Skip] = field(default_factory=list)
+    shallow: bool = False
+    cached_clean: int = 0
+
+
+def repository_root(path: Path) -> Path:
+    done = run_git(
+        path if path.is_dir() else path.parent, ["rev-parse", "--show-toplevel"], check=False
+    )
+    if done.returncode != 0:
+        bare = run_git(path, ["rev-parse", "--is-bare-repository"], check=False)
+        if bare.returncode == 0 and bare.stdout.strip() == b"true":
+            return path
+        raise GitError(f"{path}: not a git repository (history audits need one)")
+    return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
+
+
+def is_shallow(repo: Path) -> bool:
+    done = run_git(repo, ["rev-parse", "--is-shallow-repository"], check=False)
+    return done.stdout.strip() == b"true"
+
+
+def reachable_roots(repo: Path) -> list[str]:
+    """Every ref (branches, tags, remote-tracking, stash) and every stash entry in the reflog."""
+    roots = ["--all"]
+    stash = run_git(repo, ["reflog", "show", "--format=%H", "refs/stash"], check=False)
+    if stash.returncode == 0:
+        roots.extend(line.decode() for line in stash.stdout.split() if line)
+    return roots
+
+
+def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+    head, _, message = data.partition(b"\n\n")
+    headers: dict[bytes, bytes] = {}
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        headers.setdefault(key, value)
+    return message, headers
+
+
+def _author(headers: dict[bytes, bytes], key: bytes) -> tuple[str | None, str | None]:
+    raw = headers.get(key)
+    if not raw:
+        return None, None
+    name, _, rest = raw.partition(b" <")
+    parts = rest.rsplit(b" ", 2)
+    date = None
+    if len(parts) == 3 and parts[1].isdigit():
+        import datetime
+
+        date = datetime.datetime.fromtimestamp(int(parts[1]), datetime.timezone.utc).isoformat()
+    return name.decode("utf-8", "replace"), date
+
+
+def history_blobs(
+    repo: Path,
+    max_size: int,
+    stats: HistoryStats,
+    already_clean: Callable[[str], bool] = lambda oid: False,
+    rev_args: list[str] | None = None,
+) -> Iterator[Blob]:
+    """Blobs of every reachable file version, then messages; contents streamed, never held."""
+    stats.shallow = is_shallow(repo)
+    roots = rev_args if rev_args is not None else reachable_roots(repo)
+    want = frozenset({"blob", "commit", "tag"})
+    for obj in stream_objects(repo, roots, max_size, want, skip=already_clean):
+        if obj.data is None:
+            if obj.type == "blob" and obj.size > max_size:
+                stats.skips.append(
+                    Skip(obj.path or obj.oid, "too large", f"blob {obj.oid[:12]}: {obj.size} bytes")
+                )
+            else:
+                stats.cached_clean += 1
+            continue
+        if obj.type == "blob":
+            yield Blob(
+                obj.oid, obj.data, Provenance(obj.path or obj.oid), binary=is_binary(obj.data)
+            )
+        elif obj.type == "commit":
+            message, headers = _message(obj.data)
+            author, date = _author(headers, b"author")
+            yield Blob(
+                obj.oid,
+                message,
+                Provenance(COMMIT_MESSAGE, commit=obj.oid, author=author, date=date),
+            )
+        elif obj.type == "tag":
+            message, headers = _message(obj.data)
+            author, date = _author(headers, b"tagger")
+            name = headers.get(b"tag", b"").decode("utf-8", "replace")
+            yield Blob(
+                obj.oid,
+                message,
+                Provenance(f"(tag {name} message)", commit=obj.oid, author=author, date=date),
+            )

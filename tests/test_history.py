@@ -1,0 +1,165 @@
+"""`keyscan --history` on real repositories: deleted secrets, branches, messages, stash, cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from tests.conftest import git, run_keyscan
+from tests.fakes import CUSTOM_RULE, custom_token, rng
+
+
+def history(repo: Path, *args: str) -> tuple[int, dict, str]:
+    rules = repo.parent / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    done = run_keyscan(
+        "--history",
+        str(repo),
+        "--rules",
+        str(rules),
+        "--enable-rule",
+        "test.custom-token",
+        "--format",
+        "json",
+        "--no-progress",
+        "--show-secrets",
+        *args,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def commit(repo: Path, message: str, **files: str) -> str:
+    for name, text in files.items():
+        (repo / name).write_text(text)
+        git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_deleted_secret_is_found_with_its_introducing_commit(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(20))
+    commit(repo, "init", **{"README.md": "hello\n"})
+    introduced = commit(repo, "add config", **{"config.py": f"KEY = '{token}'\n"})
+    commit(repo, "touch", **{"README.md": "hello again\n"})
+    git(repo, "rm", "-q", "config.py")
+    git(repo, "commit", "-q", "-m", "remove key")
+    code, report, _ = history(repo)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["secret"] == token
+    assert finding["path"] == "config.py" and finding["line"] == 1
+    assert finding["commit"] == introduced
+    assert finding["author"] == "Test Author"
+    assert finding["at_head"] is False
+    assert finding["commit_count"] == 2
+    assert finding["refs"] == ["main"]
+
+
+def test_secret_only_on_an_unmerged_branch(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    git(repo, "checkout", "-q", "-b", "feature/leak")
+    token = custom_token(rng(21))
+    commit(repo, "wip", **{"b.txt": f"t={token}\n"})
+    git(repo, "checkout", "-q", "main")
+    code, report, _ = history(repo)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["refs"] == ["feature/leak"]
+    assert finding["at_head"] is False
+
+
+def test_secret_in_commit_message_and_tag_message(make_repo) -> None:
+    repo = make_repo()
+    in_commit, in_tag = custom_token(rng(22)), custom_token(rng(23))
+    sha = commit(repo, f"deploy with {in_commit}", **{"a.txt": "a\n"})
+    git(repo, "tag", "-a", "v1", "-m", f"release key {in_tag}")
+    code, report, _ = history(repo)
+    assert code == 1
+    by_secret = {f["secret"]: f for f in report["findings"]}
+    assert by_secret[in_commit]["path"] == "(commit message)"
+    assert by_secret[in_commit]["commit"] == sha
+    assert by_secret[in_tag]["path"] == "(tag v1 message)"
+
+
+def test_secret_only_in_the_stash(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    token = custom_token(rng(24))
+    (repo / "a.txt").write_text(f"a\nk={token}\n")
+    git(repo, "stash", "-q")
+    (repo / "a.txt").write_text("a\nsecond\n")
+    git(repo, "stash", "-q")
+    code, report, _ = history(repo)
+    assert code == 1
+    assert [f["secret"] for f in report["findings"]] == [token]
+
+
+def test_each_content_is_scanned_once_and_counted_per_commit(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(25))
+    commit(repo, "one", **{"k.env": f"T={token}\n"})
+    commit(repo, "two", **{"other.txt": "x\n"})
+    commit(repo, "three", **{"other.txt": "y\n"})
+    code, report, _ = history(repo)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["commit_count"] == 3
+    assert finding["at_head"] is True
+
+
+def test_clean_history_exits_zero(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "nothing\n"})
+    code, report, _ = history(repo)
+    assert code == 0 and report["findings"] == []
+
+
+def test_second_audit_uses_the_cache_and_finds_the_same(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    token = custom_token(rng(26))
+    for i in range(5):
+        commit(repo, f"c{i}", **{f"f{i}.txt": f"file {i}\n"})
+    commit(repo, "leak", **{"leak.txt": f"k={token}\n"})
+    cache = tmp_path / "cache"
+    first = history(repo, "--cache-dir", str(cache))
+    second = history(repo, "--cache-dir", str(cache))
+    uncached = history(repo, "--no-cache")
+    assert first[1]["findings"] == second[1]["findings"] == uncached[1]["findings"]
+    assert second[1]["summary"]["cached_clean"] >= 5
+    assert first[1]["summary"]["cached_clean"] == 0
+    assert uncached[1]["summary"]["cached_clean"] == 0
+
+
+def test_not_a_repository_is_a_one_line_error(tmp_path: Path) -> None:
+    done = run_keyscan("--history", str(tmp_path), "--no-progress")
+    assert done.returncode == 2
+    assert "not a git repository" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_repository_is_a_one_line_error(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    os.chmod(repo / ".git" / "objects" / blob[:2] / blob[2:], 0o644)
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    done = run_keyscan("--history", str(repo), "--no-progress", "--no-cache")
+    assert done.returncode == 2, done.stdout
+    assert "git" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    for i in range(3):
+        commit(repo, f"c{i}", **{"a.txt": f"{i}\n"})
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    code, _, stderr = history(clone)
+    assert code == 0
+    assert "shallow clone" in stderr
+    shutil.rmtree(clone)
