@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click

@@ -153,7 +153,7 @@ def range_scan(
     options: ScanOptions,
     config: Config,
 ) -> ScanResult:
-    """--diff BASE..HEAD: commits on HEAD that BASE lacks; secrets already on the base are not new."""
+    """--diff BASE..HEAD: commits on HEAD that BASE lacks; secrets on the base are not new."""
     commits = commits_in_range(repo, [head, f"^{base}"])
     fork = merge_base(repo, base, head)
     result = scan_changes(
@@ -182,7 +182,8 @@ def pre_push_scan(
             continue
         if len(parts) != 4:
             raise KeyscanError(
-                f"--pre-push: expected '<local ref> <local sha> <remote ref> <remote sha>', got {line!r}"
+                "--pre-push: expected '<local ref> <local sha> <remote ref> <remote sha>', "
+                f"got {line!r}"
             )
         _local_ref, local_sha, _remote_ref, remote_sha = parts
         if local_sha in ZERO_OIDS:

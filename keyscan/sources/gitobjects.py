@@ -1,7 +1,8 @@
-"""Streaming git objects: rev-list → cat-file --batch-check → cat-file --batch, no per-object process."""
+"""Streaming git objects: rev-list → cat-file --batch-check → cat-file --batch, one process each."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import subprocess
 import threading
@@ -127,10 +128,8 @@ def _feed(
     except (BrokenPipeError, OSError):
         pass  # the reader stopped early; it kills the processes
     finally:
-        try:
+        with contextlib.suppress(OSError):
             fetcher.stdin.close()
-        except OSError:
-            pass
         pending.put(_DONE)
 
 
