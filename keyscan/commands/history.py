@@ -51,11 +51,13 @@ def run_history(
     cache_dir: Path | None,
     progress: bool,
 ) -> tuple[ScanResult, HistoryStats]:
-    from keyscan.auditcache import AuditCache
-
     stats = HistoryStats()
     roots = reachable_roots(repo)
-    cache = AuditCache(cache_dir, cache_key(ruleset, options)) if cache_dir is not None else None
+    cache = None
+    if cache_dir is not None:
+        from keyscan.auditcache import AuditCache
+
+        cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
         blobs = history_blobs(
             repo,

@@ -25,6 +25,7 @@ from keyscan.sources.changes import (
     commits_in_range,
     merge_base,
     range_changes,
+    secrets_in_tree,
     staged_changes,
     tree_blobs,
 )
@@ -117,6 +118,11 @@ def scan_changes(
                     at_head=at_head,
                 )
             )
+    if base is not None:
+        # A secret the base branch already holds anywhere (copied into a new file, say) is not
+        # one this change introduces.
+        old = secrets_in_tree(repo, base, [f.secret for f in result.findings])
+        result.findings = [f for f in result.findings if f.secret not in old]
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
     return result
 

@@ -18,7 +18,6 @@ from keyscan.config import Config, discover_config
 from keyscan.model import Skip
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
-from keyscan.report.registry import REPORTERS
 from keyscan.request import ScanRequest
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
@@ -137,6 +136,8 @@ def _run_change_scan(request: ScanRequest) -> int:
 def _report(
     request: ScanRequest, ruleset: Ruleset, result: ScanResult, root: Path, started: str
 ) -> None:
+    from keyscan.report.registry import REPORTERS
+
     to_terminal = request.output in (None, "-")
     context = ReportContext(
         findings=result.findings,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import git_env, run_git
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 
@@ -112,3 +113,20 @@ def commit_meta(repo: Path, commits: Sequence[str]) -> dict[str, tuple[str, str]
         if len(parts) == 3:
             meta[parts[0]] = (parts[1], parts[2])
     return meta
+
+
+def secrets_in_tree(repo: Path, treeish: str, secrets: Sequence[str]) -> set[str]:
+    """Which of `secrets` occur anywhere in `treeish`. Patterns go through stdin, never argv,
+    so no secret shows up in the process list."""
+    if not secrets:
+        return set()
+    done = subprocess.run(
+        ["git", "grep", "--no-color", "-a", "-F", "-o", "-h", "-f", "-", treeish],
+        cwd=repo,
+        env=git_env(),
+        input="\n".join(sorted(set(secrets))).encode("utf-8", "surrogateescape"),
+        capture_output=True,
+        check=False,
+    )
+    found = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+    return set(found) & set(secrets)

@@ -106,9 +106,12 @@ class ProvenanceResolver:
         if not adders:
             return BlobHistory(None, None, None, None, 0, (), oid in self._head)
         adders.sort()
-        carriers: set[str] = set()
+        reaching: set[str] = set()
         for _, sha, _, _ in adders:
-            carriers |= _descendants(self.repo, sha, self.roots)
+            reaching |= _descendants(self.repo, sha, self.roots)
+        # A ref reaches the secret when its history holds an adding commit, even if a later
+        # commit deleted the file: the content stays retrievable from that ref.
+        carriers = set(reaching)
         for sha in removers:
             carriers -= _descendants(self.repo, sha, self.roots)
         stamp, sha, author, path = adders[0]
@@ -118,7 +121,7 @@ class ProvenanceResolver:
             date=_iso(str(stamp)),
             path=path,
             commit_count=len(carriers),
-            refs=self._refs_within(carriers),
+            refs=self._refs_within(reaching),
             at_head=oid in self._head,
         )
 

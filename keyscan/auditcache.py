@@ -1,0 +1,151 @@
+"""The incremental audit cache: blob ids known to be clean under one ruleset, in SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+DB_NAME = "audit-cache.sqlite3"
+SCHEMA_VERSION = 1
+_BLOB_ID = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+_FLUSH_EVERY = 5000
+
+
+class AuditCache:
+    """Only clean blobs are stored, so the cache never holds a secret or anything derived from one.
+
+    Any problem with the cache file (unwritable, corrupt, locked) disables the cache instead of
+    failing the audit; `disabled_reason` says why.
+    """
+
+    def __init__(self, directory: Path, ruleset_hash: str) -> None:
+        self.directory = directory
+        self.ruleset_hash = ruleset_hash
+        self.disabled_reason: str | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._clean: set[bytes] | None = None
+        self._pending: list[bytes] = []
+        self._load()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._connection is not None or self.disabled_reason is not None:
+            return self._connection
+        path = self.directory / DB_NAME
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._connection = self._open(path)
+        except sqlite3.DatabaseError:
+            # A corrupt or foreign file: move it aside and start again, once.
+            try:
+                os.replace(path, path.with_suffix(".corrupt"))
+                self._connection = self._open(path)
+            except (OSError, sqlite3.Error) as exc:
+                self.disabled_reason = f"{path}: {exc}"
+        except (OSError, sqlite3.Error) as exc:
+            self.disabled_reason = f"{path}: {exc}"
+        return self._connection
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        fresh = not path.exists()
+        # The history feeder thread asks is_clean while the main thread marks blobs clean; the
+        # in-memory set is loaded before either starts, so the connection is never shared live.
+        connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        if fresh:
+            os.chmod(path, 0o600)
+        connection.execute("PRAGMA journal_mode=WAL")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            connection.close()
+            raise sqlite3.DatabaseError(f"unknown cache schema version {version}")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS clean_blobs ("
+            " ruleset TEXT NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (ruleset, blob)"
+            ") WITHOUT ROWID"
+        )
+        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        connection.commit()
+        return connection
+
+    def _load(self) -> set[bytes]:
+        if self._clean is None:
+            self._clean = set()
+            connection = self._connect()
+            if connection is not None:
+                try:
+                    rows = connection.execute(
+                        "SELECT blob FROM clean_blobs WHERE ruleset = ?", (self.ruleset_hash,)
+                    )
+                    self._clean.update(row[0] for row in rows)
+                except sqlite3.Error as exc:
+                    self.disabled_reason = str(exc)
+        return self._clean
+
+    @staticmethod
+    def _key(blob_id: str) -> bytes:
+        if not _BLOB_ID.match(blob_id):
+            raise ValueError(f"not a git object id: {blob_id!r}")
+        return bytes.fromhex(blob_id)
+
+    def is_clean(self, blob_id: str) -> bool:
+        return self._key(blob_id) in self._load()
+
+    def mark_clean(self, blob_ids: Iterable[str]) -> None:
+        clean = self._load()
+        for blob_id in blob_ids:
+            key = self._key(blob_id)
+            if key not in clean:
+                clean.add(key)
+                self._pending.append(key)
+        if len(self._pending) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        connection = self._connect()
+        if connection is None or not self._pending:
+            self._pending.clear()
+            return
+        try:
+            with connection:
+                connection.executemany(
+                    "INSERT OR IGNORE INTO clean_blobs (ruleset, blob) VALUES (?, ?)",
+                    [(self.ruleset_hash, key) for key in self._pending],
+                )
+        except sqlite3.Error as exc:
+            self.disabled_reason = str(exc)
+        self._pending.clear()
+
+    def prune(self, keep_hashes: Iterable[str] = ()) -> int:
+        connection = self._connect()
+        if connection is None:
+            return 0
+        keep = sorted({self.ruleset_hash, *keep_hashes})
+        marks = ",".join("?" * len(keep))
+        with connection:
+            cursor = connection.execute(
+                f"DELETE FROM clean_blobs WHERE ruleset NOT IN ({marks})", keep
+            )
+        return cursor.rowcount
+
+    def close(self) -> None:
+        self.flush()
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> AuditCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""--staged, --diff BASE..HEAD and --pre-push: only what a change adds is reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import git, run_keyscan
+from tests.fakes import CUSTOM_RULE, custom_token, rng
+
+ZERO = "0" * 40
+
+
+def scan(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, list[dict]]:
+    rules = repo.parent / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    done = run_keyscan(
+        *args,
+        str(repo),
+        "--rules",
+        str(rules),
+        "--enable-rule",
+        "test.custom-token",
+        "--format",
+        "json",
+        "--no-progress",
+        "--show-secrets",
+        stdin=stdin,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)["findings"]
+
+
+def commit(repo: Path, message: str, **files: str) -> str:
+    for name, text in files.items():
+        (repo / name).write_text(text)
+        git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_staged_scans_the_index_not_the_work_tree(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.py": "x = 1\n"})
+    staged, unstaged = custom_token(rng(30)), custom_token(rng(31))
+    (repo / "a.py").write_text(f"x = 1\ny = '{staged}'\n")
+    git(repo, "add", "a.py")
+    (repo / "a.py").write_text(f"x = 1\ny = '{staged}'\nz = '{unstaged}'\n")
+    (repo / "untracked.py").write_text(f"w = '{unstaged}'\n")
+    code, findings = scan(repo, "--staged")
+    assert code == 1
+    assert [(f["path"], f["line"], f["secret"]) for f in findings] == [("a.py", 2, staged)]
+
+
+def test_staged_ignores_a_secret_already_committed(make_repo) -> None:
+    repo = make_repo()
+    old = custom_token(rng(32))
+    commit(repo, "init", **{"a.py": f"k = '{old}'\n"})
+    (repo / "a.py").write_text(f"# moved\n\nk = '{old}'\nother = 2\n")
+    git(repo, "add", "a.py")
+    assert scan(repo, "--staged") == (0, [])
+
+
+def test_staged_before_the_first_commit(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(33))
+    (repo / "a.txt").write_text(f"{token}\n")
+    git(repo, "add", "a.txt")
+    code, findings = scan(repo, "--staged")
+    assert code == 1 and findings[0]["path"] == "a.txt"
+
+
+def test_diff_reports_only_what_the_branch_adds(make_repo) -> None:
+    repo = make_repo()
+    on_base = custom_token(rng(34))
+    commit(repo, "base", **{"base.txt": f"{on_base}\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    added, transient = custom_token(rng(35)), custom_token(rng(36))
+    first = commit(repo, "add key", **{"new.txt": f"k={added}\n", "copy.txt": f"{on_base}\n"})
+    commit(repo, "oops", **{"tmp.txt": f"t={transient}\n"})
+    git(repo, "rm", "-q", "tmp.txt")
+    git(repo, "commit", "-q", "-m", "remove oops")
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "main moves on", **{"main.txt": "m\n"})
+    code, findings = scan(repo, "--diff", "main..feature")
+    assert code == 1
+    by_secret = {f["secret"]: f for f in findings}
+    assert set(by_secret) == {added, transient}
+    assert by_secret[added]["commit"] == first and by_secret[added]["at_head"] is True
+    assert by_secret[transient]["at_head"] is False  # only in branch history
+
+
+def test_diff_with_a_clean_branch_exits_zero(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "base", **{"a.txt": "a\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "clean", **{"b.txt": "b\n"})
+    assert scan(repo, "--diff", "main..feature") == (0, [])
+
+
+def test_diff_with_unknown_base_says_to_fetch_history(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "base", **{"a.txt": "a\n"})
+    done = run_keyscan("--diff", "origin/main..HEAD", str(repo), "--no-progress")
+    assert done.returncode == 2
+    assert "fetch-depth: 0" in done.stderr
+
+
+def test_pre_push_scans_commits_the_remote_lacks(make_repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo = make_repo()
+    old = custom_token(rng(37))
+    base = commit(repo, "base", **{"a.txt": f"{old}\n"})
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    new = custom_token(rng(38))
+    tip = commit(repo, "more", **{"b.txt": f"{new}\n"})
+    line = f"refs/heads/main {tip} refs/heads/main {base}\n"
+    code, findings = scan(repo, "--pre-push", stdin=line)
+    assert code == 1 and [f["secret"] for f in findings] == [new]
+    # A new branch: everything not on any remote-tracking ref.
+    git(repo, "checkout", "-q", "-b", "topic")
+    newer = custom_token(rng(39))
+    topic = commit(repo, "topic", **{"c.txt": f"{newer}\n"})
+    line = f"refs/heads/topic {topic} refs/heads/topic {ZERO}\n"
+    code, findings = scan(repo, "--pre-push", stdin=line)
+    assert sorted(f["secret"] for f in findings) == sorted([new, newer])
+    # Deleting a remote branch pushes nothing.
+    assert scan(repo, "--pre-push", stdin=f"(delete) {ZERO} refs/heads/topic {topic}\n") == (0, [])
