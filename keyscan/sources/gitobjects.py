@@ -26,7 +26,8 @@ class GitObject:
     data: bytes | None
 
 
-_DONE = object()
+# (oid, type, size, path, fetch?) in stream order; None ends the stream.
+_Pending = tuple[str, str, int, str, bool]
 
 
 def _spawn(
@@ -63,7 +64,7 @@ def stream_objects(
     assert lister.stdout is not None
     lister.stdout.close()  # the checker owns the pipe now
     fetcher = _spawn(repo, ["cat-file", "--batch"], subprocess.PIPE)
-    pending: queue.Queue[object] = queue.Queue(maxsize=4096)
+    pending: queue.Queue[_Pending | None] = queue.Queue(maxsize=4096)
     feeder = threading.Thread(
         target=_feed,
         args=(checker, fetcher, pending, max_size, want_types, skip),
@@ -74,9 +75,9 @@ def stream_objects(
         assert fetcher.stdout is not None
         while True:
             item = pending.get()
-            if item is _DONE:
+            if item is None:
                 break
-            oid, kind, size, path, fetch = item  # type: ignore[misc]
+            oid, kind, size, path, fetch = item
             if not fetch:
                 yield GitObject(oid, kind, size, path, None)
                 continue
@@ -104,7 +105,7 @@ def stream_objects(
 def _feed(
     checker: subprocess.Popen[bytes],
     fetcher: subprocess.Popen[bytes],
-    pending: queue.Queue[object],
+    pending: queue.Queue[_Pending | None],
     max_size: int,
     want_types: frozenset[str],
     skip: Callable[[str], bool],
@@ -130,7 +131,7 @@ def _feed(
     finally:
         with contextlib.suppress(OSError):
             fetcher.stdin.close()
-        pending.put(_DONE)
+        pending.put(None)
 
 
 def fetch_objects(repo: Path, oids: Sequence[str], max_size: int) -> Iterator[GitObject]:

@@ -99,8 +99,8 @@ class ProvenanceResolver:
                 meta, _, path = line.partition("\t")
                 fields = meta.split()
                 if len(fields) >= 4 and fields[3] == oid:
-                    stamp = int(current[1]) if current[1].isdigit() else 0
-                    adders.append((stamp, current[0], current[2], path))
+                    seconds = int(current[1]) if current[1].isdigit() else 0
+                    adders.append((seconds, current[0], current[2], path))
                 elif len(fields) >= 3 and fields[2] == oid:
                     removers.append(current[0])
         if not adders:
@@ -114,11 +114,11 @@ class ProvenanceResolver:
         carriers = set(reaching)
         for sha in removers:
             carriers -= _descendants(self.repo, sha, self.roots)
-        stamp, sha, author, path = adders[0]
+        seconds, sha, author, path = adders[0]
         return BlobHistory(
             first_commit=sha,
             author=author,
-            date=_iso(str(stamp)),
+            date=_iso(str(seconds)),
             path=path,
             commit_count=len(carriers),
             refs=self._refs_within(reaching),
