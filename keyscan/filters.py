@@ -10,7 +10,7 @@ import regex
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
 from keyscan.rules.schema import Rule
-from keyscan.wordlists import is_default_value
+from keyscan.wordlists import is_default_value, is_documented_example
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,12 @@ def checksum(item: FilterInput) -> str | None:
     return None
 
 
+def documented_example(item: FilterInput) -> str | None:
+    if is_documented_example(item.secret):
+        return "a value printed as an example in a specification or vendor documentation"
+    return None
+
+
 def placeholder(item: FilterInput) -> str | None:
     shape = _PLACEHOLDER_SHAPES.search(item.secret)
     if shape:
@@ -256,6 +262,7 @@ PROVIDER_FILTERS: tuple[tuple[str, Filter], ...] = (
     ("rule-allowlist", rule_allowlist),
     ("checksum", checksum),
     ("entropy", entropy),
+    ("documented-example", documented_example),
     ("placeholder", placeholder),
     ("repetitive", repetitive),
     ("inline-ignore", inline_ignore),

@@ -17,3 +17,24 @@ DEFAULT_VALUES = frozenset(
 
 def is_default_value(value: str) -> bool:
     return value.lower().strip("!.") in DEFAULT_VALUES
+
+
+# Values printed in specifications and vendor documentation as examples: they are everywhere in
+# vendored libraries and docs and never authenticate anything.
+DOCUMENTED_EXAMPLES = frozenset(
+    {
+        # RFC 6749 (OAuth 2.0)
+        *("2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "SplxlOBeZQQYbYS6WxSbIA"),
+        *("7Fjfp0ZBr1KtDRbnfVdmIw", "8xLOxBtZp8", "s6BhdRkqt3", "czZCaGRSa3F0MzpnWDFmQmF0M2JW"),
+        # RFC 5849 (OAuth 1.0)
+        *("ad180jjd733klru7", "hh5s93j4hdidpola", "hdk48Djdsa", "nnch734d00sl2jdk"),
+        *("kd94hf93k423kf44", "pfkkdhi9sl3r4s00", "dh893hdasih9", "xyz4992k83j47x0b"),
+        *("wIjqoS", "kllo9940pd9333jh", "dpf43f3p2l4k3l03", "chapoH"),
+        # RFC 7519 / 7515 (JWT, JWS) examples and the jwt.io default secret
+        *("your-256-bit-secret", "your-384-bit-secret", "your-512-bit-secret"),
+    }
+)
+
+
+def is_documented_example(value: str) -> bool:
+    return value in DOCUMENTED_EXAMPLES

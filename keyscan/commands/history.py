@@ -129,8 +129,30 @@ def _with_provenance(
                 at_head=history.at_head,
             )
         )
-    enriched.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or ""))
-    return enriched
+    return _one_per_secret_and_path(enriched)
+
+
+def _one_per_secret_and_path(findings: list[Finding]) -> list[Finding]:
+    """Versions of one file that all hold the same secret are one leak, not one per version.
+
+    A commit holds one version of a path, so commit counts of distinct blobs add up exactly.
+    """
+    merged: dict[tuple[str, str], Finding] = {}
+    for finding in sorted(findings, key=lambda f: (f.date or "", f.commit or "")):
+        key = (finding.fingerprint, finding.path)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = finding
+            continue
+        merged[key] = replace(
+            first,
+            commit_count=(first.commit_count or 0) + (finding.commit_count or 0),
+            refs=tuple(sorted(set(first.refs) | set(finding.refs))),
+            at_head=bool(first.at_head or finding.at_head),
+        )
+    return sorted(
+        merged.values(), key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or "")
+    )
 
 
 class _Counter:
