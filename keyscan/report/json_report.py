@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from keyscan.model import Finding
-from keyscan.redact import redact
+from keyscan.redact import shown_secret
 from keyscan.report.base import ReportContext
 
 
@@ -26,7 +26,7 @@ def finding_to_dict(finding: Finding, ctx: ReportContext) -> dict[str, Any]:
         "column": finding.column,
         "end_line": finding.end_line,
         "end_column": finding.end_column,
-        "secret": finding.secret if ctx.show_secrets else redact(finding.secret),
+        "secret": shown_secret(finding, ctx.rules, ctx.show_secrets),
         "redacted": not ctx.show_secrets,
         "fingerprint": finding.fingerprint,
         "entropy": round(finding.entropy, 3),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from keyscan.redact import redact
+from keyscan.redact import shown_secret
 from keyscan.report.base import ReportContext
 from keyscan.report.json_report import sorted_findings
 
@@ -33,7 +33,7 @@ def render_text(ctx: ReportContext) -> str:
     for path, group in groupby(sorted_findings(ctx), key=lambda f: f.path):
         lines.append(_paint(path, _BOLD, colour))
         for finding in group:
-            secret = finding.secret if ctx.show_secrets else redact(finding.secret)
+            secret = shown_secret(finding, ctx.rules, ctx.show_secrets)
             severity = _paint(
                 f"{finding.severity:<8}", _SEVERITY_COLOURS.get(finding.severity, ""), colour
             )
