@@ -99,8 +99,9 @@ def _with_provenance(
 ) -> list[Finding]:
     histories: dict[str, BlobHistory] = {}
     enriched: list[Finding] = []
+    resolver.load(f.blob for f in findings if not _is_message(f))
     for finding in findings:
-        if finding.path == COMMIT_MESSAGE or finding.path.startswith("(tag "):
+        if _is_message(finding):
             history = histories.get(finding.blob) or resolver.commit(finding.blob)
             histories[finding.blob] = history
             enriched.append(
@@ -130,6 +131,10 @@ def _with_provenance(
             )
         )
     return _one_per_secret_and_path(enriched)
+
+
+def _is_message(finding: Finding) -> bool:
+    return finding.path == COMMIT_MESSAGE or finding.path.startswith("(tag ")
 
 
 def _one_per_secret_and_path(findings: list[Finding]) -> list[Finding]:

@@ -55,7 +55,7 @@ def stream_objects(
     Contents come through one long-lived `git cat-file --batch`; a feeder thread keeps it busy
     while this generator reads, so memory holds one object at a time.
     """
-    lister = _spawn(repo, ["rev-list", "--objects", "--filter=object:type=blob", *rev_args], None)
+    lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None)
     checker = _spawn(
         repo,
         ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],

@@ -1,10 +1,16 @@
-"""History provenance for blobs with findings: first commit, author, date, carriers, refs, HEAD."""
+"""History provenance for blobs with findings: first commit, author, date, carriers, refs, HEAD.
+
+Everything is answered from two passes over history (`git rev-list --parents` for the commit
+graph and one `git log --raw` for where each blob was added or removed), whatever the number of
+blobs with findings; descendants are walked in Python on the graph.
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.gitcmd import run_git
@@ -12,7 +18,7 @@ from keyscan.gitcmd import run_git
 
 @dataclass(frozen=True)
 class BlobHistory:
-    """Where a blob lives in history; computed only for blobs that have findings."""
+    """Where a blob (or a message's commit) lives in history."""
 
     first_commit: str | None
     author: str | None
@@ -23,6 +29,12 @@ class BlobHistory:
     at_head: bool
 
 
+@dataclass
+class _Events:
+    adders: list[tuple[int, str, str, str]] = field(default_factory=list)
+    removers: list[str] = field(default_factory=list)
+
+
 def _lines(repo: Path, args: Sequence[str]) -> list[str]:
     done = run_git(repo, args, check=False)
     if done.returncode != 0:
@@ -30,7 +42,7 @@ def _lines(repo: Path, args: Sequence[str]) -> list[str]:
     return done.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
-def head_blob_ids(repo: Path) -> frozenset[str]:
+def _head_blob_ids(repo: Path) -> frozenset[str]:
     done = run_git(repo, ["ls-tree", "-r", "-z", "HEAD"], check=False)
     if done.returncode != 0:
         return frozenset()
@@ -42,83 +54,116 @@ def head_blob_ids(repo: Path) -> frozenset[str]:
     return frozenset(ids)
 
 
-def ref_tips(repo: Path) -> dict[str, list[str]]:
+def _ref_tips(repo: Path) -> dict[str, list[str]]:
     """commit id → names of refs pointing at it (annotated tags peeled)."""
     tips: dict[str, list[str]] = {}
     fmt = "%(objectname) %(*objectname) %(refname:short)"
     for line in _lines(repo, ["for-each-ref", f"--format={fmt}"]):
         parts = line.split(" ", 2)
         if len(parts) == 3:
-            target = parts[1] or parts[0]
-            tips.setdefault(target, []).append(parts[2])
+            tips.setdefault(parts[1] or parts[0], []).append(parts[2])
     return tips
 
 
-def _descendants(repo: Path, commit: str, roots: Sequence[str]) -> set[str]:
-    return {commit, *_lines(repo, ["rev-list", "--ancestry-path", *roots, f"^{commit}"])}
-
-
-def _iso(timestamp: str) -> str | None:
-    if not timestamp.isdigit():
-        return None
-    return datetime.datetime.fromtimestamp(int(timestamp), datetime.timezone.utc).isoformat()
+def _iso(seconds: int) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
 
 
 class ProvenanceResolver:
-    """Answers provenance questions about one repository, caching what every answer shares."""
+    """Answers provenance questions about one repository from one pass over its history."""
 
     def __init__(self, repo: Path, roots: Sequence[str]):
         self.repo = repo
         self.roots = list(roots)
-        self._head = head_blob_ids(repo)
-        self._tips = ref_tips(repo)
+        self._head = _head_blob_ids(repo)
+        self._tips = _ref_tips(repo)
+        self._children: dict[str, list[str]] | None = None
+        self._head_ancestors: set[str] | None = None
+        self._events: dict[str, _Events] = {}
+
+    def _graph(self) -> dict[str, list[str]]:
+        if self._children is None:
+            children: dict[str, list[str]] = {}
+            for line in _lines(self.repo, ["rev-list", "--parents", *self.roots]):
+                commit, *parents = line.split()
+                children.setdefault(commit, [])
+                for parent in parents:
+                    children.setdefault(parent, []).append(commit)
+            self._children = children
+        return self._children
+
+    def _descendants(self, commit: str) -> set[str]:
+        children = self._graph()
+        seen = {commit}
+        queue = deque([commit])
+        while queue:
+            for child in children.get(queue.popleft(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        return seen
+
+    def _in_head(self, commit: str) -> bool:
+        if self._head_ancestors is None:
+            self._head_ancestors = set(_lines(self.repo, ["rev-list", "HEAD"]))
+        return commit in self._head_ancestors
 
     def _refs_within(self, commits: set[str]) -> tuple[str, ...]:
         return tuple(
-            sorted(name for tip, names in self._tips.items() if tip in commits for name in names)
+            sorted(n for tip, names in self._tips.items() if tip in commits for n in names)
         )
 
-    def blob(self, oid: str) -> BlobHistory:
-        adders: list[tuple[int, str, str, str]] = []
-        removers: list[str] = []
-        current: tuple[str, str, str] | None = None
+    def load(self, oids: Iterable[str]) -> None:
+        """One `git log --raw` pass records where every wanted blob was added and removed."""
+        wanted = {oid for oid in oids if oid not in self._events}
+        if not wanted:
+            return
+        for oid in wanted:
+            self._events[oid] = _Events()
+        current: tuple[str, int, str] | None = None
         log = [
             "log",
             *self.roots,
             "--raw",
             "--no-abbrev",
             "--no-renames",
-            f"--find-object={oid}",
             "--format=@@%H%x00%at%x00%an",
         ]
         for line in _lines(self.repo, log):
             if line.startswith("@@"):
-                sha, stamp, author = [*line[2:].split("\0"), "", ""][:3]
-                current = (sha, stamp, author)
-            elif line.startswith(":") and current is not None:
-                meta, _, path = line.partition("\t")
-                fields = meta.split()
-                if len(fields) >= 4 and fields[3] == oid:
-                    seconds = int(current[1]) if current[1].isdigit() else 0
-                    adders.append((seconds, current[0], current[2], path))
-                elif len(fields) >= 3 and fields[2] == oid:
-                    removers.append(current[0])
-        if not adders:
+                sha, seconds, author = [*line[2:].split("\0"), "", ""][:3]
+                current = (sha, int(seconds) if seconds.isdigit() else 0, author)
+                continue
+            if not line.startswith(":") or current is None:
+                continue
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            if len(fields) < 4:
+                continue
+            if fields[3] in wanted:
+                self._events[fields[3]].adders.append((current[1], current[0], current[2], path))
+            if fields[2] in wanted:
+                self._events[fields[2]].removers.append(current[0])
+
+    def blob(self, oid: str) -> BlobHistory:
+        self.load([oid])
+        events = self._events[oid]
+        if not events.adders:
             return BlobHistory(None, None, None, None, 0, (), oid in self._head)
-        adders.sort()
+        adders = sorted(events.adders)
         reaching: set[str] = set()
         for _, sha, _, _ in adders:
-            reaching |= _descendants(self.repo, sha, self.roots)
+            reaching |= self._descendants(sha)
         # A ref reaches the secret when its history holds an adding commit, even if a later
         # commit deleted the file: the content stays retrievable from that ref.
         carriers = set(reaching)
-        for sha in removers:
-            carriers -= _descendants(self.repo, sha, self.roots)
+        for sha in events.removers:
+            carriers -= self._descendants(sha)
         seconds, sha, author, path = adders[0]
         return BlobHistory(
             first_commit=sha,
             author=author,
-            date=_iso(str(seconds)),
+            date=_iso(seconds),
             path=path,
             commit_count=len(carriers),
             refs=self._refs_within(reaching),
@@ -127,20 +172,7 @@ class ProvenanceResolver:
 
     def commit(self, sha: str) -> BlobHistory:
         """For a finding in a commit or tag message: the refs whose history holds that object."""
-        refs = tuple(
-            sorted(
-                _lines(self.repo, ["for-each-ref", "--format=%(refname:short)", "--contains", sha])
-            )
+        reaching = self._descendants(sha)
+        return BlobHistory(
+            sha, None, None, None, 1, self._refs_within(reaching), self._in_head(sha)
         )
-        in_head = (
-            run_git(self.repo, ["merge-base", "--is-ancestor", sha, "HEAD"], check=False).returncode
-            == 0
-        )
-        return BlobHistory(sha, None, None, None, 1, refs, in_head)
-
-
-def resolve_all(
-    repo: Path, roots: Sequence[str], blob_ids: Iterable[str]
-) -> dict[str, BlobHistory]:
-    resolver = ProvenanceResolver(repo, roots)
-    return {oid: resolver.blob(oid) for oid in sorted(set(blob_ids))}
