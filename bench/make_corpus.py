@@ -6,6 +6,13 @@ under bench/work/trees/TREE/NAME, so that every scanner in the benchmark sees th
 manifest bench/work/trees/TREE.json records what the tree holds (repositories, commits, files,
 bytes). bench/work/ is git-ignored: never commit these trees.
 
+Each tree is also made a git repository of its own whose index tracks every file (`git init` and
+`git add --all --force`; nothing is committed), so that keyscan scans it the way it scans any
+checkout: the files `git ls-files` lists. (A plain directory inside this checkout's git-ignored
+bench/work/ would be seen by keyscan as ignored, and scanned as empty.) That repository's git
+directory is kept outside the tree, in bench/work/gitdirs/TREE.git (the tree holds only a one-line
+`.git` file pointing there), so that scanners that walk directories do not read git's object store.
+
 The repositories must already be on disk as git directories (bare clones are fine), found with
 --mirrors DIR (looked up as DIR/OWNER+NAME/repo, DIR/OWNER+NAME, DIR/OWNER/NAME.git, DIR/NAME.git,
 DIR/NAME/.git, DIR/NAME) or given one by one with --git-dir OWNER/NAME=PATH. For example:
@@ -98,10 +105,23 @@ def checkout(git_dir: Path, commit: str, dest: Path) -> None:
         subprocess.run([*base, "checkout-index", "--all", "--force"], check=True, env=env)
 
 
+def index_tree(root: Path, git_dir: Path) -> None:
+    """Make ROOT a git repository (its git directory: GIT_DIR) whose index tracks every file
+    under it; nothing is committed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    if git_dir.exists():
+        shutil.rmtree(git_dir)
+    git_dir.parent.mkdir(parents=True, exist_ok=True)
+    base = ["git", "-c", "core.autocrlf=false", "-C", str(root)]
+    subprocess.run([*base, "init", "--quiet", f"--separate-git-dir={git_dir}"], check=True, env=env)
+    subprocess.run([*base, "add", "--all", "--force"], check=True, env=env)
+
+
 def tree_stats(root: Path) -> tuple[int, int]:
     """(regular files, bytes) under ROOT; symlinks are not counted."""
     files = size = 0
-    for dirpath, _dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
         for filename in filenames:
             st = os.lstat(os.path.join(dirpath, filename))
             if not os.path.islink(os.path.join(dirpath, filename)):
@@ -157,9 +177,12 @@ def main() -> None:
             dest = root / entry.name
             checkout(git_dir, entry.commit, dest)
             files, size = tree_stats(dest)
-            repos.append({"repo": entry.repo, "commit": entry.commit, "files": files, "bytes": size})
+            repos.append(
+                {"repo": entry.repo, "commit": entry.commit, "files": files, "bytes": size}
+            )
             print(f"{tree}: {entry.repo}@{entry.commit[:12]}: {files} files, {size / 1e6:.1f} MB")
         files, size = tree_stats(root)
+        index_tree(root, args.trees.parent / "gitdirs" / f"{tree}.git")
         manifest = {"tree": tree, "files": files, "bytes": size, "repos": repos}
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
         print(f"{tree}: {files} files, {size / 1e6:.1f} MB -> {root}")

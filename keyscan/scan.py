@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner, ScanOptions
-from keyscan.model import Blob, Dropped, Finding, Summary
+from keyscan.model import Dropped, Finding, Summary
 from keyscan.rules.ruleset import Ruleset
+from keyscan.sources.gitobjects import CatFile, ObjectRef
 from keyscan.sources.worktree import FileItem
 from keyscan.workers import (
     BatchResult,
     build_engine,
     init_pool_worker,
-    scan_blobs,
-    scan_blobs_in_worker,
     scan_files,
     scan_files_in_worker,
+    scan_objects,
+    scan_objects_in_worker,
 )
 
 BATCH_BYTES = 4 * 1024 * 1024
@@ -105,12 +106,12 @@ def _merge(result: ScanResult, outcome: BatchResult) -> None:
     result.summary.binary_scanned += outcome.binary_scanned
 
 
-def _blob_batches(blobs: Iterator[Blob]) -> Iterator[list[Blob]]:
-    batch: list[Blob] = []
+def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
+    batch: list[ObjectRef] = []
     size = 0
-    for blob in blobs:
-        batch.append(blob)
-        size += len(blob.data)
+    for ref in refs:
+        batch.append(ref)
+        size += ref.size
         if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
             yield batch
             batch, size = [], 0
@@ -118,8 +119,9 @@ def _blob_batches(blobs: Iterator[Blob]) -> Iterator[list[Blob]]:
         yield batch
 
 
-def scan_blob_stream(
-    blobs: Iterator[Blob],
+def scan_git_objects(
+    refs: Iterator[ObjectRef],
+    repo: Path,
     ruleset: Ruleset,
     options: ScanOptions,
     engine_name: str = "auto",
@@ -128,13 +130,14 @@ def scan_blob_stream(
     on_progress: Callable[[int], None] = lambda n: None,
     on_clean: Callable[[list[str]], None] = lambda ids: None,
 ) -> ScanResult:
-    """Scan a stream of blobs with bounded memory: at most a few batches are in flight."""
+    """Scan git objects with bounded memory: workers fetch contents through their own cat-file,
+    so only object ids travel between processes, and a few batches at most are in flight."""
     result = ScanResult()
     jobs = jobs or (os.cpu_count() or 1)
     engine = build_engine(ruleset, engine_name, cache_dir)
     result.summary.engine = engine.name
     result.summary.rules_active = len(ruleset.rules)
-    batches = _blob_batches(blobs)
+    batches = _object_batches(refs)
 
     def take(outcome: BatchResult, count: int) -> None:
         _merge(result, outcome)
@@ -143,18 +146,19 @@ def scan_blob_stream(
 
     if jobs == 1:
         scanner = BlobScanner(ruleset, engine, options)
-        for batch in batches:
-            take(scan_blobs(scanner, batch), len(batch))
+        with CatFile(repo) as catfile:
+            for batch in batches:
+                take(scan_objects(scanner, catfile, batch), len(batch))
     else:
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=init_pool_worker,
-            initargs=(ruleset, engine.name, cache_dir, options),
+            initargs=(ruleset, engine.name, cache_dir, options, repo),
         ) as pool:
             in_flight: deque[tuple[Future[BatchResult], int]] = deque()
             for batch in batches:
-                in_flight.append((pool.submit(scan_blobs_in_worker, batch), len(batch)))
-                # Back-pressure: reading git output never runs far ahead of the workers.
+                in_flight.append((pool.submit(scan_objects_in_worker, batch), len(batch)))
+                # Back-pressure: listing never runs far ahead of the workers.
                 while len(in_flight) >= 2 * jobs:
                     future, count = in_flight.popleft()
                     take(future.result(), count)

@@ -12,6 +12,8 @@ from keyscan.engine.base import Engine
 from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Dropped, Finding, Provenance, Skip
 from keyscan.rules.ruleset import Ruleset
+from keyscan.sources.gitobjects import CatFile, ObjectRef
+from keyscan.sources.history import object_blob
 from keyscan.sources.worktree import FileItem
 
 
@@ -98,18 +100,31 @@ def scan_blobs(scanner: BlobScanner, blobs: Sequence[Blob]) -> BatchResult:
     return batch
 
 
+def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRef]) -> BatchResult:
+    """Fetch git objects through this process's own cat-file and scan them."""
+    by_oid = {ref.oid: ref for ref in refs}
+    fetched = catfile.fetch([ref.oid for ref in refs])
+    return scan_blobs(scanner, [object_blob(by_oid[oid], data) for oid, _, data in fetched])
+
+
 class _PoolWorker:
-    """Process-local holder for the scanner a pool worker builds once in its initializer."""
+    """Process-local state a pool worker builds once in its initializer: scanner and cat-file."""
 
     scanner: BlobScanner | None = None
+    catfile: CatFile | None = None
 
 
 def init_pool_worker(
-    ruleset: Ruleset, engine_name: str, cache_dir: Path | None, options: ScanOptions
+    ruleset: Ruleset,
+    engine_name: str,
+    cache_dir: Path | None,
+    options: ScanOptions,
+    repo: Path | None = None,
 ) -> None:
-    _PoolWorker.scanner = BlobScanner(
-        ruleset, build_engine(ruleset, engine_name, cache_dir), options
-    )
+    engine = build_engine(ruleset, engine_name, cache_dir)
+    _PoolWorker.scanner = BlobScanner(ruleset, engine, options)
+    if repo is not None:
+        _PoolWorker.catfile = CatFile(repo)
 
 
 def _worker_scanner() -> BlobScanner:
@@ -123,5 +138,8 @@ def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
     return scan_files(_worker_scanner(), items)
 
 
-def scan_blobs_in_worker(blobs: Sequence[Blob]) -> BatchResult:
-    return scan_blobs(_worker_scanner(), blobs)
+def scan_objects_in_worker(refs: Sequence[ObjectRef]) -> BatchResult:
+    catfile = _PoolWorker.catfile
+    if catfile is None:
+        raise RuntimeError("worker has no repository")
+    return scan_objects(_worker_scanner(), catfile, refs)

@@ -12,11 +12,17 @@ import click
 
 from keyscan.blobscan import ScanOptions
 from keyscan.config import Config
-from keyscan.model import Blob, Finding
+from keyscan.model import Finding
 from keyscan.request import ScanRequest
 from keyscan.rules.ruleset import Ruleset
-from keyscan.scan import ScanResult, scan_blob_stream
-from keyscan.sources.history import COMMIT_MESSAGE, HistoryStats, history_blobs, reachable_roots
+from keyscan.scan import ScanResult, scan_git_objects
+from keyscan.sources.gitobjects import ObjectRef
+from keyscan.sources.history import (
+    COMMIT_MESSAGE,
+    HistoryStats,
+    history_objects,
+    reachable_roots,
+)
 from keyscan.sources.provenance import BlobHistory, ProvenanceResolver
 
 
@@ -34,12 +40,11 @@ def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _allowed_blobs(blobs: Iterator[Blob], config: Config, stats: HistoryStats) -> Iterator[Blob]:
-    for blob in blobs:
-        path = blob.provenance.path
-        if config.allowlist.paths and any(p.search(path) for p in config.allowlist.paths):
+def _allowed(refs: Iterator[ObjectRef], config: Config) -> Iterator[ObjectRef]:
+    for ref in refs:
+        if config.allowlist.paths and any(p.search(ref.path) for p in config.allowlist.paths):
             continue
-        yield blob
+        yield ref
 
 
 def run_history(
@@ -59,7 +64,7 @@ def run_history(
 
         cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
-        blobs = history_blobs(
+        refs = history_objects(
             repo,
             options.max_file_size,
             stats,
@@ -67,8 +72,9 @@ def run_history(
             roots,
         )
         counter = _Counter(progress)
-        result = scan_blob_stream(
-            _allowed_blobs(blobs, config, stats),
+        result = scan_git_objects(
+            _allowed(refs, config),
+            repo,
             ruleset,
             options,
             request.engine,

@@ -29,8 +29,8 @@ from keyscan.sources.changes import (
     staged_changes,
     tree_blobs,
 )
-from keyscan.sources.gitobjects import fetch_objects
-from keyscan.sources.history import COMMIT_MESSAGE, _author, _message
+from keyscan.sources.gitobjects import CatFile, ObjectRef
+from keyscan.sources.history import object_blob
 
 
 class _BlobFindings:
@@ -45,22 +45,22 @@ class _BlobFindings:
     def scan(self, oids: Sequence[str]) -> None:
         wanted = sorted({o for o in oids if o not in self.findings})
         options = self.scanner.options
-        for obj in fetch_objects(self.repo, wanted, options.max_file_size):
-            if obj.data is None:
-                self.summary.skipped.append(Skip(obj.oid, "too large", f"{obj.size} bytes"))
-                self.findings[obj.oid] = []
-                continue
-            binary = is_binary(obj.data)
-            if binary and not options.scan_binary:
-                self.summary.skipped.append(Skip(obj.oid, "binary", "--no-binary"))
-                self.findings[obj.oid] = []
-                continue
-            result = self.scanner.scan(Blob(obj.oid, obj.data, Provenance(""), binary=binary))
-            self.findings[obj.oid] = result.findings
-            self.summary.skipped.extend(result.skips)
-            self.summary.files_scanned += 1
-            self.summary.bytes_scanned += len(obj.data)
-            self.summary.binary_scanned += binary
+        with CatFile(self.repo) as catfile:
+            for oid, _, data in catfile.fetch(wanted):
+                self.findings[oid] = []
+                if len(data) > options.max_file_size:
+                    self.summary.skipped.append(Skip(oid, "too large", f"{len(data)} bytes"))
+                    continue
+                binary = is_binary(data)
+                if binary and not options.scan_binary:
+                    self.summary.skipped.append(Skip(oid, "binary", "--no-binary"))
+                    continue
+                result = self.scanner.scan(Blob(oid, data, Provenance(""), binary=binary))
+                self.findings[oid] = result.findings
+                self.summary.skipped.extend(result.skips)
+                self.summary.files_scanned += 1
+                self.summary.bytes_scanned += len(data)
+                self.summary.binary_scanned += binary
 
     def fingerprints(self, oid: str | None) -> set[str]:
         return {f.fingerprint for f in self.findings.get(oid or "", [])}
@@ -129,13 +129,10 @@ def scan_changes(
 
 def scan_messages(repo: Path, commits: Sequence[str], scanner: BlobScanner) -> list[Finding]:
     found: list[Finding] = []
-    for obj in fetch_objects(repo, list(commits), 1 << 20):
-        if obj.data is None:
-            continue
-        message, headers = _message(obj.data)
-        author, date = _author(headers, b"author")
-        provenance = Provenance(COMMIT_MESSAGE, commit=obj.oid, author=author, date=date)
-        found.extend(scanner.scan(Blob(obj.oid, message, provenance)).findings)
+    with CatFile(repo) as catfile:
+        for oid, kind, data in catfile.fetch(list(commits)):
+            ref = ObjectRef(oid, kind, len(data), "")
+            found.extend(scanner.scan(object_blob(ref, data)).findings)
     return found
 
 

@@ -1,170 +1,131 @@
-"""Streaming git objects: rev-list → cat-file --batch-check → cat-file --batch, one process each."""
+"""Git objects in bulk: listing through rev-list → cat-file --batch-check, contents through
+long-lived cat-file --batch processes; never one process per object."""
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import subprocess
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from types import TracebackType
 
 from keyscan.errors import GitError
 from keyscan.gitcmd import git_env
 
+# Requests per round trip: the oids of a round (≤ ~17 KB) always fit in the pipe buffer, so
+# writing them all before reading cannot deadlock against git's output.
+ROUND = 256
+
 
 @dataclass(frozen=True)
-class GitObject:
-    """One object from the stream; `data` is None when it was too large to fetch."""
+class ObjectRef:
+    """An object to fetch: id, type, size, and the path rev-list first saw it at."""
 
     oid: str
     type: str
     size: int
     path: str
-    data: bytes | None
 
 
-# (oid, type, size, path, fetch?) in stream order; None ends the stream.
-_Pending = tuple[str, str, int, str, bool]
+def _spawn(repo: Path, args: Sequence[str], stdin: int | None) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=repo,
+            env=git_env(),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
 
 
-def _spawn(
-    repo: Path, args: Sequence[str], stdin: IO[bytes] | int | None
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        ["git", "-c", "core.quotepath=off", *args],
+def _failure(process: subprocess.Popen[bytes], repo: Path, name: str) -> GitError:
+    assert process.stderr is not None
+    message = process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+    return GitError(f"{repo}: git {name} failed: {message[-1] if message else process.returncode}")
+
+
+def list_objects(
+    repo: Path, rev_args: Sequence[str], want_types: frozenset[str]
+) -> Iterator[ObjectRef]:
+    """Every object `git rev-list --objects REV_ARGS` reaches, of the wanted types, once."""
+    lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None)
+    checker = subprocess.Popen(
+        ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
         cwd=repo,
         env=git_env(),
-        stdin=stdin,
+        stdin=lister.stdout,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-
-
-def stream_objects(
-    repo: Path,
-    rev_args: Sequence[str],
-    max_size: int,
-    want_types: frozenset[str],
-    skip: Callable[[str], bool] = lambda oid: False,
-) -> Iterator[GitObject]:
-    """Every object `git rev-list --objects REV_ARGS` lists, blobs filtered to `want_types`.
-
-    Contents come through one long-lived `git cat-file --batch`; a feeder thread keeps it busy
-    while this generator reads, so memory holds one object at a time.
-    """
-    lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None)
-    checker = _spawn(
-        repo,
-        ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-        lister.stdout,
-    )
-    assert lister.stdout is not None
+    assert lister.stdout is not None and checker.stdout is not None
     lister.stdout.close()  # the checker owns the pipe now
-    fetcher = _spawn(repo, ["cat-file", "--batch"], subprocess.PIPE)
-    pending: queue.Queue[_Pending | None] = queue.Queue(maxsize=4096)
-    feeder = threading.Thread(
-        target=_feed,
-        args=(checker, fetcher, pending, max_size, want_types, skip),
-        daemon=True,
-    )
-    feeder.start()
-    try:
-        assert fetcher.stdout is not None
-        while True:
-            item = pending.get()
-            if item is None:
-                break
-            oid, kind, size, path, fetch = item
-            if not fetch:
-                yield GitObject(oid, kind, size, path, None)
-                continue
-            header = fetcher.stdout.readline().split()
-            if len(header) < 3 or header[0].decode() != oid:
-                raise GitError(f"{repo}: git cat-file returned an unexpected header for {oid}")
-            data = fetcher.stdout.read(int(header[2]))
-            fetcher.stdout.read(1)
-            yield GitObject(oid, kind, size, path, data)
-    finally:
-        feeder.join(timeout=5)
-        for process in (lister, checker, fetcher):
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-    for process, name in ((lister, "rev-list"), (checker, "cat-file --batch-check")):
-        if process.returncode not in (0, None):
-            assert process.stderr is not None
-            message = process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            raise GitError(
-                f"{repo}: git {name} failed: {message[-1] if message else process.returncode}"
-            )
-
-
-def _feed(
-    checker: subprocess.Popen[bytes],
-    fetcher: subprocess.Popen[bytes],
-    pending: queue.Queue[_Pending | None],
-    max_size: int,
-    want_types: frozenset[str],
-    skip: Callable[[str], bool],
-) -> None:
-    assert checker.stdout is not None and fetcher.stdin is not None
     try:
         for line in checker.stdout:
             parts = line.rstrip(b"\n").split(b" ", 3)
             if len(parts) < 3 or parts[1] == b"missing":
                 continue
-            oid, kind, size = parts[0].decode(), parts[1].decode(), int(parts[2])
-            if kind not in want_types:
-                continue
-            path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
-            # Known-clean blobs (the audit cache) are never decompressed at all.
-            fetch = size <= max_size and not (kind == "blob" and skip(oid))
-            pending.put((oid, kind, size, path, fetch))
-            if fetch:
-                fetcher.stdin.write(oid.encode() + b"\n")
-                fetcher.stdin.flush()
-    except (BrokenPipeError, OSError):
-        pass  # the reader stopped early; it kills the processes
+            kind = parts[1].decode()
+            if kind in want_types:
+                path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
+                yield ObjectRef(parts[0].decode(), kind, int(parts[2]), path)
     finally:
-        with contextlib.suppress(OSError):
-            fetcher.stdin.close()
-        pending.put(None)
+        for process in (lister, checker):
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+    if lister.returncode != 0:
+        raise _failure(lister, repo, "rev-list")
+    if checker.returncode != 0:
+        raise _failure(checker, repo, "cat-file --batch-check")
 
 
-def fetch_objects(repo: Path, oids: Sequence[str], max_size: int) -> Iterator[GitObject]:
-    """Contents of the given objects through one `git cat-file --batch`; oversize ones as None."""
-    if not oids:
-        return
-    fetcher = _spawn(repo, ["cat-file", "--batch"], subprocess.PIPE)
-    assert fetcher.stdin is not None and fetcher.stdout is not None
+class CatFile:
+    """One long-lived `git cat-file --batch`, asked in rounds of up to ROUND objects."""
 
-    def feed() -> None:
-        assert fetcher.stdin is not None
-        try:
-            for oid in oids:
-                fetcher.stdin.write(oid.encode() + b"\n")
-            fetcher.stdin.close()
-        except OSError:
-            pass
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self._process = _spawn(repo, ["cat-file", "--batch"], subprocess.PIPE)
 
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    try:
-        for oid in oids:
-            header = fetcher.stdout.readline().split()
-            if len(header) == 2 and header[1] == b"missing":
-                raise GitError(f"{repo}: object {oid} is missing (corrupt or shallow repository)")
-            if len(header) < 3:
-                raise GitError(f"{repo}: git cat-file returned an unexpected header for {oid}")
-            size = int(header[2])
-            data = fetcher.stdout.read(size)
-            fetcher.stdout.read(1)
-            yield GitObject(oid, header[1].decode(), size, "", data if size <= max_size else None)
-    finally:
-        feeder.join(timeout=5)
-        if fetcher.poll() is None:
-            fetcher.kill()
-        fetcher.wait()
+    def fetch(self, oids: Sequence[str]) -> Iterator[tuple[str, str, bytes]]:
+        """(oid, type, content) for each oid, in order; a missing object is a GitError."""
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        for start in range(0, len(oids), ROUND):
+            chunk = oids[start : start + ROUND]
+            try:
+                process.stdin.write(b"".join(oid.encode() + b"\n" for oid in chunk))
+                process.stdin.flush()
+            except OSError:
+                raise _failure(process, self.repo, "cat-file --batch") from None
+            for oid in chunk:
+                header = process.stdout.readline().split()
+                if len(header) == 2 and header[1] == b"missing":
+                    raise GitError(
+                        f"{self.repo}: object {oid} is missing (corrupt or incomplete repository)"
+                    )
+                if len(header) != 3:
+                    raise _failure(process, self.repo, "cat-file --batch")
+                data = process.stdout.read(int(header[2]))
+                process.stdout.read(1)
+                yield oid, header[1].decode(), data
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

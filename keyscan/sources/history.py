@@ -10,7 +10,7 @@ from keyscan.blobscan import is_binary
 from keyscan.errors import GitError
 from keyscan.gitcmd import run_git
 from keyscan.model import Blob, Provenance, Skip
-from keyscan.sources.gitobjects import stream_objects
+from keyscan.sources.gitobjects import ObjectRef, list_objects
 
 COMMIT_MESSAGE = "(commit message)"
 
@@ -73,44 +73,41 @@ def _author(headers: dict[bytes, bytes], key: bytes) -> tuple[str | None, str | 
     return name.decode("utf-8", "replace"), date
 
 
-def history_blobs(
+def history_objects(
     repo: Path,
     max_size: int,
     stats: HistoryStats,
     already_clean: Callable[[str], bool] = lambda oid: False,
     rev_args: list[str] | None = None,
-) -> Iterator[Blob]:
-    """Blobs of every reachable file version, then messages; contents streamed, never held."""
+) -> Iterator[ObjectRef]:
+    """Every reachable blob, commit and annotated tag once, minus oversize and known-clean blobs."""
     stats.shallow = is_shallow(repo)
     roots = rev_args if rev_args is not None else reachable_roots(repo)
-    want = frozenset({"blob", "commit", "tag"})
-    for obj in stream_objects(repo, roots, max_size, want, skip=already_clean):
-        if obj.data is None:
-            if obj.type == "blob" and obj.size > max_size:
+    for ref in list_objects(repo, roots, frozenset({"blob", "commit", "tag"})):
+        if ref.type == "blob":
+            if ref.size > max_size:
                 stats.skips.append(
-                    Skip(obj.path or obj.oid, "too large", f"blob {obj.oid[:12]}: {obj.size} bytes")
+                    Skip(ref.path or ref.oid, "too large", f"blob {ref.oid[:12]}: {ref.size} bytes")
                 )
-            else:
+                continue
+            if already_clean(ref.oid):
+                # Known clean under these rules and options: never even decompressed.
                 stats.cached_clean += 1
-            continue
-        if obj.type == "blob":
-            yield Blob(
-                obj.oid, obj.data, Provenance(obj.path or obj.oid), binary=is_binary(obj.data)
-            )
-        elif obj.type == "commit":
-            message, headers = _message(obj.data)
-            author, date = _author(headers, b"author")
-            yield Blob(
-                obj.oid,
-                message,
-                Provenance(COMMIT_MESSAGE, commit=obj.oid, author=author, date=date),
-            )
-        elif obj.type == "tag":
-            message, headers = _message(obj.data)
-            author, date = _author(headers, b"tagger")
-            name = headers.get(b"tag", b"").decode("utf-8", "replace")
-            yield Blob(
-                obj.oid,
-                message,
-                Provenance(f"(tag {name} message)", commit=obj.oid, author=author, date=date),
-            )
+                continue
+        yield ref
+
+
+def object_blob(ref: ObjectRef, data: bytes) -> Blob:
+    """What to scan of an object: a file's content, or a commit's or tag's message."""
+    if ref.type == "blob":
+        return Blob(ref.oid, data, Provenance(ref.path or ref.oid), binary=is_binary(data))
+    message, headers = _message(data)
+    if ref.type == "commit":
+        author, date = _author(headers, b"author")
+        return Blob(
+            ref.oid, message, Provenance(COMMIT_MESSAGE, commit=ref.oid, author=author, date=date)
+        )
+    author, date = _author(headers, b"tagger")
+    name = headers.get(b"tag", b"").decode("utf-8", "replace")
+    provenance = Provenance(f"(tag {name} message)", commit=ref.oid, author=author, date=date)
+    return Blob(ref.oid, message, provenance)
