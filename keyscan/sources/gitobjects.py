@@ -3,7 +3,10 @@ long-lived cat-file --batch processes; never one process per object."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +15,7 @@ from types import TracebackType
 from keyscan.errors import GitError
 from keyscan.gitcmd import git_env
 
-# Requests per round trip: the oids of a round (≤ ~17 KB) always fit in the pipe buffer, so
-# writing them all before reading cannot deadlock against git's output.
-ROUND = 256
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 @dataclass(frozen=True)
@@ -83,34 +84,43 @@ def list_objects(
 
 
 class CatFile:
-    """One long-lived `git cat-file --batch`, asked in rounds of up to ROUND objects."""
+    """One long-lived `git cat-file --batch`, asked for one bounded batch of objects at a time."""
 
     def __init__(self, repo: Path):
         self.repo = repo
         self._process = _spawn(repo, ["cat-file", "--batch"], subprocess.PIPE)
+        assert self._process.stdout is not None
+        # A larger pipe lets git run ahead of the scan instead of stalling every 64 KiB.
+        with contextlib.suppress(OSError, AttributeError):
+            fcntl.fcntl(self._process.stdout.fileno(), _F_SETPIPE_SZ, 1 << 20)
 
     def fetch(self, oids: Sequence[str]) -> Iterator[tuple[str, str, bytes]]:
-        """(oid, type, content) for each oid, in order; a missing object is a GitError."""
+        """(oid, type, content) for each oid, in order; a missing object is a GitError.
+
+        A writer thread queues every request at once and the output pipe is enlarged, so git
+        decompresses ahead while the caller scans what already arrived.
+        """
         process = self._process
         assert process.stdin is not None and process.stdout is not None
-        for start in range(0, len(oids), ROUND):
-            chunk = oids[start : start + ROUND]
-            try:
-                process.stdin.write(b"".join(oid.encode() + b"\n" for oid in chunk))
-                process.stdin.flush()
-            except OSError:
-                raise _failure(process, self.repo, "cat-file --batch") from None
-            for oid in chunk:
-                header = process.stdout.readline().split()
-                if len(header) == 2 and header[1] == b"missing":
-                    raise GitError(
-                        f"{self.repo}: object {oid} is missing (corrupt or incomplete repository)"
-                    )
-                if len(header) != 3:
-                    raise _failure(process, self.repo, "cat-file --batch")
-                data = process.stdout.read(int(header[2]))
-                process.stdout.read(1)
-                yield oid, header[1].decode(), data
+        stdin, stdout = process.stdin, process.stdout
+
+        def write() -> None:
+            with contextlib.suppress(OSError):
+                stdin.write(b"".join(oid.encode() + b"\n" for oid in oids))
+                stdin.flush()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        for oid in oids:
+            header = stdout.readline().split()
+            if len(header) == 2 and header[1] == b"missing":
+                raise GitError(f"{self.repo}: object {oid} is missing (corrupt or incomplete)")
+            if len(header) != 3:
+                raise _failure(process, self.repo, "cat-file --batch")
+            data = stdout.read(int(header[2]))
+            stdout.read(1)
+            yield oid, header[1].decode(), data
+        writer.join()
 
     def close(self) -> None:
         if self._process.stdin is not None:
