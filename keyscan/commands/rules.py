@@ -54,7 +54,8 @@ def check_rule(rule: Rule, strict: bool) -> list[str]:
             if not values:
                 problems.append(f"{where}: field {name!r}: --strict requires at least one")
     for index, example in enumerate(rule.examples):
-        if strict and not any(k in example.lower() for k in rule.keywords):
+        haystack = example if rule.keyword_case == "sensitive" else example.lower()
+        if strict and not any(k in haystack for k in rule.keywords):
             problems.append(f"{where}: examples[{index}]: contains none of the keywords")
     scanners = _scanners(rule)
     for index, example in enumerate(rule.examples):

@@ -81,9 +81,12 @@ def extract(
         if not wanted(rule):
             continue
         pattern = ruleset.pattern(rule_index)
+        requires = ruleset.requires[rule_index]
         try:
             for low, high in _merged_windows(data, spans_by_rule[rule_index], rule):
                 chunk = data[low:high]
+                if requires and not any(literal in chunk for literal in requires):
+                    continue
                 ascii_only = chunk.isascii()
                 text = chunk.decode("utf-8", "surrogateescape")
                 for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):

@@ -38,7 +38,7 @@ class HyperscanEngine:
         database.compile(
             expressions=list(ruleset.keywords),
             ids=list(range(len(ruleset.keywords))),
-            flags=[hs.HS_FLAG_CASELESS] * len(ruleset.keywords),
+            flags=[0 if sensitive else hs.HS_FLAG_CASELESS for sensitive in ruleset.case_sensitive],
             literal=True,
         )
         return database

@@ -13,14 +13,16 @@ class RegexEngine:
 
     def __init__(self, ruleset: Ruleset):
         self._keywords = ruleset.keywords
+        self._sensitive = ruleset.case_sensitive
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
         lowered = data.lower()
         hits: list[KeywordHit] = []
         for index, keyword in enumerate(self._keywords):
-            position = lowered.find(keyword)
+            haystack = data if self._sensitive[index] else lowered
+            position = haystack.find(keyword)
             while position != -1:
                 hits.append((index, position))
-                position = lowered.find(keyword, position + 1)
+                position = haystack.find(keyword, position + 1)
         return hits

@@ -14,7 +14,7 @@ from keyscan.errors import KeyscanError
 from keyscan.rules.schema import Rule
 
 # Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
-ENGINE_SEMANTICS = 1
+ENGINE_SEMANTICS = 2
 
 
 class Ruleset:
@@ -25,17 +25,22 @@ class Ruleset:
             raise KeyscanError("no rules are active: refusing to scan with an empty ruleset")
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.by_id = {rule.id: rule for rule in self.rules}
-        keyword_rules: dict[str, list[int]] = {}
+        keyword_rules: dict[tuple[str, bool], list[int]] = {}
         for index, rule in enumerate(self.rules):
+            sensitive = rule.keyword_case == "sensitive"
             for keyword in rule.keywords:
-                keyword_rules.setdefault(keyword, [])
-                if index not in keyword_rules[keyword]:
-                    keyword_rules[keyword].append(index)
-        self.keywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k in keyword_rules)
+                indices = keyword_rules.setdefault((keyword, sensitive), [])
+                if index not in indices:
+                    indices.append(index)
+        self.keywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k, _ in keyword_rules)
+        self.case_sensitive: tuple[bool, ...] = tuple(s for _, s in keyword_rules)
         self.keyword_rules: tuple[tuple[int, ...], ...] = tuple(
             tuple(v) for v in keyword_rules.values()
         )
         self.hash = _ruleset_hash(self.rules)
+        self.requires: tuple[tuple[bytes, ...], ...] = tuple(
+            tuple(r.encode("utf-8") for r in rule.requires) for rule in self.rules
+        )
         self._compiled: dict[int, regex.Pattern[str]] = {}
         self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
 

@@ -25,6 +25,8 @@ _RULE_KEYS = frozenset(
         "kind",
         "tags",
         "keywords",
+        "keyword_case",
+        "requires",
         "pattern",
         "entropy",
         "checksum",
@@ -62,6 +64,11 @@ class Rule:
     keywords: tuple[str, ...]
     pattern: str
     kind: str = "provider"
+    # "sensitive" when a keyword only means something in its exact case (SG. but not msg.).
+    keyword_case: str = "insensitive"
+    # Literals that must also occur in the window before the pattern runs: a cheap C-level
+    # check that spares the regex on the many keyword hits that cannot match (:// without @).
+    requires: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     entropy: float | None = None
     checksum: str | None = None
@@ -154,6 +161,10 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
             raise RuleError(
                 where, f"keyword {keyword!r} must be ASCII, 2+ chars", rule_id, "keywords"
             )
+    keyword_case = raw.get("keyword_case", "insensitive")
+    if keyword_case not in ("insensitive", "sensitive"):
+        raise RuleError(where, "must be insensitive or sensitive", rule_id, "keyword_case")
+    requires = _str_list(raw.get("requires"), where, rule_id, "requires")
     pattern = _str(raw["pattern"], where, rule_id, "pattern")
     _compile_check(pattern, where, rule_id, "pattern")
     if "secret" not in regex.compile(pattern).groupindex:
@@ -179,7 +190,9 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         severity=severity,
         kind=kind,
         tags=_str_list(raw.get("tags"), where, rule_id, "tags"),
-        keywords=tuple(k.lower() for k in keywords),
+        keywords=keywords if keyword_case == "sensitive" else tuple(k.lower() for k in keywords),
+        keyword_case=keyword_case,
+        requires=requires,
         pattern=pattern,
         entropy=float(entropy) if entropy is not None else None,
         checksum=checksum,
