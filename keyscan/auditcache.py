@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 DB_NAME = "audit-cache.sqlite3"
 SCHEMA_VERSION = 1
@@ -68,6 +70,11 @@ class AuditCache:
             " ruleset TEXT NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (ruleset, blob)"
             ") WITHOUT ROWID"
         )
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS audits ("
+            " ruleset TEXT NOT NULL, refs TEXT NOT NULL, record TEXT NOT NULL,"
+            " PRIMARY KEY (ruleset, refs))"
+        )
         connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         connection.commit()
         return connection
@@ -119,6 +126,37 @@ class AuditCache:
         except sqlite3.Error as exc:
             self.disabled_reason = str(exc)
         self._pending.clear()
+
+    def audit(self, ref_state: str) -> dict[str, Any] | None:
+        """The record of an earlier audit of exactly these refs under this ruleset, if any."""
+        connection = self._connect()
+        if connection is None:
+            return None
+        try:
+            row = connection.execute(
+                "SELECT record FROM audits WHERE ruleset = ? AND refs = ?",
+                (self.ruleset_hash, ref_state),
+            ).fetchone()
+            record = json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError) as exc:
+            self.disabled_reason = str(exc)
+            return None
+        return record if isinstance(record, dict) else None
+
+    def store_audit(self, ref_state: str, record: dict[str, Any]) -> None:
+        """Remember an audit's outcome: object ids and provenance only, never a secret."""
+        self.flush()
+        connection = self._connect()
+        if connection is None:
+            return
+        try:
+            with connection:
+                connection.execute(
+                    "INSERT OR REPLACE INTO audits (ruleset, refs, record) VALUES (?, ?, ?)",
+                    (self.ruleset_hash, ref_state, json.dumps(record, sort_keys=True)),
+                )
+        except sqlite3.Error as exc:
+            self.disabled_reason = str(exc)
 
     def prune(self, keep_hashes: Iterable[str] = ()) -> int:
         connection = self._connect()

@@ -163,3 +163,18 @@ def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
     assert code == 0
     assert "shallow clone" in stderr
     shutil.rmtree(clone)
+
+
+def test_cached_audit_sees_new_commits(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    first_token, second_token = custom_token(rng(27)), custom_token(rng(28))
+    commit(repo, "one", **{"a.txt": f"k={first_token}\n"})
+    cache = tmp_path / "cache"
+    _, before, _ = history(repo, "--cache-dir", str(cache))
+    commit(repo, "two", **{"b.txt": f"k={second_token}\n", "c.txt": "clean\n"})
+    _, after, _ = history(repo, "--cache-dir", str(cache))
+    _, fresh, _ = history(repo, "--no-cache")
+    assert [f["secret"] for f in before["findings"]] == [first_token]
+    assert after["findings"] == fresh["findings"]
+    assert sorted(f["secret"] for f in after["findings"]) == sorted([first_token, second_token])
+    assert after["summary"]["cached_clean"] >= 1  # the first commit's message was known clean

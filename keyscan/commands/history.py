@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from keyscan.blobscan import ScanOptions
 from keyscan.config import Config
-from keyscan.model import Finding
+from keyscan.model import Finding, Skip
 from keyscan.request import ScanRequest
 from keyscan.rules.ruleset import Ruleset
 from keyscan.scan import ScanResult, scan_git_objects
@@ -23,7 +24,10 @@ from keyscan.sources.history import (
     history_objects,
     reachable_roots,
 )
-from keyscan.sources.provenance import BlobHistory, ProvenanceResolver
+from keyscan.sources.provenance import BlobHistory, ProvenanceResolver, ref_state
+
+if TYPE_CHECKING:
+    from keyscan.auditcache import AuditCache
 
 
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
@@ -64,26 +68,16 @@ def run_history(
 
         cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
-        refs = history_objects(
-            repo,
-            options.max_file_size,
-            stats,
-            cache.is_clean if cache else (lambda oid: False),
-            roots,
-        )
-        counter = _Counter(progress)
-        result = scan_git_objects(
-            _allowed(refs, config),
-            repo,
-            ruleset,
-            options,
-            request.engine,
-            cache_dir,
-            request.jobs,
-            counter.advance,
-            cache.mark_clean if cache else (lambda ids: None),
-        )
-        counter.finish()
+        state = ref_state(repo, roots)
+        previous = cache.audit(state) if cache else None
+        if previous is not None:
+            result = _replay(previous, repo, ruleset, options, request, stats)
+        else:
+            result, record = _full_audit(
+                request, repo, config, ruleset, options, cache_dir, progress, roots, stats, cache
+            )
+            if cache is not None:
+                cache.store_audit(state, record)
     finally:
         if cache is not None:
             cache.close()
@@ -93,50 +87,107 @@ def run_history(
             "not audited (fetch it with `git fetch --unshallow`)",
             err=True,
         )
-    resolver = ProvenanceResolver(repo, roots)
-    result.findings = _with_provenance(result.findings, resolver, config)
+    result.findings = _one_per_secret_and_path(
+        [f for f in result.findings if _path_allowed(f.path, config)]
+    )
     result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
     return result, stats
 
 
-def _with_provenance(
-    findings: list[Finding], resolver: ProvenanceResolver, config: Config
-) -> list[Finding]:
+def _full_audit(
+    request: ScanRequest,
+    repo: Path,
+    config: Config,
+    ruleset: Ruleset,
+    options: ScanOptions,
+    cache_dir: Path | None,
+    progress: bool,
+    roots: list[str],
+    stats: HistoryStats,
+    cache: AuditCache | None,
+) -> tuple[ScanResult, dict[str, Any]]:
+    refs = history_objects(
+        repo, options.max_file_size, stats, cache.is_clean if cache else (lambda oid: False), roots
+    )
+    counter = _Counter(progress)
+    result = scan_git_objects(
+        _allowed(refs, config),
+        repo,
+        ruleset,
+        options,
+        request.engine,
+        cache_dir,
+        request.jobs,
+        counter.advance,
+        cache.mark_clean if cache else (lambda ids: None),
+    )
+    counter.finish()
+    resolver = ProvenanceResolver(repo, roots)
+    resolver.load(f.blob for f in result.findings if not _is_message(f))
     histories: dict[str, BlobHistory] = {}
-    enriched: list[Finding] = []
-    resolver.load(f.blob for f in findings if not _is_message(f))
-    for finding in findings:
-        if _is_message(finding):
-            history = histories.get(finding.blob) or resolver.commit(finding.blob)
-            histories[finding.blob] = history
-            enriched.append(
-                replace(
-                    finding,
-                    commit_count=1,
-                    refs=history.refs,
-                    at_head=history.at_head,
-                )
+    objects: dict[str, tuple[str, str, str]] = {}
+    for finding in result.findings:
+        if finding.blob not in histories:
+            message = _is_message(finding)
+            histories[finding.blob] = (
+                resolver.commit(finding.blob) if message else resolver.blob(finding.blob)
             )
-            continue
-        history = histories.get(finding.blob) or resolver.blob(finding.blob)
-        histories[finding.blob] = history
-        path = history.path or finding.path
-        if config.allowlist.paths and any(p.search(path) for p in config.allowlist.paths):
-            continue
-        enriched.append(
-            replace(
-                finding,
-                path=path,
-                commit=history.first_commit,
-                author=history.author,
-                date=history.date,
-                commit_count=history.commit_count,
-                refs=history.refs,
-                at_head=history.at_head,
-            )
-        )
-    return _one_per_secret_and_path(enriched)
+            kind = ("tag" if finding.path.startswith("(tag ") else "commit") if message else "blob"
+            objects[finding.blob] = (finding.blob, kind, finding.path)
+    result.findings = [_with_history(f, histories[f.blob]) for f in result.findings]
+    # What a later audit of unchanged refs needs to give the same answer without walking history:
+    # which objects had findings (to rescan; the secrets themselves are never stored) and their
+    # provenance.
+    record = {
+        "objects": list(objects.values()),
+        "histories": {oid: asdict(h) for oid, h in histories.items()},
+        "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
+        "shallow": stats.shallow,
+        "objects_seen": result.summary.files_scanned + stats.cached_clean,
+    }
+    return result, record
+
+
+def _replay(
+    record: dict[str, Any],
+    repo: Path,
+    ruleset: Ruleset,
+    options: ScanOptions,
+    request: ScanRequest,
+    stats: HistoryStats,
+) -> ScanResult:
+    """Refs are exactly as at the last audit with these rules: rescan only the objects that had
+    findings, and reuse their provenance."""
+    stats.shallow = bool(record["shallow"])
+    stats.skips = [Skip(*skip) for skip in record["skips"]]
+    refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
+    histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
+    result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, None, 1)
+    result.findings = [
+        _with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories
+    ]
+    stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
+    return result
+
+
+def _path_allowed(path: str, config: Config) -> bool:
+    return not any(p.search(path) for p in config.allowlist.paths)
+
+
+def _with_history(finding: Finding, history: BlobHistory) -> Finding:
+    if _is_message(finding):
+        return replace(finding, commit_count=1, refs=history.refs, at_head=history.at_head)
+    return replace(
+        finding,
+        path=history.path or finding.path,
+        commit=history.first_commit,
+        author=history.author,
+        date=history.date,
+        commit_count=history.commit_count,
+        refs=history.refs,
+        at_head=history.at_head,
+    )
 
 
 def _is_message(finding: Finding) -> bool:

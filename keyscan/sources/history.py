@@ -84,16 +84,16 @@ def history_objects(
     stats.shallow = is_shallow(repo)
     roots = rev_args if rev_args is not None else reachable_roots(repo)
     for ref in list_objects(repo, roots, frozenset({"blob", "commit", "tag"})):
-        if ref.type == "blob":
-            if ref.size > max_size:
-                stats.skips.append(
-                    Skip(ref.path or ref.oid, "too large", f"blob {ref.oid[:12]}: {ref.size} bytes")
-                )
-                continue
-            if already_clean(ref.oid):
-                # Known clean under these rules and options: never even decompressed.
-                stats.cached_clean += 1
-                continue
+        if ref.type == "blob" and ref.size > max_size:
+            stats.skips.append(
+                Skip(ref.path or ref.oid, "too large", f"blob {ref.oid[:12]}: {ref.size} bytes")
+            )
+            continue
+        if already_clean(ref.oid):
+            # Known clean under these rules and options (a blob, or a commit's or tag's
+            # message): never even decompressed.
+            stats.cached_clean += 1
+            continue
         yield ref
 
 
