@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -45,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 NCPU = os.cpu_count() or 1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,6 +215,9 @@ class Measurement:
     max_rss: int  # bytes: the largest single process (getrusage's ru_maxrss)
     peak_tree_rss: int  # bytes: the largest sampled sum of RSS over the process tree
     exit_code: int
+    # CPU seconds the rest of the machine used during the run (all CPUs busy time, less the tool's
+    # and this script's): other work on a shared machine, i.e. noise.
+    other_cpu: float = 0.0
 
 
 def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Path) -> Measurement:
@@ -220,6 +225,7 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Pa
     wait4; a sampler thread sums the RSS of the whole process tree every 20 ms."""
     peak = 0
     done = threading.Event()
+    busy_before, self_before = machine_busy_seconds(), self_cpu_seconds()
     with open(stderr_path, "wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -239,14 +245,44 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Pa
         done.set()
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
+    busy = machine_busy_seconds() - busy_before
+    mine = self_cpu_seconds() - self_before
     max_rss = usage.ru_maxrss * 1024
+    cpu = usage.ru_utime + usage.ru_stime
     return Measurement(
         wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
+        cpu=cpu,
         max_rss=max_rss,
         peak_tree_rss=max(peak, max_rss),
         exit_code=proc.returncode,
+        other_cpu=max(0.0, busy - cpu - mine),
     )
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs have spent not idle since boot (/proc/stat)."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:9]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / CLK_TCK
+
+
+def self_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_idle(limit: float) -> float:
+    """Wait (at most LIMIT seconds) until the machine's other load falls under 10% of its CPUs
+    for a whole second, so that runs on a shared machine are not taken in the middle of someone
+    else's burst of work. Returns the busy fraction seen last."""
+    deadline = time.monotonic() + limit
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1.0)
+        fraction = (machine_busy_seconds() - before) / NCPU
+        if fraction < 0.10 or time.monotonic() >= deadline:
+            return fraction
 
 
 @dataclass
@@ -486,7 +522,9 @@ def render(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Walls of the single runs (s): " + "; ".join(
         f"{r['tool']} " + ", ".join(f"{w:.2f}" for w in r["walls"]) for r in data["results"]
-    ))  # fmt: skip
+    ) + ". CPU seconds used by other work on the machine during those runs (noise): " + "; ".join(
+        f"{r['tool']} " + ", ".join(f"{w:.1f}" for w in r["other_cpu"]) for r in data["results"]
+    ) + ".")  # fmt: skip
     lines.append("")
     lines.append(f"Start-up, median of {data['startup_runs']} runs (s):")
     lines.append("")
@@ -579,6 +617,13 @@ def main() -> None:
         "--tools", default="keyscan,gitleaks,betterleaks,kingfisher", help="comma-separated"
     )
     parser.add_argument("--no-unshare", action="store_true", help="do not isolate the network")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="before each timed run, wait up to this long for the machine to be idle (0: never)",
+    )
     args = parser.parse_args()
 
     tree = args.repo.resolve()
@@ -616,12 +661,15 @@ def main() -> None:
             results[t.name].command = [display_command(argv, t.name, tree, report)]
         for i in range(args.runs):  # round-robin, so drift in the machine hits every tool alike
             for t in tools:
+                if args.wait_idle > 0:
+                    wait_for_idle(args.wait_idle)
                 m, findings, reported, _ = run_scan(t, tree, prefix, homes[t.name], f"run{i}")
                 results[t.name].runs.append(m)
                 results[t.name].findings.append(findings)
                 print(
                     f"run {i + 1}/{args.runs} {t.name}: {m.wall:.2f} s wall, {m.cpu:.2f} s CPU, "
-                    f"{m.peak_tree_rss / 1e6:.0f} MB, {findings} findings",
+                    f"{m.peak_tree_rss / 1e6:.0f} MB, {findings} findings, other load "
+                    f"{m.other_cpu:.2f} CPU s",
                     file=sys.stderr,
                 )
 
@@ -659,6 +707,7 @@ def main() -> None:
                 "findings": r.findings,
                 "reported_bytes": r.reported_bytes,
                 "walls": [m.wall for m in r.runs],
+                "other_cpu": [m.other_cpu for m in r.runs],
                 "runs": [asdict(m) for m in r.runs],
             }
             for r in results.values()

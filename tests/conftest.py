@@ -27,6 +27,15 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
+def commit(repo: Path, message: str, **files: str) -> str:
+    """Write, stage and commit files; returns the new commit's id."""
+    for name, text in files.items():
+        (repo / name).write_text(text)
+        git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 @pytest.fixture
 def make_repo(tmp_path: Path) -> Callable[[str], Path]:
     def factory(name: str = "repo") -> Path:

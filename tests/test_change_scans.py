@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import git, run_keyscan
+from tests.conftest import commit, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
 
 ZERO = "0" * 40
@@ -29,14 +29,6 @@ def scan(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, list[di
     )
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, json.loads(done.stdout)["findings"]
-
-
-def commit(repo: Path, message: str, **files: str) -> str:
-    for name, text in files.items():
-        (repo / name).write_text(text)
-        git(repo, "add", name)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
 
 
 def test_staged_scans_the_index_not_the_work_tree(make_repo) -> None:

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.conftest import git, run_keyscan
+from tests.conftest import commit, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
 
 
@@ -29,14 +29,6 @@ def history(repo: Path, *args: str) -> tuple[int, dict, str]:
     )
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
-
-
-def commit(repo: Path, message: str, **files: str) -> str:
-    for name, text in files.items():
-        (repo / name).write_text(text)
-        git(repo, "add", name)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
 
 
 def test_deleted_secret_is_found_with_its_introducing_commit(make_repo) -> None:
