@@ -277,6 +277,14 @@ def rules_explain(rule_id: str, rule_paths: tuple[Path, ...]) -> None:
     click.echo("\n".join(lines))
 
 
+# Hooks and CI live in their own modules; registering them here keeps `keyscan hook|ci` working.
+from keyscan.commands.ci import ci_command  # noqa: E402
+from keyscan.commands.hook import hook_group  # noqa: E402
+
+cli.add_command(hook_group)
+cli.add_command(ci_command)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="keyscan", standalone_mode=False)

@@ -45,7 +45,7 @@ Filter = Callable[[FilterInput], "str | None"]
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
       \$\{[^}]*\}? | \{\{ | \}\} | \$\( | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
-    | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@$ | ^\[[A-Za-z_ ]+\]$
+    | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@?$ | ^\[[A-Za-z_ ]+\]$
     | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}
     """,
     regex.VERBOSE,
@@ -62,7 +62,11 @@ _DIGEST_CONTEXT = regex.compile(
     r"(?i)sha[-_ ]?(?:1|224|256|384|512)|md5|hash|digest|checksum|integrity|etag|commit|revision|"
     r"fingerprint|--hash=|\bh1:|nonce|cache[_-]?key"
 )
-_DIGEST_PREFIXED = regex.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:])")
+_DIGEST_PREFIXED = regex.compile(
+    r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:]|\{S?SHA(?:256|512)?\}"
+    # crypt(3) and password-hash encodings: the stored hash, not the password itself.
+    r"|\$(?:1|2[abxy]?|5|6|7|y|gy|md5|argon2(?:id|i|d)|pbkdf2[\w-]*|scrypt|sha1)\$)"
+)
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REFERENCE = regex.compile(
     r"""(?x)
@@ -111,9 +115,12 @@ _CODE_SUFFIXES = (
     ".m",
     ".vue",
     ".svelte",
+    ".ps1",
+    ".psm1",
 )
 _EXAMPLE_HOST = regex.compile(
-    r"^@(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test)|example)(?![\w.\-])",
+    r"^@(?:(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test|localhost)"
+    r"|example|localhost)|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?![\w.\-])",
     regex.IGNORECASE,
 )
 _PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
@@ -211,8 +218,22 @@ def code_expression(item: FilterInput) -> str | None:
 
 
 def example_host(item: FilterInput) -> str | None:
+    # Credentials for documentation hosts or for this machine only (a local database) open
+    # nothing anyone else can reach.
     if _EXAMPLE_HOST.match(item.after):
-        return "credentials for a documentation host (example.com, .invalid, .test)"
+        return "credentials for a documentation or local-only host (example.com, localhost, 127.x)"
+    return None
+
+
+_EMAIL = regex.compile(r"^[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+$")
+
+
+def self_describing(item: FilterInput) -> str | None:
+    letters = "".join(c for c in item.secret.lower() if c.isalpha())
+    if "password" in letters or "passwd" in letters:
+        return "the value names a password instead of holding one"
+    if _EMAIL.match(item.secret):
+        return "an e-mail address (anonymous FTP and similar conventions), not a password"
     return None
 
 
@@ -270,6 +291,7 @@ PROVIDER_FILTERS: tuple[tuple[str, Filter], ...] = (
 GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
     *PROVIDER_FILTERS[:-1],
     ("default-value", default_value),
+    ("self-describing", self_describing),
     ("digest", digest),
     ("code-expression", code_expression),
     ("identifier", identifier),

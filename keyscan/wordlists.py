@@ -10,7 +10,7 @@ DEFAULT_VALUES = frozenset(
         *("qwerty", "letmein", "welcome", "none", "null", "nil", "true", "false", "empty"),
         *("required", "optional", "string", "value", "token", "key", "apikey", "api_key"),
         *("secretkey", "secret_key", "mypassword", "yourpassword", "demo", "sample"),
-        *("public", "private", "hidden"),
+        *("public", "private", "hidden", "tiger", "scott", "hunter2", "foobar", "s3cr3t"),
     }
 )
 
