@@ -17,8 +17,8 @@ The repositories must already be on disk as git directories (bare clones are fin
 --mirrors DIR (looked up as DIR/OWNER+NAME/repo, DIR/OWNER+NAME, DIR/OWNER/NAME.git, DIR/NAME.git,
 DIR/NAME/.git, DIR/NAME) or given one by one with --git-dir OWNER/NAME=PATH. For example:
 
-    git clone --bare https://github.com/numpy/numpy mirrors/numpy.git   # ... one per repository
-    bench/.env/bin/python bench/make_corpus.py --mirrors mirrors
+    git clone --bare https://github.com/numpy/numpy bench/work/mirrors/numpy.git   # one each
+    bench/.env/bin/python bench/make_corpus.py --mirrors bench/work/mirrors
 """
 
 from __future__ import annotations

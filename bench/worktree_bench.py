@@ -161,9 +161,12 @@ def unshare_prefix(enabled: bool) -> tuple[list[str], str]:
 
 def tool_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KEYSCAN_"))}
-    for name in ("CI", "PRE_COMMIT", "FORCE_COLOR"):
+    for name in ("CI", "PRE_COMMIT", "FORCE_COLOR", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     env.update(
+        # keyscan's bytecode is cached, as in any installed Python program; the cache goes to the
+        # temporary home (the warm-up run fills it), not into the checkout.
+        PYTHONPYCACHEPREFIX=str(home / "pycache"),
         HOME=str(home),
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_CONFIG_HOME=str(home / ".config"),
@@ -603,7 +606,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n", 1)[0], formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--repo", type=Path, required=True, help="the tree to scan")
+    parser.add_argument("--repo", type=Path, help="the tree to scan")
+    parser.add_argument(
+        "--versions", action="store_true", help="print each tool's binary and version, and exit"
+    )
     parser.add_argument("--out", type=Path, help="write the results as a markdown fragment here")
     parser.add_argument("--json", type=Path, help="write the raw measurements here")
     parser.add_argument(
@@ -626,10 +632,16 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    all_tools = make_tools(args.env.resolve(), args.keyscan)
+    if args.versions:
+        for t in all_tools.values():
+            print(f"{t.name}: {tool_version(t)} ({t.binary})")
+        return
+    if args.repo is None:
+        parser.error("--repo is required")
     tree = args.repo.resolve()
     if not tree.is_dir():
         sys.exit(f"worktree_bench: {tree} is not a directory")
-    all_tools = make_tools(args.env.resolve(), args.keyscan)
     names = [n.strip() for n in args.tools.split(",") if n.strip()]
     unknown = [n for n in names if n not in all_tools]
     if unknown:
@@ -677,6 +689,8 @@ def main() -> None:
         empty.mkdir()
         startup = {}
         for t in tools:
+            if args.wait_idle > 0:
+                wait_for_idle(args.wait_idle)
             startup[t.name] = startup_times(t, prefix, homes[t.name], empty, args.startup_runs)
             print(f"start-up {t.name}: {startup[t.name]}", file=sys.stderr)
         hyperfine = None

@@ -61,6 +61,8 @@ class Ruleset:
     def select(self, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> Ruleset:
         """A ruleset restricted to `enable` (if given) minus `disable`; unknown ids are errors."""
         enable, disable = list(enable), list(disable)
+        if not enable and not disable:
+            return self
         for rule_id in [*enable, *disable]:
             if rule_id not in self.by_id:
                 raise KeyscanError(f"unknown rule id {rule_id!r} (see `keyscan rules list`)")

@@ -40,7 +40,11 @@ def list_worktree(target: Path) -> WorktreeListing:
     if repo is not None:
         relative = os.path.relpath(target, repo)
         names = listed_files(repo, "." if relative == "." else relative)
-        items = (FileItem(_display(repo / n, target), str(repo / n)) for n in names)
+        # git lists names relative to the repository root, in POSIX form: trimming the target's
+        # prefix is all a display path needs (no per-file path arithmetic on large trees).
+        prefix = "" if relative == "." else Path(relative).as_posix() + "/"
+        root = str(repo) + os.sep
+        items = (FileItem(n[len(prefix) :] if n.startswith(prefix) else n, root + n) for n in names)
         files, skips = _admit(items, target.resolve())
         return WorktreeListing(files, skips, target, True)
     files, skips = _admit(_walk(target), target.resolve())
