@@ -82,8 +82,20 @@ def extract(
             continue
         pattern = ruleset.pattern(rule_index)
         requires = ruleset.requires[rule_index]
+        spans = spans_by_rule[rule_index]
+        if requires:
+            # Most hits of a common keyword (every URL's ://) lack the required literal nearby:
+            # one C-level find per hit drops them before any window is built.
+            before, after = (
+                (BLOCK_BEFORE, BLOCK_AFTER) if rule.multiline else (LINE_BEFORE, LINE_AFTER)
+            )
+            spans = [
+                (s, e)
+                for s, e in spans
+                if any(data.find(lit, max(0, s - before), e + after) != -1 for lit in requires)
+            ]
         try:
-            for low, high in _merged_windows(data, spans_by_rule[rule_index], rule):
+            for low, high in _merged_windows(data, spans, rule):
                 chunk = data[low:high]
                 if requires and not any(literal in chunk for literal in requires):
                     continue
