@@ -9,9 +9,29 @@ from pathlib import Path
 
 from keyscan.errors import GitError
 
+# Set by git for the hooks it runs, and meaningful for what we read: the index a `git commit -a`
+# is about to commit, and the quarantined objects of a push being received.
+_KEPT_GIT_VARIABLES = frozenset(
+    {
+        "GIT_EXEC_PATH",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_QUARANTINE_PATH",
+    }
+)
+
 
 def git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_EXEC_PATH"}
+    # Other GIT_* variables (GIT_DIR from a hook of another repository, say) would point git
+    # somewhere else than the repository being scanned.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEPT_GIT_VARIABLES
+    }
+    for name in ("GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        # git may give these relative to the hook's directory; our commands run elsewhere.
+        if name in env:
+            env[name] = os.path.abspath(env[name])
     env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
     return env
 

@@ -311,3 +311,17 @@ def test_progress_bar_on_a_terminal_and_off_on_request(tmp_path: Path) -> None:
         (tmp_path / f"f{i}.txt").write_text("hello\n")
     assert "scanning" in _stderr_through_a_terminal(["."], tmp_path)
     assert "scanning" not in _stderr_through_a_terminal([".", "--no-progress"], tmp_path)
+
+
+def test_config_at_the_repository_root_applies_to_a_subdirectory_scan(
+    make_repo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    rules = custom_rules(tmp_path)
+    (repo / "src" / "fixtures").mkdir(parents=True)
+    (repo / "src" / "fixtures" / "f.txt").write_text(f"k={custom_token(rng(14))}\n")
+    (repo / ".keyscan.yaml").write_text("allowlist:\n  paths: [src/fixtures/]\n")
+    git(repo, "add", ".")
+    code, report = scan_json(str(repo / "src"), "--rules", str(rules))
+    assert code == 0
+    assert report["summary"]["skipped_by_reason"] == {"allowlisted path": 1}

@@ -168,40 +168,6 @@ def prepare_scan(request: ScanRequest, config: Config) -> ScanSetup:
     return ScanSetup(request, config, ruleset, engine, options, cache_dir)
 
 
-def _index_env() -> dict[str, str]:
-    """git's environment for the index the commit is being made from.
-
-    `git commit -a` and `git commit PATH` stage into a temporary index named by GIT_INDEX_FILE;
-    the default index does not hold what is being committed until the commit succeeds.
-    """
-    from keyscan.gitcmd import git_env
-
-    env = git_env()
-    index = os.environ.get("GIT_INDEX_FILE")
-    if index and os.path.isfile(index):
-        env["GIT_INDEX_FILE"] = os.path.abspath(index)
-    return env
-
-
-def _git(repo: Path, args: Sequence[str], env: Mapping[str, str]) -> bytes:
-    import subprocess
-
-    from keyscan.errors import GitError
-
-    done = subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args],
-        cwd=repo,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"{repo}: git {args[0]} failed: {lines[-1] if lines else done.returncode}")
-    return done.stdout
-
-
 def has_commit(repo: Path, rev: str) -> bool:
     from keyscan.gitcmd import run_git
 
@@ -210,20 +176,11 @@ def has_commit(repo: Path, rev: str) -> bool:
 
 
 def index_changes(repo: Path) -> list[Change]:
-    """What the commit being made adds, read from the index git commits from."""
-    from keyscan.sources.changes import Change, _parse_raw
+    """What the commit being made adds, read from the index git commits from (git_env keeps
+    GIT_INDEX_FILE, which `git commit -a` and `git commit PATH` point at a temporary index)."""
+    from keyscan.sources.changes import staged_changes
 
-    env = _index_env()
-    if has_commit(repo, "HEAD"):
-        raw = _git(repo, ["diff-index", "--cached", "-z", "--no-renames", "HEAD"], env)
-        return _parse_raw(raw, None)
-    changes = []
-    for entry in _git(repo, ["ls-files", "-s", "-z"], env).split(b"\0"):
-        meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[0] != "160000":
-            changes.append(Change(None, path, None, parts[1]))
-    return changes
+    return staged_changes(repo)
 
 
 def repo_paths(repo: Path, files: Sequence[str]) -> list[str]:
@@ -352,6 +309,19 @@ def push_result(repo: Path, setup: ScanSetup, stdin_lines: Sequence[str] | None)
     return pre_push_scan(repo, stdin_lines, s.ruleset, s.engine, s.options, s.config)
 
 
+def current_repository() -> Path:
+    from keyscan.errors import GitError
+    from keyscan.gitcmd import worktree_root
+
+    try:
+        root = worktree_root(Path.cwd())
+    except GitError:
+        root = None
+    if root is None:
+        raise KeyscanError(f"{Path.cwd()}: not inside a git work tree (git hooks run in one)")
+    return root
+
+
 def _where(finding: Finding) -> str:
     from keyscan.sources.history import COMMIT_MESSAGE
 
@@ -440,9 +410,8 @@ def pre_commit_command(files: tuple[str, ...], color: bool | None, **options: An
     `pre-commit run --from-ref A --to-ref B` the files' changes in A..B are scanned instead.
     """
     from keyscan.config import discover_config
-    from keyscan.sources.history import repository_root
 
-    repo = repository_root(Path.cwd())
+    repo = current_repository()
     request = request_from_options(repo, "staged", options)
     setup = prepare_scan(request, discover_config(request.config, repo))
     paths = repo_paths(repo, files) if files else None
@@ -476,9 +445,8 @@ def pre_push_command(
     """
     from keyscan.commands.rangescan import read_pre_push_lines
     from keyscan.config import discover_config
-    from keyscan.sources.history import repository_root
 
-    repo = repository_root(Path.cwd())
+    repo = current_repository()
     request = request_from_options(repo, "pre-push", options)
     setup = prepare_scan(request, discover_config(request.config, repo))
     lines: list[str] | None = None

@@ -15,6 +15,7 @@ from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
 from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
+from keyscan.gitcmd import run_git
 from keyscan.model import Blob, Finding, Provenance, Skip, Summary
 from keyscan.rules.ruleset import Ruleset
 from keyscan.scan import ScanResult
@@ -223,7 +224,10 @@ def staged_scan(
     repo: Path, ruleset: Ruleset, engine: Engine, options: ScanOptions, config: Config
 ) -> ScanResult:
     """--staged: exactly what the next commit will contain; unstaged edits are ignored."""
-    return scan_changes(repo, staged_changes(repo), ruleset, engine, options, config)
+    head = run_git(repo, ["rev-parse", "-q", "--verify", "HEAD"], check=False)
+    # A secret HEAD already holds anywhere (a moved or renamed file) is not what this commit adds.
+    base = "HEAD" if head.returncode == 0 else None
+    return scan_changes(repo, staged_changes(repo), ruleset, engine, options, config, base=base)
 
 
 def read_pre_push_lines() -> list[str]:

@@ -68,7 +68,7 @@ def run_scan(request: ScanRequest) -> int:
         return _run_change_scan(request)
     started = _now()
     listing = list_worktree(request.target)
-    config = discover_config(request.config, listing.root if listing.root.is_dir() else Path("."))
+    config = discover_config(request.config, listing.config_root or listing.root)
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
     options = _options(request, config)

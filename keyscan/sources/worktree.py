@@ -28,6 +28,8 @@ class WorktreeListing:
     skips: list[Skip]
     root: Path
     in_git: bool
+    # Where configuration is looked for: the work tree's top when in git, else the scan root.
+    config_root: Path | None = None
 
 
 def list_worktree(target: Path) -> WorktreeListing:
@@ -46,7 +48,7 @@ def list_worktree(target: Path) -> WorktreeListing:
         root = str(repo) + os.sep
         items = (FileItem(n[len(prefix) :] if n.startswith(prefix) else n, root + n) for n in names)
         files, skips = _admit(items, target.resolve())
-        return WorktreeListing(files, skips, target, True)
+        return WorktreeListing(files, skips, target, True, repo)
     files, skips = _admit(_walk(target), target.resolve())
     return WorktreeListing(files, skips, target, False)
 
