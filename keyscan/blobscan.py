@@ -71,12 +71,33 @@ class BlobScanner:
                     blob.provenance.path, "rule timed out", f"rule {rule_id} skipped for this file"
                 )
             )
-        for candidate in extraction.candidates:
+        rules = self.ruleset.rules
+        # A span a provider rule recognised (kept, or rejected by its checksum: the token's own
+        # format says it is not real) is never reported again by a generic rule.
+        claimed: list[tuple[int, int]] = []
+        for candidate in (c for c in extraction.candidates if not rules[c.rule_index].generic):
+            if self._judge(blob, data, candidate, result) in (None, "checksum"):
+                claimed.append((candidate.start, candidate.end))
+        for candidate in (c for c in extraction.candidates if rules[c.rule_index].generic):
+            if any(candidate.start < end and start < candidate.end for start, end in claimed):
+                if self.options.explain:
+                    result.dropped.append(
+                        Dropped(
+                            rules[candidate.rule_index].id,
+                            candidate.start,
+                            candidate.end,
+                            "provider-match",
+                            "a provider rule already recognised this value",
+                        )
+                    )
+                continue
             self._judge(blob, data, candidate, result)
-        result.findings = _without_generic_duplicates(result.findings, self.ruleset)
         return result
 
-    def _judge(self, blob: Blob, data: bytes, candidate: Candidate, result: BlobResult) -> None:
+    def _judge(
+        self, blob: Blob, data: bytes, candidate: Candidate, result: BlobResult
+    ) -> str | None:
+        """Record a finding, or the filter that dropped the candidate; returns that filter."""
         rule = self.ruleset.rules[candidate.rule_index]
         path = blob.provenance.path
         line_start = _line_start(data, candidate.start)
@@ -108,7 +129,7 @@ class BlobScanner:
                 result.dropped.append(
                     Dropped(rule.id, candidate.start, candidate.end, verdict[0], verdict[1])
                 )
-            return
+            return verdict[0]
         line, column = _position(blob.data, candidate.start)
         end_line, end_column = _position(blob.data, candidate.end)
         result.findings.append(
@@ -131,23 +152,7 @@ class BlobScanner:
                 blob=blob.id,
             )
         )
-
-
-def _without_generic_duplicates(findings: list[Finding], ruleset: Ruleset) -> list[Finding]:
-    """A provider finding explains its span better than a generic one: keep only the provider's."""
-    provider_spans = [
-        (f.line, f.column, f.end_line, f.end_column)
-        for f in findings
-        if not ruleset.by_id[f.rule_id].generic
-    ]
-    if not provider_spans:
-        return findings
-
-    def overlaps(f: Finding) -> bool:
-        start, end = (f.line, f.column), (f.end_line, f.end_column)
-        return any(start < (el, ec) and (sl, sc) < end for sl, sc, el, ec in provider_spans)
-
-    return [f for f in findings if not (ruleset.by_id[f.rule_id].generic and overlaps(f))]
+        return None
 
 
 def _line_start(data: bytes, offset: int) -> int:

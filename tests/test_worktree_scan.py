@@ -325,3 +325,18 @@ def test_config_at_the_repository_root_applies_to_a_subdirectory_scan(
     code, report = scan_json(str(repo / "src"), "--rules", str(rules))
     assert code == 0
     assert report["summary"]["skipped_by_reason"] == {"allowlisted path": 1}
+
+
+def test_a_wrong_checksum_is_not_a_finding(tmp_path: Path) -> None:
+    from tests.fakes import github_pat_bad_checksum
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    good, bad = github_pat(rng(15)), github_pat_bad_checksum(rng(16))
+    (tree / "good.env").write_text(f"GITHUB_TOKEN={good}\n")
+    (tree / "bad.env").write_text(f"GITHUB_TOKEN={bad}\n")
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert [(f["path"], f["rule_id"], f["secret"]) for f in report["findings"]] == [
+        ("good.env", "github.pat-classic", good)
+    ]
