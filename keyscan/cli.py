@@ -159,6 +159,12 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
     help="Cache directory (default: the user cache directory).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Accepted findings (default: .keyscan-baseline.yaml at the repository root, if any).",
+)
+@click.option("--no-baseline", is_flag=True, help="Report every finding, baseline or not.")
 def scan_command(path: Path, format_: str, output: str | None, **options: Any) -> None:
     """Scan PATH: tracked and untracked-not-ignored files in git, every file elsewhere."""
     from keyscan.commands.scan import run_scan
@@ -185,6 +191,8 @@ def scan_command(path: Path, format_: str, output: str | None, **options: Any) -
         explain=options["explain"],
         cache_dir=options["cache_dir"],
         use_cache=not options["no_cache"],
+        baseline=options["baseline"],
+        use_baseline=not options["no_baseline"],
     )
     sys.exit(run_scan(request))
 
@@ -278,9 +286,11 @@ def rules_explain(rule_id: str, rule_paths: tuple[Path, ...]) -> None:
 
 
 # Hooks and CI live in their own modules; registering them here keeps `keyscan hook|ci` working.
+from keyscan.commands.baseline import baseline_group  # noqa: E402
 from keyscan.commands.ci import ci_command  # noqa: E402
 from keyscan.commands.hook import hook_group  # noqa: E402
 
+cli.add_command(baseline_group)
 cli.add_command(hook_group)
 cli.add_command(ci_command)
 

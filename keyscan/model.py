@@ -94,6 +94,7 @@ class Summary:
     rules_active: int = 0
     engine: str = ""
     cached_clean: int = 0  # history audits: blobs skipped because the cache knows them clean
+    baselined: int = 0  # findings the baseline accepted (not reported)
 
     def skipped_by_reason(self) -> dict[str, int]:
         counts: dict[str, int] = {}

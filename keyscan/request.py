@@ -28,3 +28,5 @@ class ScanRequest:
     explain: bool = False
     cache_dir: Path | None = None
     use_cache: bool = True
+    baseline: Path | None = None
+    use_baseline: bool = True

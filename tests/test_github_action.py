@@ -429,26 +429,38 @@ def test_fail_on_findings_off_format_output_and_baseline(upstream: Path, tmp_pat
     assert run.code == 0 and run.outputs["findings"] == "1" and run.outputs["exit-code"] == "0"
     assert run.outputs["report-file"] == str(report)
     assert json.loads(report.read_text())["findings"][0]["path"] == "k.py"
-    # A missing baseline is ignored; one that exists is reported as not applied yet.
+    # A missing baseline is ignored.
     missing = run_ci(
-        tmp_path, ws, "pull_request", pr_payload(13, base, head), "--baseline", "nope.json"
+        tmp_path, ws, "pull_request", pr_payload(13, base, head), "--baseline", "nope.yaml"
     )
-    assert "baseline" not in missing.stdout
-    git(upstream, "checkout", "-q", "main")
-    commit(upstream, "baseline on main", **{".keyscan-baseline.json": "{}\n"})
-    git(ws, "fetch", "-q")
-    new_base = rev(ws, "origin/main")
-    present = run_ci(
-        tmp_path,
-        ws,
-        "pull_request",
-        pr_payload(13, new_base, head),
-        "--baseline",
-        ".keyscan-baseline.json",
+    assert "baseline" not in missing.stdout and missing.outputs["findings"] == "1"
+
+
+def test_baseline_comes_from_the_base_commit(upstream: Path, tmp_path: Path) -> None:
+    from keyscan.baseline import BaselineEntry, render_baseline
+    from keyscan.fingerprint import fingerprint
+
+    accepted, sneaked = shop_token(70), shop_token(71)
+    entry = BaselineEntry(fingerprint(RULE, accepted), RULE, reason="rotated, history only")
+    commit(upstream, "baseline on main", **{".keyscan-baseline.yaml": render_baseline([entry])})
+    base = rev(upstream, "main")
+    git(upstream, "checkout", "-q", "-b", "feature")
+    sneaky = BaselineEntry(fingerprint(RULE, sneaked), RULE, reason="trust me")
+    head = commit(
+        upstream,
+        "keys",
+        **{
+            "a.py": f"k = '{accepted}'\n",
+            "b.py": f"k = '{sneaked}'\n",
+            ".keyscan-baseline.yaml": render_baseline([entry, sneaky]),
+        },
     )
-    assert "::warning title=keyscan::baseline .keyscan-baseline.json is not applied" in (
-        present.stdout
-    )
+    ws = clone(upstream, tmp_path / "ws")
+    run = run_ci(tmp_path, ws, "pull_request", pr_payload(14, base, head))
+    # The base's baseline accepts the first key; the pull request's own addition is ignored.
+    assert run.code == 1 and run.outputs["findings"] == "1"
+    assert "b.py" in run.summary and "a.py" not in run.summary
+    assert "changes .keyscan-baseline.yaml" in run.stdout
 
 
 def test_unsupported_event_is_a_clear_error(upstream: Path, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from keyscan.commands.hook import (
 from keyscan.errors import KeyscanError
 
 if TYPE_CHECKING:
+    from keyscan.baseline import Baseline
     from keyscan.commands.hook import ScanSetup
     from keyscan.config import Config
     from keyscan.scan import ScanResult
@@ -293,29 +294,32 @@ def trusted_config(
     return Config(root=repo), notes
 
 
-def _baseline_notes(repo: Path, baseline: Path | None, trusted: str | None) -> list[Note]:
-    """Baselines arrive with keyscan's triage feature; until then an existing file is reported
-    as not applied rather than silently trusted."""
-    if baseline is None:
-        return []
-    if trusted is not None:
-        relative = _relative_in_repo(repo, baseline)
-        exists = (
-            baseline.is_file()
-            if relative is None
-            else _blob_at(repo, trusted, relative) is not None
+def trusted_baseline(
+    repo: Path, baseline: Path | None, trusted: str | None, workdir: Path
+) -> tuple[Baseline | None, list[Note]]:
+    """The baseline that applies: in pull requests the base commit's, so a pull request cannot
+    accept its own leak by adding it to the baseline."""
+    from keyscan.baseline import BASELINE_NAME, load_baseline
+
+    path = baseline or repo / BASELINE_NAME
+    if trusted is None:
+        return (load_baseline(path) if path.is_file() else None), []
+    relative = _relative_in_repo(repo, path)
+    content = _blob_at(repo, trusted, relative) if relative is not None else None
+    notes: list[Note] = []
+    if relative is not None and path.is_file() and path.read_bytes() != (content or b""):
+        notes.append(
+            Note(
+                "warning",
+                f"this pull request changes {relative}; the base commit's baseline applies "
+                "until it is merged",
+            )
         )
-    else:
-        exists = baseline.is_file()
-    if not exists:
-        return []
-    return [
-        Note(
-            "warning",
-            f"baseline {baseline} is not applied: this keyscan version does not support "
-            "baselines yet",
-        )
-    ]
+    if content is None:
+        return None, notes
+    copy = workdir / "trusted-baseline.yaml"
+    copy.write_bytes(content)
+    return load_baseline(copy), notes
 
 
 def execute(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
@@ -416,9 +420,14 @@ def run_ci(target: Path, ci: CiOptions, scan: dict[str, Any]) -> int:
             from keyscan.config import discover_config
 
             config = discover_config(requested, repo)
-        plan.notes.extend(_baseline_notes(repo, ci.baseline, plan.trusted))
+        baseline, baseline_notes = trusted_baseline(repo, ci.baseline, plan.trusted, workdir)
+        plan.notes.extend(baseline_notes)
         setup = prepare_scan(request, config)
         result = execute(repo, plan, setup)
+        if baseline is not None:
+            from keyscan.baseline import apply_baseline
+
+            result.findings, result.summary.baselined = apply_baseline(result.findings, baseline)
     _report(repo, ci, plan, setup, result, started)
     return 1 if result.findings and ci.fail_on_findings else 0
 

@@ -33,7 +33,8 @@ MAX_SHOWN = 20
 COMMIT_HINTS = (
     "remove the secret, `git add` the file again, and rotate the secret if it was ever shared;",
     "not a secret? add a `keyscan:allow` comment on its line "
-    "(`keyscan:allow RULE-ID` allows that rule only).",
+    "(`keyscan:allow RULE-ID` allows that rule only), or accept it into the baseline "
+    "(`keyscan baseline update`).",
 )
 PUSH_HINTS = (
     "rewrite the commits that add it (`git commit --amend`, `git rebase -i`): a later commit that "
@@ -375,8 +376,12 @@ def _finish(
     command: str,
     color: bool | None,
 ) -> int:
+    from keyscan.baseline import BASELINE_NAME, apply_baseline, load_baseline
     from keyscan.terminal import use_color
 
+    baseline = setup.config.root / BASELINE_NAME
+    if result.findings and baseline.is_file():
+        result.findings, _ = apply_baseline(result.findings, load_baseline(baseline))
     if not result.findings:
         return 0
     rules = setup.ruleset.by_id

@@ -6,12 +6,13 @@ import datetime
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
 from keyscan import __version__
+from keyscan.baseline import BASELINE_NAME, Baseline, apply_baseline, load_baseline
 from keyscan.blobscan import ScanOptions
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
@@ -61,14 +62,48 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
+@dataclass
+class Outcome:
+    """A finished scan before reporting: what was found, with what, and where the config lives."""
+
+    result: ScanResult
+    ruleset: Ruleset
+    root: Path
+    config_root: Path
+    started: str
+
+
 def run_scan(request: ScanRequest) -> int:
+    outcome = execute(request)
+    baseline = _baseline_for(request, outcome.config_root)
+    if baseline is not None:
+        kept, accepted = apply_baseline(outcome.result.findings, baseline)
+        outcome.result.findings = kept
+        outcome.result.summary.baselined = accepted
+    _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
+    return 1 if outcome.result.findings else 0
+
+
+def _baseline_for(request: ScanRequest, config_root: Path) -> Baseline | None:
+    """--baseline FILE, else .keyscan-baseline.yaml beside the configuration when it exists."""
+    if not request.use_baseline:
+        return None
+    if request.baseline is not None:
+        return load_baseline(request.baseline)
+    found = config_root / BASELINE_NAME
+    return load_baseline(found) if found.is_file() else None
+
+
+def execute(request: ScanRequest) -> Outcome:
+    """Run the scan the request describes, without reporting it."""
     if request.mode == "history":
         return _run_history_scan(request)
     if request.mode in ("staged", "diff", "pre-push"):
         return _run_change_scan(request)
     started = _now()
     listing = list_worktree(request.target)
-    config = discover_config(request.config, listing.config_root or listing.root)
+    config_root = listing.config_root or listing.root
+    config = discover_config(request.config, config_root)
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
     options = _options(request, config)
@@ -78,8 +113,7 @@ def run_scan(request: ScanRequest) -> int:
             files, ruleset, options, request.engine, cache_dir, request.jobs, advance
         )
     result.summary.skipped[:0] = [*listing.skips, *allow_skips]
-    _report(request, ruleset, result, listing.root, started)
-    return 1 if result.findings else 0
+    return Outcome(result, ruleset, listing.root, config_root, started)
 
 
 def _options(request: ScanRequest, config: Config) -> ScanOptions:
@@ -92,7 +126,7 @@ def _options(request: ScanRequest, config: Config) -> ScanOptions:
     )
 
 
-def _run_history_scan(request: ScanRequest) -> int:
+def _run_history_scan(request: ScanRequest) -> Outcome:
     from keyscan.commands.history import run_history
     from keyscan.sources.history import repository_root
 
@@ -105,11 +139,10 @@ def _run_history_scan(request: ScanRequest) -> int:
     result, _ = run_history(
         request, repo, config, ruleset, _options(request, config), cache_dir, progress
     )
-    _report(request, ruleset, result, repo, started)
-    return 1 if result.findings else 0
+    return Outcome(result, ruleset, repo, repo, started)
 
 
-def _run_change_scan(request: ScanRequest) -> int:
+def _run_change_scan(request: ScanRequest) -> Outcome:
     from keyscan.commands import rangescan
     from keyscan.sources.history import repository_root
     from keyscan.workers import build_engine
@@ -129,8 +162,7 @@ def _run_change_scan(request: ScanRequest) -> int:
     else:
         base, head = rangescan.parse_range(request.diff_range or "")
         result = rangescan.range_scan(repo, base, head, ruleset, engine, options, config)
-    _report(request, ruleset, result, repo, started)
-    return 1 if result.findings else 0
+    return Outcome(result, ruleset, repo, repo, started)
 
 
 def _report(

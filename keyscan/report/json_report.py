@@ -53,6 +53,7 @@ def summary_to_dict(ctx: ReportContext) -> dict[str, Any]:
         "rules_active": summary.rules_active,
         "engine": summary.engine,
         "cached_clean": summary.cached_clean,
+        "baselined": summary.baselined,
         "skipped": [
             {"path": s.path, "reason": s.reason, "detail": s.detail} for s in summary.skipped
         ],

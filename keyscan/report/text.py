@@ -72,6 +72,10 @@ def render_text(ctx: ReportContext) -> str:
             lines.append("Secrets are redacted; --show-secrets reveals them.")
     else:
         lines.append(_paint("No secrets found", "\x1b[32m", colour) + f": {scanned}")
+    if summary.baselined:
+        lines.append(
+            f"{_plural(summary.baselined, 'finding')} accepted by the baseline, not shown."
+        )
     skipped = summary.skipped_by_reason()
     if skipped:
         lines.append(

@@ -1,0 +1,88 @@
+"""`keyscan baseline create | update`: accept today's findings so scans report only new ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from keyscan.baseline import BASELINE_NAME, load_baseline, merged, write_baseline
+from keyscan.errors import KeyscanError
+from keyscan.model import Finding
+from keyscan.request import ScanRequest
+
+
+@click.group("baseline")
+def baseline_group() -> None:
+    """Accepted findings, by fingerprint (never the secret).
+
+    \\b
+    keyscan baseline create [PATH]   write .keyscan-baseline.yaml from today's findings
+    keyscan baseline update [PATH]   add new findings, keep reasons/owners/expiry of known ones
+    Scans then report only findings the baseline does not accept (--no-baseline shows all).
+    """
+
+
+def _options(function: Callable[..., None]) -> Callable[..., None]:
+    decorators = [
+        click.argument("path", required=False, default=".", type=click.Path(path_type=Path)),
+        click.option("--history", is_flag=True, help="Baseline all history, not the work tree."),
+        click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+                     help=f"Baseline file (default: {BASELINE_NAME} at the repository root)."),
+        click.option("-c", "--config", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path)),
+        click.option("--no-progress", is_flag=True),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def _collect(path: Path, history: bool, config: Path | None, rule_paths: tuple[Path, ...],
+             no_progress: bool) -> tuple[list[Finding], Path]:  # fmt: skip
+    from keyscan.commands.scan import execute
+
+    request = ScanRequest(
+        target=path,
+        mode="history" if history else "worktree",
+        config=config,
+        rule_paths=rule_paths,
+        progress=False if no_progress else None,
+        use_baseline=False,
+    )
+    outcome = execute(request)
+    return outcome.result.findings, outcome.config_root
+
+
+@baseline_group.command("create")
+@_options
+@click.option("--force", is_flag=True, help="Replace an existing baseline file.")
+def create(path: Path, history: bool, output: Path | None, config: Path | None,
+           rule_paths: tuple[Path, ...], no_progress: bool, force: bool) -> None:  # fmt: skip
+    """Write a baseline that accepts every finding of a scan of PATH."""
+    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    target = output or root / BASELINE_NAME
+    if target.exists() and not force:
+        raise KeyscanError(
+            f"{target}: a baseline exists; `keyscan baseline update` keeps its reasons "
+            "(or pass --force to replace it)"
+        )
+    entries = merged(None, findings, prune=True)
+    write_baseline(target, entries)
+    click.echo(f"{target}: {len(entries)} accepted findings", err=True)
+
+
+@baseline_group.command("update")
+@_options
+@click.option("--prune", is_flag=True, help="Also drop entries that no longer match a finding.")
+def update(path: Path, history: bool, output: Path | None, config: Path | None,
+           rule_paths: tuple[Path, ...], no_progress: bool, prune: bool) -> None:  # fmt: skip
+    """Add today's new findings to the baseline, keeping what is already written about the rest."""
+    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    target = output or root / BASELINE_NAME
+    existing = load_baseline(target) if target.exists() else None
+    entries = merged(existing, findings, prune=prune)
+    write_baseline(target, entries)
+    before = len(existing.entries) if existing else 0
+    click.echo(f"{target}: {len(entries)} accepted findings (was {before})", err=True)

@@ -1,0 +1,91 @@
+"""Baselines: accept today's findings, report only new ones; expiry; merge-friendly files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import git, run_keyscan
+from tests.fakes import CUSTOM_RULE, custom_token, rng
+
+
+def setup_repo(make_repo, tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo()
+    rules = tmp_path / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    (repo / "old.env").write_text(f"KEY={custom_token(rng(60))}\n")
+    git(repo, "add", ".")
+    return repo, rules
+
+
+def scan(repo: Path, rules: Path, *args: str) -> tuple[int, dict]:
+    done = run_keyscan(str(repo), "--rules", str(rules), "--format", "json", "--no-progress", *args)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_create_then_only_new_findings_are_reported(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    done = run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    baseline = (repo / ".keyscan-baseline.yaml").read_text()
+    assert "kst_" not in baseline and "line" not in baseline.split("entries:")[1]
+    assert scan(repo, rules)[0] == 0
+    (repo / "new.env").write_text(f"KEY={custom_token(rng(61))}\n")
+    code, report = scan(repo, rules)
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["new.env"]
+    assert report["summary"]["baselined"] == 1
+    assert scan(repo, rules, "--no-baseline")[1]["summary"]["findings"] == 2
+
+
+def test_a_moved_secret_stays_accepted(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    text = (repo / "old.env").read_text()
+    (repo / "old.env").unlink()
+    (repo / "renamed.env").write_text("# moved\n\n" + text)
+    assert scan(repo, rules)[0] == 0
+
+
+def test_expired_entries_turn_back_into_findings(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    path = repo / ".keyscan-baseline.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "rule: test.custom-token",
+            "rule: test.custom-token\n  expires: 2020-01-01\n  reason: rotated soon",
+        )
+    )
+    assert scan(repo, rules)[0] == 1
+
+
+def test_update_keeps_reasons_and_is_deterministic(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    path = repo / ".keyscan-baseline.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "rule: test.custom-token", "rule: test.custom-token\n  reason: fixture", 1
+        )
+    )
+    (repo / "b.env").write_text(f"KEY={custom_token(rng(62))}\n")
+    for _ in range(2):
+        done = run_keyscan("baseline", "update", str(repo), "--rules", str(rules), "--no-progress")
+        assert done.returncode == 0, done.stderr
+        first = path.read_text()
+    assert first.count("fingerprint:") == 2 and "reason: fixture" in first
+    run_keyscan("baseline", "update", str(repo), "--rules", str(rules), "--no-progress")
+    assert path.read_text() == first
+    assert run_keyscan("baseline", "create", str(repo), "--rules", str(rules)).returncode == 2
+
+
+def test_a_broken_baseline_is_a_one_line_error(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    (repo / ".keyscan-baseline.yaml").write_text(
+        "version: 1\nentries:\n  - fingerprint: abc\n    rule: x\n"
+    )
+    done = run_keyscan(str(repo), "--rules", str(rules), "--no-progress")
+    assert done.returncode == 2
+    assert ".keyscan-baseline.yaml:3: fingerprint" in done.stderr
