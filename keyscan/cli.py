@@ -16,15 +16,35 @@ FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 SUBCOMMANDS = ("scan", "rules")
 
 
+# Commands whose modules load only when used, so `keyscan --version` and plain scans start fast.
+LAZY_COMMANDS = {
+    "baseline": ("keyscan.commands.baseline", "baseline_group"),
+    "hook": ("keyscan.commands.hook", "hook_group"),
+    "ci": ("keyscan.commands.ci", "ci_command"),
+}
+
+
 class DefaultToScan(click.Group):
     """`keyscan PATH` means `keyscan scan PATH`: anything not naming a subcommand goes to scan."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (
-            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
-        ):
+        known = (*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version")
+        if not args or args[0] not in known:
             args = ["scan", *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 @click.group(cls=DefaultToScan, context_settings={"help_option_names": ["-h", "--help"]})
@@ -283,16 +303,6 @@ def rules_explain(rule_id: str, rule_paths: tuple[Path, ...]) -> None:
         f"\n  {len(rule.examples)} examples, {len(rule.negative_examples)} negative examples"
     )
     click.echo("\n".join(lines))
-
-
-# Hooks and CI live in their own modules; registering them here keeps `keyscan hook|ci` working.
-from keyscan.commands.baseline import baseline_group  # noqa: E402
-from keyscan.commands.ci import ci_command  # noqa: E402
-from keyscan.commands.hook import hook_group  # noqa: E402
-
-cli.add_command(baseline_group)
-cli.add_command(hook_group)
-cli.add_command(ci_command)
 
 
 def main(argv: list[str] | None = None) -> int:
