@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -269,13 +270,25 @@ def inline_ignore(item: FilterInput) -> str | None:
     return None
 
 
+_UNTIL = regex.compile(r"\buntil=(\d{4}-\d{2}-\d{2})\b")
+
+
 def _marker_applies(line: str, marker: str, item: FilterInput) -> bool:
-    # `keyscan:allow some.rule-id` limits the ignore to that rule.
+    # `keyscan:allow some.rule-id reason=... until=2027-01-31` limits the ignore to that rule and
+    # that date; past it the finding comes back.
     rest = line[line.find(marker) + len(marker) :]
-    if marker.startswith("keyscan:") and rest.startswith(" "):
-        words = rest.split()
-        if words and not words[0].startswith("reason=") and "." in words[0]:
-            return words[0] == item.rule.id
+    if not marker.startswith("keyscan:") or not rest.startswith(" "):
+        return True
+    until = _UNTIL.search(rest)
+    if until:
+        try:
+            if datetime.date.today() > datetime.date.fromisoformat(until.group(1)):
+                return False
+        except ValueError:
+            return False  # an impossible date allows nothing rather than everything
+    words = rest.split()
+    if words and not words[0].startswith(("reason=", "until=")) and "." in words[0]:
+        return words[0] == item.rule.id
     return True
 
 

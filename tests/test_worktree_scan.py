@@ -340,3 +340,20 @@ def test_a_wrong_checksum_is_not_a_finding(tmp_path: Path) -> None:
     assert [(f["path"], f["rule_id"], f["secret"]) for f in report["findings"]] == [
         ("good.env", "github.pat-classic", good)
     ]
+
+
+def test_inline_allow_can_name_a_rule_and_expire(tmp_path: Path) -> None:
+    rules = custom_rules(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    r = rng(17)
+    (tree / "a.py").write_text(
+        f"a = '{custom_token(r)}'  # keyscan:allow test.custom-token reason=x until=2999-01-01\n"
+        f"b = '{custom_token(r)}'  # keyscan:allow other.rule\n"
+        f"c = '{custom_token(r)}'  # keyscan:allow reason=rotated until=2001-01-01\n"
+        "# keyscan:allow-next-line\n"
+        f"d = '{custom_token(r)}'\n"
+    )
+    code, report = scan_json(str(tree), "--rules", str(rules))
+    assert code == 1
+    assert [f["line"] for f in report["findings"]] == [2, 3]
