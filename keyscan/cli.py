@@ -21,6 +21,7 @@ LAZY_COMMANDS = {
     "baseline": ("keyscan.commands.baseline", "baseline_group"),
     "hook": ("keyscan.commands.hook", "hook_group"),
     "ci": ("keyscan.commands.ci", "ci_command"),
+    "config": ("keyscan.commands.config_init", "config_group"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from keyscan.filters import GlobalAllowlist
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
 CONFIG_NAMES = (".keyscan.yaml", ".keyscan.yml")
-_TOP_KEYS = frozenset({"allowlist", "disable", "rules", "max_file_size"})
+_TOP_KEYS = frozenset({"allowlist", "disable", "rules", "max_file_size", "severity"})
+_SEVERITIES = ("low", "medium", "high", "critical")
 _ALLOW_KEYS = frozenset({"paths", "regexes", "stopwords"})
 
 
@@ -28,6 +30,7 @@ class Config:
     disable: tuple[str, ...] = ()
     rule_paths: tuple[Path, ...] = ()
     max_file_size: int | None = None
+    severity: tuple[tuple[str, str], ...] = ()  # (rule id, level) overrides
 
 
 def glob_to_regex(glob: str) -> str:
@@ -96,7 +99,32 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
-    doc = load_yaml(text, str(path))
+    if path.name == "pyproject.toml":
+        return config_from_mapping(_pyproject_table(text, path), path)
+    return config_from_mapping(load_yaml(text, str(path)), path)
+
+
+def _pyproject_table(text: str, path: Path) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return document.get("tool", {}).get("keyscan")
+
+
+def has_keyscan_table(path: Path) -> bool:
+    try:
+        return _pyproject_table(path.read_text(encoding="utf-8"), path) is not None
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return False
+
+
+def config_from_mapping(doc: Any, path: Path) -> Config:
+    """Validate a configuration mapping (from .keyscan.yaml or [tool.keyscan])."""
     if doc is None:
         return Config(source=str(path), root=path.parent)
     if not isinstance(doc, dict):
@@ -131,6 +159,11 @@ def load_config(path: Path) -> Config:
     except regex.error as exc:
         raise ConfigError(f"{path}: allowlist.regexes: does not compile: {exc}") from None
     size = doc.get("max_file_size")
+    severity = doc.get("severity") or {}
+    if not isinstance(severity, dict) or not all(
+        isinstance(k, str) and v in _SEVERITIES for k, v in severity.items()
+    ):
+        raise ConfigError(f"{path}: severity: must map rule ids to one of {', '.join(_SEVERITIES)}")
     return Config(
         source=str(path),
         root=path.parent,
@@ -138,11 +171,13 @@ def load_config(path: Path) -> Config:
         disable=_strings(doc.get("disable"), str(path), "disable"),
         rule_paths=tuple(path.parent / p for p in _strings(doc.get("rules"), str(path), "rules")),
         max_file_size=parse_size(size) if size is not None else None,
+        severity=tuple(sorted(severity.items())),
     )
 
 
 def discover_config(explicit: Path | None, scan_root: Path) -> Config:
-    """--config, then KEYSCAN_CONFIG, then .keyscan.yaml at the scan root; else defaults."""
+    """--config, then KEYSCAN_CONFIG, then .keyscan.yaml, then [tool.keyscan] in pyproject.toml
+    at the scan root; else the built-in defaults (a configuration always extends them)."""
     if explicit is not None:
         return load_config(explicit)
     from_env = os.environ.get("KEYSCAN_CONFIG")
@@ -152,4 +187,7 @@ def discover_config(explicit: Path | None, scan_root: Path) -> Config:
         candidate = scan_root / name
         if candidate.is_file():
             return load_config(candidate)
+    pyproject = scan_root / "pyproject.toml"
+    if pyproject.is_file() and has_keyscan_table(pyproject):
+        return load_config(pyproject)
     return Config(root=scan_root)

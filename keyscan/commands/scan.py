@@ -16,6 +16,7 @@ from keyscan.baseline import BASELINE_NAME, Baseline, apply_baseline, load_basel
 from keyscan.blobscan import ScanOptions
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
+from keyscan.errors import ConfigError
 from keyscan.model import Skip
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
@@ -31,6 +32,13 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
 def build_ruleset(request: ScanRequest, config: Config, cache_dir: Path | None) -> Ruleset:
     rules = load_rules([*config.rule_paths, *request.rule_paths], cache_dir=cache_dir)
+    if config.severity:
+        known = {rule.id for rule in rules}
+        for rule_id, _ in config.severity:
+            if rule_id not in known:
+                raise ConfigError(f"{config.source}: severity: unknown rule id {rule_id!r}")
+        levels = dict(config.severity)
+        rules = tuple(replace(r, severity=levels[r.id]) if r.id in levels else r for r in rules)
     ruleset = Ruleset(rules)
     return ruleset.select(request.enable_rules, [*config.disable, *request.disable_rules])
 
