@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "hook": ("keyscan.commands.hook", "hook_group"),
     "ci": ("keyscan.commands.ci", "ci_command"),
     "config": ("keyscan.commands.config_init", "config_group"),
+    "ignores": ("keyscan.commands.ignores", "ignores_command"),
 }
 
 

@@ -89,3 +89,23 @@ def test_a_broken_baseline_is_a_one_line_error(make_repo, tmp_path: Path) -> Non
     done = run_keyscan(str(repo), "--rules", str(rules), "--no-progress")
     assert done.returncode == 2
     assert ".keyscan-baseline.yaml:3: fingerprint" in done.stderr
+
+
+def test_ignores_lists_inline_markers_with_authors_and_baseline_entries(
+    make_repo, tmp_path: Path
+) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    (repo / "a.py").write_text(
+        "x = 1  # keyscan:allow test.custom-token reason=fixture until=2001-01-01\n"
+        "y = 2  # pragma: allowlist secret\n"
+    )
+    git(repo, "add", "a.py")
+    git(repo, "commit", "-q", "-m", "markers")
+    run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    done = run_keyscan("ignores", str(repo))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any("a.py:1" in ln and "Test Author" in ln and "EXPIRED" in ln for ln in lines)
+    assert any("a.py:2" in ln and "pragma: allowlist secret" in ln for ln in lines)
+    assert any(ln.startswith("baseline") and "test.custom-token" in ln for ln in lines)
+    assert "3 ignores (1 expired)" in done.stderr
