@@ -32,7 +32,7 @@ def test_create_then_only_new_findings_are_reported(make_repo, tmp_path: Path) -
     assert "kst_" not in baseline and "line" not in baseline.split("entries:")[1]
     assert scan(repo, rules)[0] == 0
     (repo / "new.env").write_text(f"KEY={custom_token(rng(61))}\n")
-    code, report = scan(repo, rules)
+    report = scan(repo, rules)[1]
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["new.env"]
     assert report["summary"]["baselined"] == 1
@@ -109,3 +109,28 @@ def test_ignores_lists_inline_markers_with_authors_and_baseline_entries(
     assert any("a.py:2" in ln and "pragma: allowlist secret" in ln for ln in lines)
     assert any(ln.startswith("baseline") and "test.custom-token" in ln for ln in lines)
     assert "3 ignores (1 expired)" in done.stderr
+
+
+def test_keyscanignore_drops_fingerprints_and_paths_without_editing_the_file(
+    make_repo, tmp_path: Path
+) -> None:
+    from keyscan.fingerprint import fingerprint
+
+    repo, rules = setup_repo(make_repo, tmp_path)
+    in_json = custom_token(rng(63))
+    (repo / "data.json").write_text(json.dumps({"key": in_json}) + "\n")
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "lib.env").write_text(f"K={custom_token(rng(64))}\n")
+    git(repo, "add", ".")
+    assert scan(repo, rules)[1]["summary"]["findings"] == 3
+    (repo / ".keyscanignore").write_text(
+        "# comment-less formats\n"
+        f"fingerprint:{fingerprint('test.custom-token', in_json)} *.json  # test fixture\n"
+        "vendor/\n"
+    )
+    report = scan(repo, rules)[1]
+    assert [f["path"] for f in report["findings"]] == ["old.env"]
+    assert scan(repo, rules, "--no-inline-ignores")[1]["summary"]["findings"] == 3
+    (repo / ".keyscanignore").write_text("fingerprint:nothex\n")
+    done = run_keyscan(str(repo), "--rules", str(rules), "--no-progress")
+    assert done.returncode == 2 and ".keyscanignore:1" in done.stderr

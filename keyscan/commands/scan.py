@@ -17,6 +17,7 @@ from keyscan.blobscan import ScanOptions
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
 from keyscan.errors import ConfigError
+from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
 from keyscan.model import Skip
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
@@ -83,11 +84,16 @@ class Outcome:
 
 def run_scan(request: ScanRequest) -> int:
     outcome = execute(request)
+    ignore_file = outcome.config_root / IGNORE_FILE
+    if request.inline_ignores and ignore_file.is_file():
+        kept, ignored = apply_ignore_file(outcome.result.findings, load_ignore_file(ignore_file))
+        outcome.result.findings = kept
+        outcome.result.summary.baselined += ignored
     baseline = _baseline_for(request, outcome.config_root)
     if baseline is not None:
         kept, accepted = apply_baseline(outcome.result.findings, baseline)
         outcome.result.findings = kept
-        outcome.result.summary.baselined = accepted
+        outcome.result.summary.baselined += accepted
     _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
     return 1 if outcome.result.findings else 0
 
