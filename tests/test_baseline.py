@@ -32,7 +32,7 @@ def test_create_then_only_new_findings_are_reported(make_repo, tmp_path: Path) -
     assert "kst_" not in baseline and "line" not in baseline.split("entries:")[1]
     assert scan(repo, rules)[0] == 0
     (repo / "new.env").write_text(f"KEY={custom_token(rng(61))}\n")
-    report = scan(repo, rules)[1]
+    code, report = scan(repo, rules)
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["new.env"]
     assert report["summary"]["baselined"] == 1
