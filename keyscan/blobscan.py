@@ -38,6 +38,7 @@ class ScanOptions:
     max_file_size: int = 10 * 1024 * 1024
     scan_binary: bool = True
     inline_ignores: bool = True
+    foreign_markers: bool = True
     explain: bool = False
     allowlist: GlobalAllowlist = GlobalAllowlist()
 
@@ -106,6 +107,7 @@ class BlobScanner:
             line_end = min(len(data), candidate.end + _LINE_CONTEXT)
         previous_start = _line_start(data, max(0, line_start - 1)) if line_start else line_start
         item = FilterInput(
+            foreign_markers=self.options.foreign_markers,
             before=data[max(line_start, candidate.start - 100) : candidate.start].decode(
                 "utf-8", "replace"
             ),

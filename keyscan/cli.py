@@ -100,9 +100,8 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
     "--format",
     "format_",
     type=click.Choice(FORMATS, case_sensitive=False),
-    default="text",
-    show_default=True,
-    help="Report format.",
+    default=None,
+    help="Report format (default: the configuration's `format`, else text).",
 )
 @click.option(
     "-o",
@@ -187,7 +186,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
     help="Accepted findings (default: .keyscan-baseline.yaml at the repository root, if any).",
 )
 @click.option("--no-baseline", is_flag=True, help="Report every finding, baseline or not.")
-def scan_command(path: Path, format_: str, output: str | None, **options: Any) -> None:
+def scan_command(path: Path, format_: str | None, output: str | None, **options: Any) -> None:
     """Scan PATH: tracked and untracked-not-ignored files in git, every file elsewhere."""
     from keyscan.commands.scan import run_scan
     from keyscan.request import ScanRequest
@@ -196,7 +195,7 @@ def scan_command(path: Path, format_: str, output: str | None, **options: Any) -
         target=path,
         mode=_mode(options["mode"], options["diff_range"]),
         diff_range=options["diff_range"],
-        format=format_.lower(),
+        format=format_.lower() if format_ else "",
         output=output,
         config=options["config"],
         show_secrets=options["show_secrets"],

@@ -15,7 +15,9 @@ from keyscan.filters import GlobalAllowlist
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
 CONFIG_NAMES = (".keyscan.yaml", ".keyscan.yml")
-_TOP_KEYS = frozenset({"allowlist", "disable", "rules", "max_file_size", "severity"})
+_TOP_KEYS = frozenset(
+    {"allowlist", "disable", "rules", "max_file_size", "severity", "format", "foreign_markers"}
+)
 _SEVERITIES = ("low", "medium", "high", "critical")
 _ALLOW_KEYS = frozenset({"paths", "regexes", "stopwords"})
 
@@ -31,6 +33,8 @@ class Config:
     rule_paths: tuple[Path, ...] = ()
     max_file_size: int | None = None
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, level) overrides
+    format: str | None = None  # the report format when --format is not given
+    foreign_markers: bool = True  # honour `pragma: allowlist secret` and `gitleaks:allow`
 
 
 def glob_to_regex(glob: str) -> str:
@@ -164,9 +168,23 @@ def config_from_mapping(doc: Any, path: Path) -> Config:
         isinstance(k, str) and v in _SEVERITIES for k, v in severity.items()
     ):
         raise ConfigError(f"{path}: severity: must map rule ids to one of {', '.join(_SEVERITIES)}")
+    report_format = doc.get("format")
+    if report_format is not None and report_format not in (
+        "text",
+        "json",
+        "jsonl",
+        "sarif",
+        "gitlab",
+    ):
+        raise ConfigError(f"{path}: format: must be one of text, json, jsonl, sarif, gitlab")
+    foreign = doc.get("foreign_markers", True)
+    if not isinstance(foreign, bool):
+        raise ConfigError(f"{path}: foreign_markers: must be true or false")
     return Config(
         source=str(path),
         root=path.parent,
+        format=report_format,
+        foreign_markers=foreign,
         allowlist=allowlist,
         disable=_strings(doc.get("disable"), str(path), "disable"),
         rule_paths=tuple(path.parent / p for p in _strings(doc.get("rules"), str(path), "rules")),

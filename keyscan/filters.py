@@ -26,6 +26,7 @@ class FilterInput:
     allow_regexes: tuple[regex.Pattern[str], ...]
     before: str = ""  # the text just before the secret on its line
     after: str = ""  # the text just after it
+    foreign_markers: bool = True  # honour detect-secrets' and gitleaks' markers too
 
     @property
     def quoted(self) -> bool:
@@ -255,10 +256,15 @@ def public_material(item: FilterInput) -> str | None:
 
 
 def inline_ignore(item: FilterInput) -> str | None:
+    own = ("keyscan:",)
     for marker in NEXT_LINE_MARKERS:
+        if not item.foreign_markers and not marker.startswith(own):
+            continue
         if marker in item.previous_line and _marker_applies(item.previous_line, marker, item):
             return f"`{marker}` on the previous line"
     for marker in INLINE_MARKERS:
+        if not item.foreign_markers and not marker.startswith(own):
+            continue
         index = item.line.find(marker)
         # keyscan:allow-next-line on this line is about the next line, not this one.
         if (

@@ -55,3 +55,19 @@ def test_config_init_writes_a_valid_starter_once(tmp_path: Path) -> None:
     assert len(findings(tree, rules)) == 1  # the starter changes nothing
     again = run_keyscan("config", "init", str(tree))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_config_sets_the_default_format_and_can_refuse_foreign_markers(tmp_path: Path) -> None:
+    rules = tmp_path / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text(f"k = '{custom_token(rng(81))}'  # pragma: allowlist secret\n")
+    (tree / ".keyscan.yaml").write_text("format: json\n")
+    done = run_keyscan(str(tree), "--rules", str(rules), "--no-progress")
+    assert done.returncode == 0 and json.loads(done.stdout)["findings"] == []
+    (tree / ".keyscan.yaml").write_text("format: json\nforeign_markers: false\n")
+    done = run_keyscan(str(tree), "--rules", str(rules), "--no-progress")
+    assert done.returncode == 1 and len(json.loads(done.stdout)["findings"]) == 1
+    text = run_keyscan(str(tree), "--rules", str(rules), "--no-progress", "--format", "text")
+    assert "1 finding" in text.stdout

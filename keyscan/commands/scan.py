@@ -80,6 +80,7 @@ class Outcome:
     root: Path
     config_root: Path
     started: str
+    report_format: str | None = None  # the configuration's `format`
 
 
 def run_scan(request: ScanRequest) -> int:
@@ -94,6 +95,8 @@ def run_scan(request: ScanRequest) -> int:
         kept, accepted = apply_baseline(outcome.result.findings, baseline)
         outcome.result.findings = kept
         outcome.result.summary.baselined += accepted
+    if not request.format:
+        request = replace(request, format=outcome.report_format or "text")
     _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
     return 1 if outcome.result.findings else 0
 
@@ -127,7 +130,7 @@ def execute(request: ScanRequest) -> Outcome:
             files, ruleset, options, request.engine, cache_dir, request.jobs, advance
         )
     result.summary.skipped[:0] = [*listing.skips, *allow_skips]
-    return Outcome(result, ruleset, listing.root, config_root, started)
+    return Outcome(result, ruleset, listing.root, config_root, started, config.format)
 
 
 def _options(request: ScanRequest, config: Config) -> ScanOptions:
@@ -135,6 +138,7 @@ def _options(request: ScanRequest, config: Config) -> ScanOptions:
         max_file_size=request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
         scan_binary=request.scan_binary,
         inline_ignores=request.inline_ignores,
+        foreign_markers=config.foreign_markers,
         explain=request.explain,
         allowlist=replace(config.allowlist, paths=()),
     )
@@ -153,7 +157,7 @@ def _run_history_scan(request: ScanRequest) -> Outcome:
     result, _ = run_history(
         request, repo, config, ruleset, _options(request, config), cache_dir, progress
     )
-    return Outcome(result, ruleset, repo, repo, started)
+    return Outcome(result, ruleset, repo, repo, started, config.format)
 
 
 def _run_change_scan(request: ScanRequest) -> Outcome:
@@ -176,7 +180,7 @@ def _run_change_scan(request: ScanRequest) -> Outcome:
     else:
         base, head = rangescan.parse_range(request.diff_range or "")
         result = rangescan.range_scan(repo, base, head, ruleset, engine, options, config)
-    return Outcome(result, ruleset, repo, repo, started)
+    return Outcome(result, ruleset, repo, repo, started, config.format)
 
 
 def _report(
