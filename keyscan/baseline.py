@@ -16,7 +16,8 @@ from keyscan.output import write_report
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
 BASELINE_NAME = ".keyscan-baseline.yaml"
-_ENTRY_KEYS = frozenset({"fingerprint", "rule", "reason", "owner", "expires"})
+_ENTRY_KEYS = frozenset({"fingerprint", "rule", "reason", "owner", "expires", "verdict"})
+VERDICTS = ("real", "false-positive")
 _HEADER = (
     "# keyscan baseline: findings accepted on purpose, by fingerprint (sha256 of rule id and\n"
     "# secret; never the secret). An entry past its `expires` date turns back into a finding.\n"
@@ -31,6 +32,7 @@ class BaselineEntry:
     reason: str | None = None
     owner: str | None = None
     expires: datetime.date | None = None
+    verdict: str | None = None  # set by `keyscan baseline audit`: real | false-positive
 
     def active(self, today: datetime.date) -> bool:
         return self.expires is None or today <= self.expires
@@ -87,8 +89,16 @@ def load_baseline(path: Path) -> Baseline:
         for key in ("reason", "owner"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise ConfigError(f"{where}: {key}: must be text")
+        verdict = raw.get("verdict")
+        if verdict is not None and verdict not in VERDICTS:
+            raise ConfigError(f"{where}: verdict: must be one of {', '.join(VERDICTS)}")
         entries[fingerprint] = BaselineEntry(
-            fingerprint, rule, raw.get("reason"), raw.get("owner"), _date(raw.get("expires"), where)
+            fingerprint,
+            rule,
+            raw.get("reason"),
+            raw.get("owner"),
+            _date(raw.get("expires"), where),
+            verdict,
         )
     return Baseline(entries, str(path))
 
@@ -103,6 +113,8 @@ def render_baseline(entries: Iterable[BaselineEntry]) -> str:
                 record[key] = getattr(entry, key)
         if entry.expires:
             record["expires"] = entry.expires.isoformat()
+        if entry.verdict:
+            record["verdict"] = entry.verdict
         records.append(record)
     body = yaml.safe_dump(
         {"version": 1, "entries": records}, sort_keys=False, default_flow_style=False, width=100

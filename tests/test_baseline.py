@@ -134,3 +134,20 @@ def test_keyscanignore_drops_fingerprints_and_paths_without_editing_the_file(
     (repo / ".keyscanignore").write_text("fingerprint:nothex\n")
     done = run_keyscan(str(repo), "--rules", str(rules), "--no-progress")
     assert done.returncode == 2 and ".keyscanignore:1" in done.stderr
+
+
+def test_audit_walks_entries_and_records_verdicts(make_repo, tmp_path: Path) -> None:
+    repo, rules = setup_repo(make_repo, tmp_path)
+    (repo / "b.env").write_text(f"KEY={custom_token(rng(65))}\n")
+    git(repo, "add", ".")
+    run_keyscan("baseline", "create", str(repo), "--rules", str(rules), "--no-progress")
+    done = run_keyscan(
+        "baseline", "audit", str(repo), "--rules", str(rules), "--no-progress", stdin="r\nf\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "old.env:1:5" in done.stdout or "b.env:1:5" in done.stdout
+    assert "kst_" not in done.stdout.replace("kst_…", "")
+    text = (repo / ".keyscan-baseline.yaml").read_text()
+    assert "verdict: real" in text and "verdict: false-positive" in text
+    again = run_keyscan("baseline", "audit", str(repo), "--rules", str(rules), "--no-progress")
+    assert "0 of 2 entries have no verdict yet" in again.stdout

@@ -86,3 +86,52 @@ def update(path: Path, history: bool, output: Path | None, config: Path | None,
     write_baseline(target, entries)
     before = len(existing.entries) if existing else 0
     click.echo(f"{target}: {len(entries)} accepted findings (was {before})", err=True)
+
+
+@baseline_group.command("audit")
+@_options
+def audit(path: Path, history: bool, output: Path | None, config: Path | None,
+          rule_paths: tuple[Path, ...], no_progress: bool) -> None:  # fmt: skip
+    """Walk the baseline's entries without a verdict and mark each a real secret or a false
+    positive (stored as `verdict`; the secret itself is never written)."""
+    from dataclasses import replace
+
+    from keyscan.redact import redact
+
+    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    target = output or root / BASELINE_NAME
+    if not target.exists():
+        raise KeyscanError(f"{target}: no baseline to audit (`keyscan baseline create` first)")
+    baseline = load_baseline(target)
+    seen: dict[str, list[Finding]] = {}
+    for finding in findings:
+        seen.setdefault(finding.fingerprint, []).append(finding)
+    entries = dict(baseline.entries)
+    pending = [e for e in entries.values() if e.verdict is None]
+    click.echo(f"{len(pending)} of {len(entries)} entries have no verdict yet.")
+    choices = {"r": "real", "f": "false-positive"}
+    for number, entry in enumerate(sorted(pending, key=lambda e: (e.rule, e.fingerprint)), 1):
+        click.echo(f"\n[{number}/{len(pending)}] {entry.rule}  {entry.fingerprint[:16]}")
+        where = seen.get(entry.fingerprint, [])
+        for finding in where[:5]:
+            click.echo(
+                f"  {finding.path}:{finding.line}:{finding.column}  {redact(finding.secret)}"
+            )
+        if not where:
+            click.echo("  not found by this scan (stale: `keyscan baseline update --prune`)")
+        if entry.reason:
+            click.echo(f"  reason: {entry.reason}")
+        answer = click.prompt(
+            "  [r]eal secret, [f]alse positive, [s]kip, [q]uit",
+            type=click.Choice(["r", "f", "s", "q"]),
+            show_choices=False,
+        )
+        if answer == "q":
+            break
+        if answer in choices:
+            entries[entry.fingerprint] = replace(entry, verdict=choices[answer])
+            # Written after every answer, so an interrupted audit keeps what was decided.
+            write_baseline(target, entries.values())
+    real = sum(e.verdict == "real" for e in entries.values())
+    false = sum(e.verdict == "false-positive" for e in entries.values())
+    click.echo(f"{target}: {real} real secrets (rotate them), {false} false positives")
