@@ -151,3 +151,38 @@ def test_audit_walks_entries_and_records_verdicts(make_repo, tmp_path: Path) -> 
     assert "verdict: real" in text and "verdict: false-positive" in text
     again = run_keyscan("baseline", "audit", str(repo), "--rules", str(rules), "--no-progress")
     assert "0 of 2 entries have no verdict yet" in again.stdout
+
+
+def test_import_from_detect_secrets_and_gitleaks(make_repo, tmp_path: Path) -> None:
+    import hashlib
+
+    repo, rules = setup_repo(make_repo, tmp_path)
+    other = custom_token(rng(66))
+    (repo / "b.env").write_text(f"\nKEY={other}\n")
+    git(repo, "add", ".")
+    old = (repo / "old.env").read_text().strip().split("=", 1)[1]
+    detect_secrets = {
+        "version": "1.5.0",
+        "results": {
+            "old.env": [
+                {"type": "Secret Keyword", "line_number": 1,
+                 "hashed_secret": hashlib.sha1(old.encode()).hexdigest(), "is_verified": False}
+            ],
+            "gone.py": [{"type": "x", "line_number": 3, "hashed_secret": "0" * 40}],
+        },
+    }  # fmt: skip
+    source = tmp_path / ".secrets.baseline"
+    source.write_text(json.dumps(detect_secrets))
+    done = run_keyscan("baseline", "import", str(source), str(repo), "--rules", str(rules))
+    assert done.returncode == 0, done.stderr
+    assert "imported 1 findings" in done.stderr and "1 of its 2 entries matched no" in done.stderr
+    assert [f["path"] for f in scan(repo, rules)[1]["findings"]] == ["b.env"]
+    ignore = tmp_path / ".gitleaksignore"
+    ignore.write_text("b.env:generic-api-key:2\n")
+    done = run_keyscan("baseline", "import", str(ignore), str(repo), "--rules", str(rules))
+    assert done.returncode == 0, done.stderr
+    assert scan(repo, rules)[0] == 0
+    assert "fingerprint" in (repo / ".keyscan-baseline.yaml").read_text()
+    ignore.write_text("not a fingerprint\n")
+    bad = run_keyscan("baseline", "import", str(ignore), str(repo), "--rules", str(rules))
+    assert bad.returncode == 2 and ".gitleaksignore:1" in bad.stderr

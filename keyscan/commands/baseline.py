@@ -135,3 +135,30 @@ def audit(path: Path, history: bool, output: Path | None, config: Path | None,
     real = sum(e.verdict == "real" for e in entries.values())
     false = sum(e.verdict == "false-positive" for e in entries.values())
     click.echo(f"{target}: {real} real secrets (rotate them), {false} false positives")
+
+
+@baseline_group.command("import")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@_options
+def import_(source: Path, path: Path, history: bool, output: Path | None, config: Path | None,
+            rule_paths: tuple[Path, ...], no_progress: bool) -> None:  # fmt: skip
+    """Convert a detect-secrets baseline, a gitleaks JSON report or a .gitleaksignore.
+
+    Neither format holds keyscan's fingerprint, so keyscan scans PATH and accepts each of its
+    findings that the old file accepted (same file and line, or same hashed secret), and says
+    how many old entries matched nothing.
+    """
+    from keyscan.migrate import match_legacy
+
+    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    target = output or root / BASELINE_NAME
+    existing = load_baseline(target) if target.exists() else None
+    accepted, unmatched, total = match_legacy(source, findings)
+    entries = merged(existing, accepted, prune=False)
+    write_baseline(target, entries)
+    click.echo(
+        f"{target}: imported {len(accepted)} findings from {source.name}; "
+        f"{unmatched} of its {total} entries matched no keyscan finding (keyscan may not detect "
+        "them, or they are gone)",
+        err=True,
+    )
