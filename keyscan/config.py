@@ -127,6 +127,12 @@ def has_keyscan_table(path: Path) -> bool:
         return False
 
 
+def _line_of(mapping: Any, key: str) -> str:
+    """`:LINE` of a key read from YAML, or nothing (TOML tables carry no lines)."""
+    lines = getattr(mapping, "key_lines", None)
+    return f":{lines[key]}" if isinstance(lines, dict) and key in lines else ""
+
+
 def config_from_mapping(doc: Any, path: Path) -> Config:
     """Validate a configuration mapping (from .keyscan.yaml or [tool.keyscan])."""
     if doc is None:
@@ -136,15 +142,16 @@ def config_from_mapping(doc: Any, path: Path) -> Config:
     line = doc.line if isinstance(doc, LinedDict) else 0
     for key in doc:
         if key not in _TOP_KEYS:
+            at = _line_of(doc, key)
             raise ConfigError(
-                f"{path}: unknown key {key!r} (known: {', '.join(sorted(_TOP_KEYS))})"
+                f"{path}{at}: unknown key {key!r} (known: {', '.join(sorted(_TOP_KEYS))})"
             )
     allow = doc.get("allowlist") or {}
     if not isinstance(allow, dict):
         raise ConfigError(f"{path}:{line}: allowlist: must be a mapping")
     for key in allow:
         if key not in _ALLOW_KEYS:
-            raise ConfigError(f"{path}: allowlist: unknown key {key!r}")
+            raise ConfigError(f"{path}{_line_of(allow, key)}: allowlist: unknown key {key!r}")
     try:
         allowlist = GlobalAllowlist(
             paths=tuple(

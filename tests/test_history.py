@@ -170,3 +170,16 @@ def test_cached_audit_sees_new_commits(make_repo, tmp_path: Path) -> None:
     assert after["findings"] == fresh["findings"]
     assert sorted(f["secret"] for f in after["findings"]) == sorted([first_token, second_token])
     assert after["summary"]["cached_clean"] >= 1  # the first commit's message was known clean
+
+
+def test_the_same_secret_has_the_same_fingerprint_in_the_tree_and_in_history(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(29))
+    commit(repo, "leak", **{"a.env": f"K={token}\n"})
+    _, audit, _ = history(repo, "--no-cache")
+    rules = repo.parent / "custom-rules.yaml"
+    done = run_keyscan(str(repo), "--rules", str(rules), "--format", "json", "--no-progress")
+    tree = json.loads(done.stdout)
+    assert [f["fingerprint"] for f in audit["findings"]] == [
+        f["fingerprint"] for f in tree["findings"]
+    ]

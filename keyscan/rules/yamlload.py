@@ -15,6 +15,7 @@ class LinedDict(dict[str, Any]):
     """A mapping from YAML that knows the 1-based line it started on."""
 
     line: int = 0
+    key_lines: dict[str, int]
 
 
 class _LinedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -22,6 +23,7 @@ class _LinedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         self.flatten_mapping(node)
         result = LinedDict()
         result.line = node.start_mark.line + 1
+        result.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
@@ -33,6 +35,7 @@ class _LinedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
             result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
 
