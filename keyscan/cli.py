@@ -61,7 +61,9 @@ def cli() -> None:
     """
 
 
-def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+def parse_size_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> int | None:
     if value is None:
         return None
     from keyscan.config import parse_size
@@ -144,7 +146,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 )
 @click.option(
     "--max-file-size",
-    callback=_size,
+    callback=parse_size_option,
     metavar="SIZE",
     help="Skip files larger than SIZE (default 10MB).",
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from keyscan.cli import parse_size_option
 from keyscan.errors import KeyscanError
 
 if TYPE_CHECKING:
@@ -42,17 +43,6 @@ PUSH_HINTS = (
     "not a secret? add a `keyscan:allow` comment on its line in the commit that adds it "
     "(`keyscan:allow RULE-ID` allows that rule only).",
 )
-
-
-def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    from keyscan.config import parse_size
-
-    try:
-        return parse_size(value)
-    except KeyscanError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def scan_options(func: _F) -> _F:
@@ -87,7 +77,7 @@ def scan_options(func: _F) -> _F:
         ),
         click.option(
             "--max-file-size",
-            callback=_size,
+            callback=parse_size_option,
             metavar="SIZE",
             help="Skip files larger than SIZE (default 10MB).",
         ),
