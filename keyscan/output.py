@@ -12,6 +12,9 @@ from keyscan.errors import KeyscanError
 
 
 def write_report(text: str, destination: str | None) -> None:
+    # Paths and values decoded with surrogateescape may hold lone surrogates (invalid UTF-8 in
+    # the scanned bytes); they cannot be encoded, so they are shown as U+FFFD instead of crashing.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if destination is None or destination == "-":
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -70,4 +70,4 @@ def test_config_sets_the_default_format_and_can_refuse_foreign_markers(tmp_path:
     done = run_keyscan(str(tree), "--rules", str(rules), "--no-progress")
     assert done.returncode == 1 and len(json.loads(done.stdout)["findings"]) == 1
     text = run_keyscan(str(tree), "--rules", str(rules), "--no-progress", "--format", "text")
-    assert "1 finding" in text.stdout
+    assert "1 secret found" in text.stdout

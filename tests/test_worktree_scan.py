@@ -30,7 +30,7 @@ def test_clean_directory_exits_zero_with_a_summary(tmp_path: Path) -> None:
     done = run_keyscan(str(tmp_path), "--no-progress")
     assert done.returncode == 0, done.stderr
     assert "No secrets found" in done.stdout
-    assert "1 file" in done.stdout
+    assert "files scanned  1" in done.stdout
 
 
 def test_secret_in_git_repo_is_reported_with_location_and_exit_one(make_repo) -> None:
@@ -357,3 +357,14 @@ def test_inline_allow_can_name_a_rule_and_expire(tmp_path: Path) -> None:
     code, report = scan_json(str(tree), "--rules", str(rules))
     assert code == 1
     assert [f["line"] for f in report["findings"]] == [2, 3]
+
+
+def test_invalid_utf8_inside_a_secret_and_a_path_does_not_break_reports(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    raw = b"DB_PASSWORD=Xq7\xffpLm2vR9#a\n"
+    (tree / "conf\xe9.env".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(raw)
+    for fmt in ("text", "json", "jsonl", "sarif", "gitlab"):
+        done = run_keyscan(str(tree), "--format", fmt, "--no-progress", "--show-secrets")
+        assert done.returncode == 1, (fmt, done.stderr)
+        assert "Traceback" not in done.stderr

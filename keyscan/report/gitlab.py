@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from typing import Any
 
 from keyscan.model import Finding
 from keyscan.report.base import ReportContext
-from keyscan.report.json_report import sorted_findings
+from keyscan.report.json_report import sorted_findings, utf8
 
 SCHEMA_VERSION = "15.2.1"
+# Fixed for good: vulnerability ids are uuid5s in this namespace, and GitLab compares ids
+# between pipelines, so changing it would make every existing vulnerability look new.
 _NAMESPACE = uuid.UUID("6f1d7c4e-1f59-4b8a-9c0e-6b2a54d7e0a1")
 _SEVERITIES = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
+_EPOCH = "1970-01-01T00:00:00"
+_NO_COMMIT = "0000000"  # what GitLab's own analyzer writes for work-tree scans
+_SOLUTION = (
+    "Revoke or rotate the credential at its provider, load it from the environment or a "
+    "secret manager instead, and remove it from git history if it was pushed."
+)
 
 
 def _timestamp(iso: str) -> str:
-    # GitLab wants YYYY-MM-DDTHH:MM:SS without zone or fraction.
-    return iso[:19] if len(iso) >= 19 else "1970-01-01T00:00:00"
+    # GitLab wants YYYY-MM-DDTHH:MM:SS with neither zone nor fraction; a zoned time is turned
+    # into UTC first so the start and end of one scan never appear out of order.
+    if not iso:
+        return _EPOCH
+    try:
+        moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return _EPOCH
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _vulnerability_id(finding: Finding) -> str:
+    # The commit is part of the identity too: a history audit can report one secret at the same
+    # path and line in several commits, and each vulnerability needs its own id.
+    identity = f"{finding.fingerprint}:{finding.path}:{finding.line}:{finding.commit or ''}"
+    return str(uuid.uuid5(_NAMESPACE, utf8(identity)))
 
 
 def _vulnerability(finding: Finding, ctx: ReportContext) -> dict[str, Any]:
     rule = ctx.rules.get(finding.rule_id)
-    identity = f"{finding.fingerprint}:{finding.path}:{finding.line}:{finding.commit or ''}"
+    commit: dict[str, str] = {"sha": finding.commit or _NO_COMMIT}
+    if finding.author:
+        commit["author"] = utf8(finding.author)
+    if finding.date:
+        commit["date"] = finding.date
     entry: dict[str, Any] = {
-        "id": str(uuid.uuid5(_NAMESPACE, identity)),
+        "id": _vulnerability_id(finding),
         "category": "secret_detection",
         "name": finding.rule_name[:255],
         "description": rule.description if rule else finding.rule_name,
         "severity": _SEVERITIES.get(finding.severity, "Unknown"),
-        "confidence": "Medium" if rule is not None and rule.generic else "High",
-        "solution": "Revoke or rotate the credential, then remove it from the repository.",
+        "confidence": "Medium" if rule is None or rule.generic else "High",
+        "solution": _SOLUTION,
         "identifiers": [
             {
                 "type": "keyscan_rule_id",
@@ -39,18 +68,16 @@ def _vulnerability(finding: Finding, ctx: ReportContext) -> dict[str, Any]:
             }
         ],
         "location": {
-            "file": finding.path,
+            "file": utf8(finding.path),
             "start_line": finding.line,
             "end_line": finding.end_line,
-            "commit": {"sha": finding.commit or "0000000"},
+            "commit": commit,
         },
     }
-    if finding.author:
-        entry["location"]["commit"]["author"] = finding.author
-    if finding.date:
-        entry["location"]["commit"]["date"] = finding.date
+    # GitLab uses the raw extract for token-status checks, which is exactly why it stays out
+    # of the report unless the user explicitly asked for clear-text secrets.
     if ctx.show_secrets:
-        entry["raw_source_code_extract"] = finding.secret
+        entry["raw_source_code_extract"] = utf8(finding.secret)
     return entry
 
 
@@ -66,7 +93,7 @@ def render_gitlab(ctx: ReportContext) -> str:
         "vulnerabilities": [_vulnerability(f, ctx) for f in sorted_findings(ctx)],
         "scan": {
             "analyzer": tool,
-            "scanner": tool,
+            "scanner": dict(tool),
             "type": "secret_detection",
             "start_time": _timestamp(ctx.started),
             "end_time": _timestamp(ctx.finished),

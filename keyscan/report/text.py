@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from itertools import groupby
 
+from keyscan.model import Finding
 from keyscan.redact import shown_secret
 from keyscan.report.base import ReportContext
 from keyscan.report.json_report import sorted_findings
@@ -16,69 +18,114 @@ _SEVERITY_COLOURS = {
 }
 _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
+_GREEN = "\x1b[32m"
+_RED = "\x1b[1;31m"
 _RESET = "\x1b[0m"
+_SEVERITY_WIDTH = max(len(s) for s in _SEVERITY_COLOURS)
+_MAX_REFS = 5
 
 
 def _paint(text: str, code: str, enabled: bool) -> str:
-    return f"{code}{text}{_RESET}" if enabled else text
+    return f"{code}{text}{_RESET}" if enabled and code else text
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _safe(text: str) -> str:
+    # File names, authors and secrets come from the scanned repository: an escape sequence in
+    # one must not drive the user's terminal, and a stray byte must not crash the UTF-8 write.
+    return "".join(
+        _escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") else c for c in text
+    )
+
+
+def _provenance(finding: Finding) -> list[str]:
+    parts: list[str] = []
+    if finding.commit:
+        parts.append(f"commit {finding.commit[:12]}")
+    if finding.author:
+        parts.append(f"by {_safe(finding.author)}")
+    if finding.date:
+        parts.append(finding.date[:10])
+    if finding.commit_count is not None:
+        parts.append(f"in {_plural(finding.commit_count, 'commit')}")
+    if finding.refs:
+        refs = ", ".join(_safe(ref) for ref in finding.refs[:_MAX_REFS])
+        parts.append(f"refs {refs}" + (" …" if len(finding.refs) > _MAX_REFS else ""))
+    if finding.at_head is False:
+        parts.append("not in HEAD (only in history)")
+    return parts
+
+
+def _findings_block(ctx: ReportContext) -> list[str]:
+    findings = sorted_findings(ctx)
+    if not findings:
+        return []
+    # One set of column widths for the whole report so every file's rows line up.
+    where_width = max(len(f"{f.line}:{f.column}") for f in findings)
+    id_width = max(len(f.rule_id) for f in findings)
+    # A scanned repository's own .keyscan.yaml can name rules, so names are escaped as well.
+    name_width = max(len(_safe(f.rule_name)) for f in findings)
+    indent = " " * (2 + where_width + 2)
+    lines: list[str] = []
+    for path, group in groupby(findings, key=lambda f: f.path):
+        lines.append(_paint(_safe(path), _BOLD, ctx.color))
+        for finding in group:
+            where = f"{finding.line}:{finding.column}"
+            severity = _paint(
+                finding.severity.ljust(_SEVERITY_WIDTH),
+                _SEVERITY_COLOURS.get(finding.severity, ""),
+                ctx.color,
+            )
+            secret = _safe(shown_secret(finding, ctx.rules, ctx.show_secrets))
+            lines.append(
+                f"  {where:<{where_width}}  {severity}  {finding.rule_id:<{id_width}}  "
+                f"{_safe(finding.rule_name):<{name_width}}  {secret}"
+            )
+            extra = _provenance(finding)
+            if extra:
+                lines.append(_paint(indent + " · ".join(extra), _DIM, ctx.color))
+        lines.append("")
+    return lines
+
+
+def _summary_block(ctx: ReportContext) -> list[str]:
+    summary = ctx.summary
+    count = len(ctx.findings)
+    if count:
+        head = _paint(f"{_plural(count, 'secret')} found", _RED, ctx.color)
+        if not ctx.show_secrets:
+            head += " (redacted; --show-secrets prints them in clear)"
+    else:
+        head = _paint("No secrets found", _GREEN, ctx.color)
+    by_reason = summary.skipped_by_reason()
+    skipped = f"{len(summary.skipped):,}"
+    if by_reason:
+        skipped += " (" + ", ".join(f"{n:,} {why}" for why, n in by_reason.items()) + ")"
+    rows = [
+        ("findings", f"{count:,}"),
+        ("files scanned", f"{summary.files_scanned:,} ({_plural(summary.bytes_scanned, 'byte')})"),
+        ("binary files", f"{summary.binary_scanned:,} scanned"),
+        ("skipped", skipped),
+        ("rules active", f"{summary.rules_active:,}"),
+        ("engine", summary.engine or "unknown"),
+    ]
+    if summary.cached_clean:
+        rows.append(("cache", f"{summary.cached_clean:,} known-clean blobs not rescanned"))
+    if summary.baselined:
+        rows.append(("baseline", f"{summary.baselined:,} accepted findings not shown"))
+    width = max(len(label) for label, _ in rows)
+    return [head, *(f"  {label:<{width}}  {value}" for label, value in rows)]
 
 
 def render_text(ctx: ReportContext) -> str:
-    lines: list[str] = []
-    colour = ctx.color
-    for path, group in groupby(sorted_findings(ctx), key=lambda f: f.path):
-        lines.append(_paint(path, _BOLD, colour))
-        for finding in group:
-            secret = shown_secret(finding, ctx.rules, ctx.show_secrets)
-            severity = _paint(
-                f"{finding.severity:<8}", _SEVERITY_COLOURS.get(finding.severity, ""), colour
-            )
-            where = f"{finding.line}:{finding.column}"
-            lines.append(f"  {where:<9} {severity} {finding.rule_id:<34} {secret}")
-            extra = []
-            if finding.commit:
-                extra.append(f"commit {finding.commit[:12]}")
-            if finding.author:
-                extra.append(f"by {finding.author}")
-            if finding.date:
-                extra.append(finding.date[:10])
-            if finding.commit_count is not None:
-                extra.append(f"in {_plural(finding.commit_count, 'commit')}")
-            if finding.refs:
-                extra.append(
-                    "refs " + ", ".join(finding.refs[:5]) + (" …" if len(finding.refs) > 5 else "")
-                )
-            if finding.at_head is False:
-                extra.append("not in HEAD (only in history)")
-            if extra:
-                lines.append(_paint("            " + " · ".join(extra), _DIM, colour))
-        lines.append("")
-    summary = ctx.summary
-    scanned = (
-        f"{_plural(summary.files_scanned, 'file')} scanned ({summary.bytes_scanned:,} bytes"
-        + (f", {summary.binary_scanned} binary" if summary.binary_scanned else "")
-        + f") with {_plural(summary.rules_active, 'rule')} [{summary.engine}]"
-    )
-    if summary.cached_clean:
-        scanned += f"; {summary.cached_clean} known-clean blobs skipped (cache)"
-    if ctx.findings:
-        head = _paint(f"{_plural(len(ctx.findings), 'finding')}", _SEVERITY_COLOURS["high"], colour)
-        lines.append(f"{head}: {scanned}")
-        if not ctx.show_secrets:
-            lines.append("Secrets are redacted; --show-secrets reveals them.")
-    else:
-        lines.append(_paint("No secrets found", "\x1b[32m", colour) + f": {scanned}")
-    if summary.baselined:
-        lines.append(
-            f"{_plural(summary.baselined, 'finding')} accepted by the baseline, not shown."
-        )
-    skipped = summary.skipped_by_reason()
-    if skipped:
-        lines.append(
-            "Skipped: " + ", ".join(f"{count} {reason}" for reason, count in skipped.items())
-        )
-    return "\n".join(lines) + "\n"
+    return "\n".join(_findings_block(ctx) + _summary_block(ctx)) + "\n"
