@@ -209,10 +209,20 @@ def default_value(item: FilterInput) -> str | None:
     return None
 
 
+def _inside_string_literal(before: str) -> bool:
+    # An odd number of quotes before the value on its line means it sits inside a string
+    # literal (a connection string, a URL), which is a literal, not an expression.
+    return any(before.count(quote) % 2 == 1 for quote in "\"'`")
+
+
 def code_expression(item: FilterInput) -> str | None:
     # In source code an unquoted value is an expression (a variable, a type annotation), never a
     # literal; in .env, YAML, INI or properties files an unquoted value is the literal itself.
-    if not item.quoted and item.path.lower().endswith(_CODE_SUFFIXES):
+    if (
+        not item.quoted
+        and not _inside_string_literal(item.before)
+        and item.path.lower().endswith(_CODE_SUFFIXES)
+    ):
         return "an unquoted expression in source code, not a literal"
     if _PASCAL_CASE.match(item.secret) and not item.quoted:
         return "a type or class name"

@@ -362,9 +362,25 @@ def test_inline_allow_can_name_a_rule_and_expire(tmp_path: Path) -> None:
 def test_invalid_utf8_inside_a_secret_and_a_path_does_not_break_reports(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
-    raw = b"DB_PASSWORD=Xq7\xffpLm2vR9#a\n"
+    secret = password(rng(19)).replace("#", "x").encode()
+    raw = b"DB_PASSWORD=" + secret[:3] + b"\xff" + secret[3:] + b"\n"
     (tree / "conf\xe9.env".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(raw)
     for fmt in ("text", "json", "jsonl", "sarif", "gitlab"):
         done = run_keyscan(str(tree), "--format", fmt, "--no-progress", "--show-secrets")
         assert done.returncode == 1, (fmt, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_credentials_inside_a_string_literal_in_code_are_found(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    secret = password(rng(18)).replace("#", "x")
+    (tree / "db.py").write_text(
+        f'engine = create_engine("postgresql://billing:{secret}@db.internal/app")\n'
+        "password = get_password()\n"
+    )
+    code, report = scan_json(str(tree))
+    assert code == 1
+    assert [(f["rule_id"], f["line"]) for f in report["findings"]] == [
+        ("generic.url-credentials", 1)
+    ]
