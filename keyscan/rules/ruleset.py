@@ -77,8 +77,24 @@ class Ruleset:
         return state
 
 
+def _matching_code_digest() -> bytes:
+    # Cached verdicts (clean blobs, replayed audits) depend on the matching and filtering code
+    # too: any change to it must expire them, released or not.
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in ("filters.py", "blobscan.py", "wordlists.py", "checksums.py", "engine/extract.py"):
+        try:
+            digest.update((package / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.digest()
+
+
 def _ruleset_hash(rules: Sequence[Rule]) -> str:
     digest = hashlib.sha256(f"keyscan {__version__} semantics {ENGINE_SEMANTICS}\n".encode())
+    digest.update(_matching_code_digest())
     for rule in rules:
         fields = asdict(rule)
         for transient in ("source", "line", "examples", "negative_examples", "references"):
