@@ -1,0 +1,1 @@
+"""Talking to providers about a found secret: verify rules, revocation plans, audit records."""
