@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from keyscan import __version__
+from keyscan.commands.netoptions import network_options, network_options_from
 from keyscan.errors import KeyscanError
 
 FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
@@ -23,6 +24,8 @@ LAZY_COMMANDS = {
     "ci": ("keyscan.commands.ci", "ci_command"),
     "config": ("keyscan.commands.config_init", "config_group"),
     "ignores": ("keyscan.commands.ignores", "ignores_command"),
+    "verify": ("keyscan.commands.verify", "verify_command"),
+    "revoke": ("keyscan.commands.revoke", "revoke_command"),
 }
 
 
@@ -188,11 +191,19 @@ def parse_size_option(
     help="Accepted findings (default: .keyscan-baseline.yaml at the repository root, if any).",
 )
 @click.option("--no-baseline", is_flag=True, help="Report every finding, baseline or not.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Ask each provider (read-only) whether the found keys are live. Off by default: "
+    "without it keyscan makes no network call.",
+)
+@network_options
 def scan_command(path: Path, format_: str | None, output: str | None, **options: Any) -> None:
     """Scan PATH: tracked and untracked-not-ignored files in git, every file elsewhere."""
     from keyscan.commands.scan import run_scan
     from keyscan.request import ScanRequest
 
+    network = network_options_from(options) if options.pop("verify") else None
     request = ScanRequest(
         target=path,
         mode=_mode(options["mode"], options["diff_range"]),
@@ -216,6 +227,7 @@ def scan_command(path: Path, format_: str | None, output: str | None, **options:
         use_cache=not options["no_cache"],
         baseline=options["baseline"],
         use_baseline=not options["no_baseline"],
+        verify=network,
     )
     sys.exit(run_scan(request))
 

@@ -72,6 +72,9 @@ class Finding:
     commit_count: int | None = None
     refs: tuple[str, ...] = ()
     at_head: bool | None = None
+    # Only with --verify: live | dead | unknown, and why (an HTTP status, never a response body).
+    verification: str | None = None
+    verification_reason: str = ""
 
 
 @dataclass(frozen=True)

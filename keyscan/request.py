@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keyscan.remote.session import NetworkOptions
 
 
 @dataclass(frozen=True)
@@ -30,3 +34,5 @@ class ScanRequest:
     use_cache: bool = True
     baseline: Path | None = None
     use_baseline: bool = True
+    # Set only by --verify: the one way a scan ever makes a network call.
+    verify: NetworkOptions | None = None

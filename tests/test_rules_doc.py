@@ -49,6 +49,8 @@ def test_render_escapes_pipes_and_groups_by_family() -> None:
             checksum="github-crc32",
             examples=("TOKEN = b_" + "q8w7e6r5t4y3u2i1o9p0",),
             references=("https://example.invalid/docs",),
+            hosts=("https://api.example.invalid",),
+            verify={"request": {"method": "GET", "url": "https://api.example.invalid/me"}},
             source="rules/zeta.yaml",
         ),
         Rule(
@@ -66,9 +68,9 @@ def test_render_escapes_pipes_and_groups_by_family() -> None:
     assert text == render_rules_markdown(list(reversed(rules)))
     assert "2 rules: 1 provider, 1 generic; by family: alpha 1, zeta 1." in text
     assert text.index("## alpha") < text.index("## zeta")
-    assert "| `a.token` | Generic | low | generic | `token` | - | - |" in text
+    assert "| `a.token` | Generic | low | generic | `token` | - | - | - |" in text
     assert (
         "| `b.token` | Pipe \\| name | high | provider | `a\\|b` | entropy ≥ 3.5, checksum "
-        "`github-crc32` | [example.invalid](https://example.invalid/docs) |"
+        "`github-crc32` | verify | [example.invalid](https://example.invalid/docs) |"
     ) in text
     assert "q8w7e6r5t4y3u2i1o9p0" not in text

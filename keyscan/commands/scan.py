@@ -18,7 +18,7 @@ from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
 from keyscan.errors import ConfigError
 from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
-from keyscan.model import Skip
+from keyscan.model import Finding, Skip
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
 from keyscan.request import ScanRequest
@@ -95,10 +95,32 @@ def run_scan(request: ScanRequest) -> int:
         kept, accepted = apply_baseline(outcome.result.findings, baseline)
         outcome.result.findings = kept
         outcome.result.summary.baselined += accepted
+    if request.verify is not None and outcome.result.findings:
+        outcome.result.findings = _verified(outcome.result.findings, request)
     if not request.format:
         request = replace(request, format=outcome.report_format or "text")
     _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
     return 1 if outcome.result.findings else 0
+
+
+def _verified(findings: list[Finding], request: ScanRequest) -> list[Finding]:
+    # Imported here: a scan without --verify never loads the network code at all.
+    from keyscan.commands.verify import verify_targets
+    from keyscan.remote.targets import targets_from_findings
+    from keyscan.remote.verifier import distinct_key
+
+    assert request.verify is not None
+    cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
+    targets = targets_from_findings(findings)
+    verdicts = verify_targets(targets, request.verify, cache_dir)
+    return [
+        replace(
+            finding,
+            verification=verdicts[distinct_key(target)].status,
+            verification_reason=verdicts[distinct_key(target)].reason,
+        )
+        for finding, target in zip(findings, targets, strict=True)
+    ]
 
 
 def _baseline_for(request: ScanRequest, config_root: Path) -> Baseline | None:

@@ -1,1 +1,1 @@
-"""Decoders that expose secrets hidden inside encoded text (base64, URL, hex, escapes, notebooks)."""
+"""Decoders that expose secrets inside encoded text (base64, URL, hex, escapes, notebooks)."""

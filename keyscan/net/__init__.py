@@ -1,1 +1,1 @@
-"""Outbound HTTP that cannot be pointed at the wrong place: address policy, pinned connections, caps."""
+"""Outbound HTTP that cannot be aimed at the wrong place: address policy, pinning, caps."""

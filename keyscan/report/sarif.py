@@ -140,6 +140,8 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, Any
     if finding.date:
         properties["date"] = finding.date
     properties["severity"] = finding.severity
+    if finding.verification:
+        properties["verification"] = finding.verification
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,

@@ -13,7 +13,7 @@ from keyscan.rules.schema import Rule
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 REGENERATE = "python -m keyscan.rules.doc"
-_COLUMNS = ("id", "name", "severity", "kind", "keywords", "checks", "reference")
+_COLUMNS = ("id", "name", "severity", "kind", "keywords", "checks", "live check", "reference")
 # Characters that would end a table cell or start inline markup in a plain-text cell.
 _MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<|"})
 
@@ -47,6 +47,12 @@ def _checks(rule: Rule) -> str:
     return ", ".join(checks) or "-"
 
 
+def _live_check(rule: Rule) -> str:
+    sections = (("verify", rule.verify), ("revoke", rule.revoke))
+    calls = [name for name, section in sections if section]
+    return ", ".join(calls) or "-"
+
+
 def _reference(rule: Rule) -> str:
     if not rule.references:
         return "-"
@@ -72,6 +78,7 @@ def _rule_row(rule: Rule) -> str:
             rule.kind,
             ", ".join(_code(k) for k in rule.keywords),
             _checks(rule),
+            _live_check(rule),
             _reference(rule),
         )
     )
@@ -96,6 +103,9 @@ def render_rules_markdown(rules: Sequence[Rule]) -> str:
         "",
         f"{len(rules)} {noun}: {len(rules) - generic} provider, {generic} generic; "
         f"by family: {per_family or 'none'}.",
+        "",
+        "*Live check* says whether `keyscan --verify` can ask the provider if a key is live and",
+        "`keyscan revoke` can retire it (see [verify-and-revoke.md](verify-and-revoke.md)).",
     ]
     for name in sorted(families):
         lines += ["", f"## {_text(name)}", "", _row(_COLUMNS), _row(["---"] * len(_COLUMNS))]

@@ -130,6 +130,19 @@ def _allowlist(value: Any, file: str, rule: str) -> Allowlist:
     return allow
 
 
+def _check_network(raw: Mapping[str, Any], pattern: str, where: str, rule_id: str) -> None:
+    """hosts/verify/revoke are checked when the rule loads, long before anything is sent."""
+    if not any(key in raw for key in ("hosts", "verify", "revoke")):
+        return
+    from keyscan.remote.spec import SpecError, parse_network
+
+    groups = frozenset(regex.compile(pattern).groupindex) - {"secret"}
+    try:
+        parse_network(rule_id, raw.get("hosts"), raw.get("verify"), raw.get("revoke"), groups)
+    except SpecError as exc:
+        raise RuleError(where, exc.message, rule_id, exc.field) from None
+
+
 def parse_rule(raw: Any, file: str, index: int) -> Rule:
     """Validate one rule mapping against the closed schema."""
     if not isinstance(raw, dict):
@@ -180,9 +193,7 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
     multiline = raw.get("multiline", False)
     if not isinstance(multiline, bool):
         raise RuleError(where, "must be true or false", rule_id, "multiline")
-    for mapping_key in ("verify", "revoke"):
-        if raw.get(mapping_key) is not None and not isinstance(raw[mapping_key], dict):
-            raise RuleError(where, "must be a mapping", rule_id, mapping_key)
+    _check_network(raw, pattern, where, rule_id)
     return Rule(
         id=rule_id,
         name=_str(raw["name"], where, rule_id, "name"),
