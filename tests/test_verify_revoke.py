@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import string
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import commit, run_keyscan
+from tests.conftest import commit, git, run_keyscan
+from tests.fakes import random_chars
 from tests.providers import (
     ProviderServer,
     Reply,
@@ -525,3 +527,219 @@ def test_rules_from_the_scanned_repository_are_not_trusted_for_network_calls(
     )
     assert json.loads(trusted.stdout)["findings"][0]["verification"]["status"] == "live"
     assert len(providers.seen) == 1
+
+
+class _Accounts:
+    """A provider's view: which tokens exist and which were revoked."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+
+    def live(self, token: str) -> bool:
+        return bool(token) and token not in self.revoked
+
+
+def _bearer(seen: Seen, scheme: str = "Bearer") -> str:
+    return seen.headers.get("authorization", "").removeprefix(scheme + " ")
+
+
+def _form(seen: Seen) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(seen.body.decode()))
+
+
+def _imitate_providers(server: ProviderServer, accounts: _Accounts) -> None:
+    """Documented success and failure answers of each built-in revocable provider."""
+
+    def check(token: str, body: Any, dead: Reply = Reply(401, {"message": "bad"})) -> Reply:
+        return Reply(200, body) if accounts.live(token) else dead
+
+    def revoke(token: str, reply: Reply) -> Reply:
+        if not accounts.live(token):
+            return Reply(401, {"message": "bad"})
+        accounts.revoked.add(token)
+        return reply
+
+    server.route("GET", "/user", lambda s: check(_bearer(s), {"login": "octo"}))
+    server.route(
+        "POST",
+        "/credentials/revoke",
+        lambda s: (accounts.revoked.update(json.loads(s.body)["credentials"]), Reply(202, {}))[1],
+    )
+    server.route(
+        "GET",
+        "/api/v4/personal_access_tokens/self",
+        lambda s: check(s.headers.get("private-token", ""), {"active": True, "name": "ci"}),
+    )
+    server.route(
+        "DELETE",
+        "/api/v4/personal_access_tokens/self",
+        lambda s: revoke(s.headers.get("private-token", ""), Reply(204)),
+    )
+    server.route(
+        "POST",
+        "/api/auth.test",
+        lambda s: check(
+            _bearer(s),
+            {"ok": True, "team": "T"},
+            Reply(200, {"ok": False, "error": "token_revoked"}),
+        ),
+    )
+    server.route(
+        "POST",
+        "/api/auth.revoke",
+        lambda s: revoke(_bearer(s), Reply(200, {"ok": True, "revoked": True})),
+    )
+    server.route(
+        "GET", "/v2/account", lambda s: check(_bearer(s), {"account": {"status": "active"}})
+    )
+    server.route("POST", "/v1/oauth/revoke", lambda s: revoke(_form(s)["token"], Reply(200, {})))
+    server.route("GET", "/v2/access-token", lambda s: check(_bearer(s), {"uuid": "u"}))
+    server.route("DELETE", "/v2/access-token", lambda s: revoke(_bearer(s), Reply(204)))
+    server.route("GET", "/v2/user", lambda s: check(_bearer(s), {"user": {"id": "v"}}))
+    server.route(
+        "DELETE",
+        "/v3/user/tokens/current",
+        lambda s: revoke(_bearer(s), Reply(200, {"tokenId": "t"})),
+    )
+    server.route(
+        "GET",
+        "/oauth2/validate",
+        lambda s: check(_bearer(s, "OAuth"), {"client_id": "cid", "login": "tw"}),
+    )
+    server.route(
+        "POST",
+        "/oauth2/revoke",
+        lambda s: (
+            revoke(_form(s)["token"], Reply(200))
+            if _form(s).get("client_id") == "cid"
+            else Reply(404)
+        ),
+    )
+    server.route(
+        "GET",
+        "/tokeninfo",
+        lambda s: check(
+            dict(urllib.parse.parse_qsl(s.path.split("?", 1)[1])).get("access_token", ""),
+            {"expires_in": 3000},
+            Reply(400, {"error": "invalid_token"}),
+        ),
+    )
+    server.route("POST", "/revoke", lambda s: revoke(_form(s)["token"], Reply(200)))
+
+
+def test_every_builtin_revocation_round_trip(
+    make_repo: Any, providers: ProviderServer, tmp_path: Path
+) -> None:
+    r = random.Random(99)
+    hexdigits = "0123456789abcdef"
+    lower = string.ascii_lowercase + string.digits
+    url_safe = string.ascii_letters + string.digits + "_-"
+    tokens = {
+        "github.pat-classic": github_token(r),
+        "gitlab.personal-access-token": gitlab_token(r),
+        "slack.bot-token": slack_bot_token(r),
+        "digitalocean.personal-access-token": "dop" + "_v1_" + random_chars(r, 64, hexdigits),
+        "buildkite.api-token": "bk" + "ua_" + random_chars(r, 40, hexdigits),
+        "vercel.token": "vc" + "p_" + random_chars(r, 40),
+        "twitch.oauth-token": "k9" + random_chars(r, 28, lower),
+        "google.oauth-access-token": "ya" + "29.a0" + random_chars(r, 120, url_safe),
+    }
+    lines = {
+        "github.pat-classic": "GITHUB_TOKEN={}",
+        "gitlab.personal-access-token": "GITLAB_TOKEN={}",
+        "slack.bot-token": "SLACK_BOT_TOKEN={}",
+        "digitalocean.personal-access-token": "DIGITALOCEAN_TOKEN={}",
+        "buildkite.api-token": "BUILDKITE_API_TOKEN={}",
+        "vercel.token": "VERCEL_TOKEN={}",
+        "twitch.oauth-token": "TWITCH_ACCESS_TOKEN={}",
+        "google.oauth-access-token": "GOOGLE_ACCESS_TOKEN={}",
+    }
+    repo: Path = make_repo()
+    env_file = "".join(lines[rule].format(token) + "\n" for rule, token in tokens.items())
+    commit(repo, "tokens", **{"prod.env": env_file})
+    report = _report(repo)
+    found = {f["rule_id"] for f in json.loads(report.read_text())["findings"]}
+    assert set(tokens) <= found
+    accounts = _Accounts()
+    _imitate_providers(providers, accounts)
+    env = _env(providers, tmp_path)
+    ca = ("--ca-bundle", str(providers.ca_path), "--rate", "0")
+    only = [arg for rule in tokens for arg in ("--only", rule)]
+    verified = run_keyscan("verify", str(report), "--format", "json", *ca, cwd=repo, env=env)
+    statuses = {
+        f["rule_id"]: f["verification"]["status"] for f in json.loads(verified.stdout)["findings"]
+    }
+    assert {rule: statuses[rule] for rule in tokens} == dict.fromkeys(tokens, "live")
+    revoked = run_keyscan(
+        "revoke",
+        str(report),
+        *only,
+        "--execute",
+        "--yes",
+        "--max",
+        str(len(tokens)),
+        *ca,
+        "--format",
+        "json",
+        "--audit-log",
+        str(tmp_path / "audit.jsonl"),
+        cwd=repo,
+        env=env,
+    )
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    results = {r["rule_id"]: r for r in json.loads(revoked.stdout)["revocations"]}
+    for rule in tokens:
+        assert results[rule]["outcome"] == "revoked", (rule, results[rule])
+        assert results[rule]["post_check"] == "dead", (rule, results[rule])
+    assert accounts.revoked == set(tokens.values())
+    again = run_keyscan(
+        "revoke",
+        str(report),
+        *only,
+        "--execute",
+        "--yes",
+        "--max",
+        str(len(tokens)),
+        *ca,
+        "--format",
+        "json",
+        "--audit-log",
+        str(tmp_path / "audit.jsonl"),
+        cwd=repo,
+        env=env,
+    )
+    outcomes = {r["outcome"] for r in json.loads(again.stdout)["revocations"]}
+    assert outcomes == {"already_dead"} and again.returncode == 0
+    audit_text = (tmp_path / "audit.jsonl").read_text()
+    for token in tokens.values():
+        _assert_no_secret(audit_text + revoked.stdout + revoked.stderr, token)
+
+
+def test_verify_reads_history_findings_back_from_their_commit(
+    make_repo: Any, providers: ProviderServer, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    repo: Path = make_repo()
+    commit(repo, "add", **{"old.env": f"GITHUB_TOKEN={tokens['github']}\n"})
+    git(repo, "rm", "-q", "old.env")
+    commit(repo, "remove", **{"README.md": "clean now\n"})
+    report = tmp_path / "history.json"
+    scanned = run_keyscan(
+        "--history", str(repo), "--format", "json", "-o", str(report), "--no-progress"
+    )
+    assert scanned.returncode == 1, scanned.stderr
+    providers.route(
+        "GET", "/user", lambda s: Reply(200, {"login": "o"}) if _bearer(s) else Reply(401)
+    )
+    result = run_keyscan(
+        "verify",
+        str(report),
+        "--ca-bundle",
+        str(providers.ca_path),
+        "--rate",
+        "0",
+        cwd=repo,
+        env=_env(providers, tmp_path),
+    )
+    assert result.returncode == 1 and result.stdout.startswith("LIVE"), result.stdout
+    assert "old.env:1 @ " in result.stdout
+    assert _bearer(providers.requests("GET", "/user")[0]) == tokens["github"]

@@ -122,12 +122,16 @@ def revoke_command(
     env = dict(os.environ)
     plan = build_plan(targets, specs, env, destructive)
     actionable = [item for item in plan if item.blocked is None]
-    click.echo(_render_plan(plan, missing), nl=False)
+    as_json = format_ == "json"
+    # With --format json stdout carries only JSON; the human-readable plan goes to stderr.
+    click.echo(_render_plan(plan, missing), nl=False, err=as_json)
     if not execute:
-        click.echo("Dry run: nothing was sent. Add --execute to revoke.")
+        if as_json:
+            click.echo(_plan_json(plan), nl=False)
+        click.echo("Dry run: nothing was sent. Add --execute to revoke.", err=as_json)
         sys.exit(0)
     if not actionable:
-        click.echo("Nothing to revoke.")
+        click.echo("Nothing to revoke.", err=as_json)
         sys.exit(1 if plan else 0)
     if max_count is not None and len(actionable) > max_count:
         raise KeyscanError(
@@ -135,7 +139,7 @@ def revoke_command(
             "nothing was sent"
         )
     if not yes and not _confirmed(actionable):
-        click.echo("Not confirmed: nothing was sent.")
+        click.echo("Not confirmed: nothing was sent.", err=as_json)
         sys.exit(1)
     audit_path = audit_log or default_audit_log(env)
     audit = AuditLog(
@@ -175,10 +179,13 @@ def _confirmed(actionable: list[PlanItem]) -> bool:
     click.echo(
         f"About to revoke {len(actionable)} key(s)"
         + (f", {irreversible} of them irreversibly" if irreversible else "")
-        + "."
+        + ".",
+        err=True,
     )
     try:
-        answer = click.prompt(f"Type {len(actionable)} to confirm", default="", show_default=False)
+        answer = click.prompt(
+            f"Type {len(actionable)} to confirm", default="", show_default=False, err=True
+        )
     except click.Abort:
         return False
     return str(answer).strip() == str(len(actionable))
@@ -204,6 +211,24 @@ def _render_plan(plan: list[PlanItem], missing: list[Any]) -> str:
     for reported, reason in missing:
         lines.append(f"  -  {reported.rule_id}  {reported.path}:{reported.line}  skipped: {reason}")
     return "\n".join(lines) + "\n"
+
+
+def _plan_json(plan: list[PlanItem]) -> str:
+    records = [
+        {
+            "rule_id": item.target.rule_id,
+            "fingerprint": item.target.fingerprint,
+            "path": item.target.path,
+            "line": item.target.line,
+            "commit": item.target.commit,
+            "action": item.action,
+            "reversible": item.reversible,
+            "requests": list(item.requests),
+            "blocked": item.blocked,
+        }
+        for item in plan
+    ]
+    return json.dumps({"plan": records}, indent=2) + "\n"
 
 
 def _results_text(results: list[Revocation]) -> str:
