@@ -550,8 +550,10 @@ def _form(seen: Seen) -> dict[str, str]:
 def _imitate_providers(server: ProviderServer, accounts: _Accounts) -> None:
     """Documented success and failure answers of each built-in revocable provider."""
 
-    def check(token: str, body: Any, dead: Reply = Reply(401, {"message": "bad"})) -> Reply:
-        return Reply(200, body) if accounts.live(token) else dead
+    def check(token: str, body: Any, dead: Reply | None = None) -> Reply:
+        if accounts.live(token):
+            return Reply(200, body)
+        return dead or Reply(401, {"message": "bad"})
 
     def revoke(token: str, reply: Reply) -> Reply:
         if not accounts.live(token):
