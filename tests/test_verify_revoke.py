@@ -745,3 +745,50 @@ def test_verify_reads_history_findings_back_from_their_commit(
     assert result.returncode == 1 and result.stdout.startswith("LIVE"), result.stdout
     assert "old.env:1 @ " in result.stdout
     assert _bearer(providers.requests("GET", "/user")[0]) == tokens["github"]
+
+
+def test_an_internal_key_service_needs_its_rule_and_the_users_consent(tmp_path: Path) -> None:
+    import ipaddress
+
+    from keyscan.net.address import AddressPolicy
+    from keyscan.net.client import ClientSettings, SafeHttpClient
+    from keyscan.remote.catalog import network_specs
+    from keyscan.remote.targets import Target
+    from keyscan.remote.verifier import Verifier
+
+    with ProviderServer(tmp_path, hosts=("keys.corp.test",)) as server:
+        server.route("GET", "/v1/self", Reply(200))
+        origin = f"https://keys.corp.test:{server.port}"
+        rules = tmp_path / "corp.yaml"
+        rules.write_text(
+            f"""rules:
+  - id: corp.service-key
+    name: Corp service key
+    description: test
+    severity: high
+    keywords: [corpsk_]
+    pattern: '(?P<secret>corpsk_[a-z0-9]{{24}})'
+    hosts: ['{origin}']
+    verify:
+      request:
+        method: GET
+        url: '{origin}/v1/self'
+        headers: {{Authorization: 'Bearer {{{{ secret }}}}'}}
+      outcomes: {{live: {{status: [200]}}, dead: {{status: [401]}}}}
+"""
+        )
+        specs = network_specs([rules], cache_dir=None)
+        target = Target("corp.service-key", "corpsk_" + "a1" * 12, "fp", "x", 1)
+
+        def verdict(policy: AddressPolicy) -> str:
+            settings = ClientSettings(policy=policy, ca_bundle=str(server.ca_path))
+            client = SafeHttpClient(settings, lambda host, port: ["127.0.0.1"])
+            return Verifier(specs, client).verify_one(target).status
+
+        assert verdict(AddressPolicy()) == "unknown"
+        assert server.seen == []
+        assert verdict(AddressPolicy(allow_internal=True)) == "live"
+        assert verdict(AddressPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))) == (
+            "live"
+        )
+        assert len(server.seen) == 2
