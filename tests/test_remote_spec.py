@@ -151,19 +151,23 @@ def test_env_variables_only_when_declared() -> None:
         parse_network("x", HOSTS, None, revoke)
 
 
-def test_rule_file_errors_name_file_rule_and_field(tmp_path: Path) -> None:
-    text = """rules:
+def _rule_file(host: str, url: str) -> str:
+    return f"""rules:
   - id: acme.token
     name: Acme token
     description: test
     severity: high
     keywords: [acme_]
-    pattern: '(?P<secret>acme_[a-z0-9]{20})'
-    hosts: ['https://api.acme.test']
+    pattern: '(?P<secret>acme_[a-z0-9]{{20}})'
+    hosts: ['{host}']
     verify:
-      request: {method: GET, url: 'https://other.acme.test/me'}
-      outcomes: {live: {status: [200]}}
+      request: {{method: GET, url: '{url}'}}
+      outcomes: {{live: {{status: [200]}}}}
 """
+
+
+def test_rule_file_errors_name_file_rule_and_field(tmp_path: Path) -> None:
+    text = _rule_file("https://api.acme.test", "https://other.acme.test/me")
     with pytest.raises(RuleError) as info:
         parse_rule_file(text, "custom.yaml")
     message = str(info.value)
@@ -172,20 +176,7 @@ def test_rule_file_errors_name_file_rule_and_field(tmp_path: Path) -> None:
 
 def test_http_hosts_need_the_loopback_test_switch(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text(
-        """rules:
-  - id: acme.token
-    name: Acme token
-    description: test
-    severity: high
-    keywords: [acme_]
-    pattern: '(?P<secret>acme_[a-z0-9]{20})'
-    hosts: ['http://127.0.0.1:8080']
-    verify:
-      request: {method: GET, url: 'http://127.0.0.1:8080/me'}
-      outcomes: {live: {status: [200]}}
-"""
-    )
+    rules.write_text(_rule_file("http://127.0.0.1:8080", "http://127.0.0.1:8080/me"))
     with pytest.raises(RuleError, match="insecure-loopback-http"):
         network_specs([rules], cache_dir=None, allow_http=False)
     assert "acme.token" in network_specs([rules], cache_dir=None, allow_http=True)

@@ -317,6 +317,17 @@ def test_a_mutation_is_never_retried_and_ends_unknown(
     assert "check the provider before retrying" in result.stdout
 
 
+def _execute_one(
+    report: Path, rule_id: str, server: ProviderServer, tmp_path: Path, repo: Path
+) -> Any:
+    """`keyscan revoke REPORT --only RULE --execute --yes --max 1` against the imitation."""
+    return run_keyscan(
+        "revoke", str(report), "--only", rule_id, "--execute", "--yes", "--max", "1",
+        "--ca-bundle", str(server.ca_path), "--rate", "0", "--audit-log",
+        str(tmp_path / "a.jsonl"), cwd=repo, env=_env(server, tmp_path),
+    )  # fmt: skip
+
+
 def _npm_list(tokens: list[str]) -> Reply:
     objects = [{"token": f"{t[:8]}...{t[-4:]}", "key": f"key-{i}"} for i, t in enumerate(tokens)]
     return Reply(200, {"objects": objects})
@@ -341,24 +352,7 @@ def test_npm_revocation_proves_which_token_it_deletes(
     providers.route("GET", "/-/whoami", Reply(200, {"username": "dev"}))
     providers.route("GET", "/-/npm/v1/tokens", _npm_list(listing))
     providers.route("DELETE", "/-/npm/v1/tokens/token/key-1", Reply(204))
-    result = run_keyscan(
-        "revoke",
-        str(report),
-        "--only",
-        "npm.access-token",
-        "--execute",
-        "--yes",
-        "--max",
-        "1",
-        "--ca-bundle",
-        str(providers.ca_path),
-        "--rate",
-        "0",
-        "--audit-log",
-        str(tmp_path / "a.jsonl"),
-        cwd=repo,
-        env=_env(providers, tmp_path),
-    )
+    result = _execute_one(report, "npm.access-token", providers, tmp_path, repo)
     deletes = providers.requests("DELETE")
     if listed == "one-match":
         assert [d.path for d in deletes] == ["/-/npm/v1/tokens/token/key-1"]
@@ -453,24 +447,7 @@ def test_aws_keys_are_deactivated_with_signed_requests(
         return Reply(200, "<UpdateAccessKeyResponse/>")
 
     providers.route("POST", "/", aws)
-    result = run_keyscan(
-        "revoke",
-        str(report),
-        "--only",
-        "aws.access-key-id",
-        "--execute",
-        "--yes",
-        "--max",
-        "1",
-        "--ca-bundle",
-        str(providers.ca_path),
-        "--rate",
-        "0",
-        "--audit-log",
-        str(tmp_path / "a.jsonl"),
-        cwd=repo,
-        env=_env(providers, tmp_path),
-    )
+    result = _execute_one(report, "aws.access-key-id", providers, tmp_path, repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "REVOKED" in result.stdout and "re-verified: dead" in result.stdout
     hosts = [s.host for s in providers.seen]
@@ -672,44 +649,18 @@ def test_every_builtin_revocation_round_trip(
         f["rule_id"]: f["verification"]["status"] for f in json.loads(verified.stdout)["findings"]
     }
     assert {rule: statuses[rule] for rule in tokens} == dict.fromkeys(tokens, "live")
-    revoked = run_keyscan(
-        "revoke",
-        str(report),
-        *only,
-        "--execute",
-        "--yes",
-        "--max",
-        str(len(tokens)),
-        *ca,
-        "--format",
-        "json",
-        "--audit-log",
-        str(tmp_path / "audit.jsonl"),
-        cwd=repo,
-        env=env,
-    )
+    revoke_all = (
+        "revoke", str(report), *only, "--execute", "--yes", "--max", str(len(tokens)), *ca,
+        "--format", "json", "--audit-log", str(tmp_path / "audit.jsonl"),
+    )  # fmt: skip
+    revoked = run_keyscan(*revoke_all, cwd=repo, env=env)
     assert revoked.returncode == 0, revoked.stdout + revoked.stderr
     results = {r["rule_id"]: r for r in json.loads(revoked.stdout)["revocations"]}
     for rule in tokens:
         assert results[rule]["outcome"] == "revoked", (rule, results[rule])
         assert results[rule]["post_check"] == "dead", (rule, results[rule])
     assert accounts.revoked == set(tokens.values())
-    again = run_keyscan(
-        "revoke",
-        str(report),
-        *only,
-        "--execute",
-        "--yes",
-        "--max",
-        str(len(tokens)),
-        *ca,
-        "--format",
-        "json",
-        "--audit-log",
-        str(tmp_path / "audit.jsonl"),
-        cwd=repo,
-        env=env,
-    )
+    again = run_keyscan(*revoke_all, cwd=repo, env=env)
     outcomes = {r["outcome"] for r in json.loads(again.stdout)["revocations"]}
     assert outcomes == {"already_dead"} and again.returncode == 0
     audit_text = (tmp_path / "audit.jsonl").read_text()

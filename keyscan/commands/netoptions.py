@@ -62,6 +62,30 @@ _OPTIONS = (
 )
 
 
+_TARGET_OPTIONS = (
+    click.argument("report", required=False, type=click.Path(path_type=Path, dir_okay=False)),
+    click.option("--rule", "rule_id", metavar="ID", help="One secret for this exact rule id."),
+    click.option(
+        "--secret-file",
+        metavar="FILE|-",
+        help="With --rule: read the secret from FILE or stdin (never from the command line).",
+    ),
+    click.option(
+        "--root",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=".",
+        help="Where the report's paths (and git commits) are (default: current directory).",
+    ),
+)
+
+
+def target_options(function: F) -> F:
+    """REPORT, or --rule with --secret-file: what verify and revoke act on."""
+    for option in reversed(_TARGET_OPTIONS):
+        function = option(function)
+    return function
+
+
 def network_options(function: F) -> F:
     for option in reversed(_OPTIONS):
         function = option(function)

@@ -13,7 +13,7 @@ import click
 
 from keyscan import __version__
 from keyscan.cachedir import default_cache_dir
-from keyscan.commands.netoptions import network_options, network_options_from
+from keyscan.commands.netoptions import network_options, network_options_from, target_options
 from keyscan.errors import KeyscanError
 from keyscan.remote.audit import AuditLog, default_audit_log, default_config_dir, load_or_create_key
 from keyscan.remote.revoker import PlanItem, Revocation, Revoker, build_plan
@@ -30,19 +30,7 @@ RETIRED = ("revoked", "already_dead")
 
 
 @click.command("revoke")
-@click.argument("report", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--rule", "rule_id", metavar="ID", help="Revoke one secret for this exact rule id.")
-@click.option(
-    "--secret-file",
-    metavar="FILE|-",
-    help="With --rule: read the secret from FILE or stdin (never from the command line).",
-)
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    help="Where the report's paths (and git commits) are (default: current directory).",
-)
+@target_options
 @click.option("--only", "only_rules", multiple=True, metavar="ID", help="Only this rule id.")
 @click.option(
     "--finding",

@@ -11,7 +11,7 @@ import click
 
 from keyscan import __version__
 from keyscan.cachedir import default_cache_dir
-from keyscan.commands.netoptions import network_options, network_options_from
+from keyscan.commands.netoptions import network_options, network_options_from, target_options
 from keyscan.output import write_report
 from keyscan.remote.session import (
     NetworkOptions,
@@ -34,19 +34,7 @@ def verify_targets(
 
 
 @click.command("verify")
-@click.argument("report", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--rule", "rule_id", metavar="ID", help="Verify one secret for this exact rule id.")
-@click.option(
-    "--secret-file",
-    metavar="FILE|-",
-    help="With --rule: read the secret from FILE or stdin (never from the command line).",
-)
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    help="Where the report's paths (and git commits) are (default: current directory).",
-)
+@target_options
 @click.option("-f", "--format", "format_", type=click.Choice(("text", "json")), default="text")
 @click.option("-o", "--output", metavar="FILE", help="Write the result to FILE.")
 @network_options
