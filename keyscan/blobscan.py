@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers
 from keyscan.engine.base import Engine
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
@@ -14,6 +15,7 @@ from keyscan.filters import (
     GlobalAllowlist,
     first_reason,
     global_allowlist,
+    inline_ignore,
 )
 from keyscan.fingerprint import fingerprint
 from keyscan.model import Blob, Dropped, Finding, Skip
@@ -21,6 +23,9 @@ from keyscan.rules.ruleset import Ruleset
 
 BINARY_SNIFF_BYTES = 8000
 _LINE_CONTEXT = 2048
+# Decoding may add at most twice the blob's size (plus this) of text to scan: bounded work even
+# for a file crafted as nested encodings.
+_DECODE_ALLOWANCE = 64 * 1024
 # Binary content is scanned as its printable runs: everything else becomes a line break, which keeps
 # byte offsets unchanged.
 _PRINTABLE_RUNS = bytes(b if 0x20 <= b < 0x7F or b == 0x09 else 0x0A for b in range(256))
@@ -41,6 +46,7 @@ class ScanOptions:
     foreign_markers: bool = True
     explain: bool = False
     allowlist: GlobalAllowlist = GlobalAllowlist()
+    decode_depth: int = DEFAULT_DEPTH  # nested encodings to look through; 0 turns decoding off
 
 
 @dataclass
@@ -48,6 +54,8 @@ class BlobResult:
     findings: list[Finding] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    # Byte span of each finding in the blob (the encoded span for decoded ones), index-aligned.
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class BlobScanner:
@@ -61,10 +69,57 @@ class BlobScanner:
     def scan(self, blob: Blob) -> BlobResult:
         result = BlobResult()
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
+        self._scan_layer(blob, data, result, None)
+        if self.options.decode_depth and not blob.binary:
+            budget = 2 * len(data) + _DECODE_ALLOWANCE
+            self._scan_decoded(blob, data, result, None, self.options.decode_depth, [budget])
+            self._prefer_decoded(result)
+        return result
+
+    def _prefer_decoded(self, result: BlobResult) -> None:
+        """A generic hit on encoded text (`DB_PASSWORD: <base64>`) yields to what it decodes to."""
+        decoded = [span for span, f in zip(result.spans, result.findings, strict=True) if f.decoded]
+        if not decoded:
+            return
+        kept = [
+            (span, finding)
+            for span, finding in zip(result.spans, result.findings, strict=True)
+            if finding.decoded
+            or not self.ruleset.by_id[finding.rule_id].generic
+            or not any(span[0] < end and start < span[1] for start, end in decoded)
+        ]
+        result.spans = [span for span, _ in kept]
+        result.findings = [finding for _, finding in kept]
+
+    def _scan_decoded(
+        self,
+        blob: Blob,
+        data: bytes,
+        result: BlobResult,
+        parent: _Layer | None,
+        depth: int,
+        budget: list[int],
+    ) -> None:
+        """Scan what decoders recover from `data`, down to `depth` nested encodings."""
+        for piece in decode_layers(data, blob.provenance.path, budget[0]):
+            budget[0] -= len(piece.data)
+            # A finding inside nested encodings points at the outermost encoded text: that is
+            # what the user sees in the file and has to remove.
+            start, end = (parent.start, parent.end) if parent else (piece.start, piece.end)
+            chain = (*parent.chain, piece.name) if parent else (piece.name,)
+            layer = _Layer(chain, start, end, piece.context and (parent is None or parent.context))
+            self._scan_layer(blob, piece.data, result, layer)
+            if depth > 1 and budget[0] > 0:
+                self._scan_decoded(blob, piece.data, result, layer, depth - 1, budget)
+
+    def _scan_layer(
+        self, blob: Blob, data: bytes, result: BlobResult, layer: _Layer | None
+    ) -> None:
         hits = self.engine.keyword_hits(data)
         if not hits:
-            return result
-        wanted = (lambda rule: not rule.generic) if blob.binary else (lambda rule: True)
+            return
+        generic_ok = not blob.binary and (layer is None or layer.context)
+        wanted = (lambda rule: True) if generic_ok else (lambda rule: not rule.generic)
         extraction = extract(data, hits, self.ruleset, wanted)
         for rule_id in extraction.timed_out_rules:
             result.skips.append(
@@ -77,7 +132,7 @@ class BlobScanner:
         # format says it is not real) is never reported again by a generic rule.
         claimed: list[tuple[int, int]] = []
         for candidate in (c for c in extraction.candidates if not rules[c.rule_index].generic):
-            if self._judge(blob, data, candidate, result) in (None, "checksum"):
+            if self._judge(blob, data, candidate, result, layer) in (None, "checksum"):
                 claimed.append((candidate.start, candidate.end))
         for candidate in (c for c in extraction.candidates if rules[c.rule_index].generic):
             if any(candidate.start < end and start < candidate.end for start, end in claimed):
@@ -92,11 +147,15 @@ class BlobScanner:
                         )
                     )
                 continue
-            self._judge(blob, data, candidate, result)
-        return result
+            self._judge(blob, data, candidate, result, layer)
 
     def _judge(
-        self, blob: Blob, data: bytes, candidate: Candidate, result: BlobResult
+        self,
+        blob: Blob,
+        data: bytes,
+        candidate: Candidate,
+        result: BlobResult,
+        layer: _Layer | None = None,
     ) -> str | None:
         """Record a finding, or the filter that dropped the candidate; returns that filter."""
         rule = self.ruleset.rules[candidate.rule_index]
@@ -123,17 +182,28 @@ class BlobScanner:
         )
         filters = GENERIC_FILTERS if rule.generic else PROVIDER_FILTERS
         verdict = first_reason(item, filters, self.options.inline_ignores)
+        if verdict is None and layer is not None and self.options.inline_ignores:
+            verdict = _ignored_where_encoded(blob.data, layer, item)
         if verdict is None:
             reason = global_allowlist(self.options.allowlist, candidate.secret, path)
             verdict = ("global-allowlist", reason) if reason else None
+        start, end = (layer.start, layer.end) if layer else (candidate.start, candidate.end)
         if verdict is not None:
             if self.options.explain:
-                result.dropped.append(
-                    Dropped(rule.id, candidate.start, candidate.end, verdict[0], verdict[1])
-                )
+                result.dropped.append(Dropped(rule.id, start, end, verdict[0], verdict[1]))
             return verdict[0]
-        line, column = _position(blob.data, candidate.start)
-        end_line, end_column = _position(blob.data, candidate.end)
+        secret_fingerprint = fingerprint(rule.id, candidate.secret)
+        if layer is not None and any(
+            f.fingerprint == secret_fingerprint
+            or (not rule.generic and f.rule_id == rule.id and span[0] < end and start < span[1])
+            for span, f in zip(result.spans, result.findings, strict=True)
+        ):
+            # Already reported: in plain text, through another encoding, or as the same rule's
+            # match on the encoded text itself (a SAS URL whose signature is percent-encoded).
+            return None
+        line, column = _position(blob.data, start)
+        end_line, end_column = _position(blob.data, end)
+        result.spans.append((start, end))
         result.findings.append(
             Finding(
                 rule_id=rule.id,
@@ -145,16 +215,45 @@ class BlobScanner:
                 end_line=end_line,
                 end_column=end_column,
                 secret=candidate.secret,
-                fingerprint=fingerprint(rule.id, candidate.secret),
+                fingerprint=secret_fingerprint,
                 entropy=shannon_entropy(candidate.secret),
                 commit=blob.provenance.commit,
                 author=blob.provenance.author,
                 date=blob.provenance.date,
                 tags=rule.tags,
                 blob=blob.id,
+                decoded=layer.chain if layer else (),
             )
         )
         return None
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """Where decoded text came from: the chain of encodings and the encoded span in the blob."""
+
+    chain: tuple[str, ...]
+    start: int
+    end: int
+    context: bool
+
+
+def _ignored_where_encoded(
+    original: bytes, layer: _Layer, item: FilterInput
+) -> tuple[str, str] | None:
+    # An inline ignore is written on the line the user sees: the one holding the encoded text.
+    line_start = _line_start(original, layer.start)
+    line_end = original.find(b"\n", layer.start, layer.start + _LINE_CONTEXT)
+    previous_start = _line_start(original, max(0, line_start - 1)) if line_start else line_start
+    seen = replace(
+        item,
+        line=original[line_start : line_end if line_end != -1 else layer.end].decode(
+            "utf-8", "replace"
+        ),
+        previous_line=original[previous_start:line_start].decode("utf-8", "replace"),
+    )
+    reason = inline_ignore(seen)
+    return ("inline-ignore", reason) if reason else None
 
 
 def _line_start(data: bytes, offset: int) -> int:

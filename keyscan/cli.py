@@ -192,6 +192,13 @@ def parse_size_option(
 )
 @click.option("--no-baseline", is_flag=True, help="Report every finding, baseline or not.")
 @click.option(
+    "--decode-depth",
+    type=click.IntRange(0, 3),
+    default=None,
+    help="Look inside base64, hex, percent-encoding, string escapes and Kubernetes Secrets, "
+    "this many encodings deep (default 2; 0 = off).",
+)
+@click.option(
     "--verify",
     is_flag=True,
     help="Ask each provider (read-only) whether the found keys are live. Off by default: "
@@ -228,6 +235,7 @@ def scan_command(path: Path, format_: str | None, output: str | None, **options:
         baseline=options["baseline"],
         use_baseline=not options["no_baseline"],
         verify=network,
+        decode_depth=options["decode_depth"],
     )
     sys.exit(run_scan(request))
 

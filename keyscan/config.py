@@ -10,13 +10,23 @@ from typing import Any
 
 import regex
 
+from keyscan.decoders.driver import MAX_DEPTH
 from keyscan.errors import ConfigError, KeyscanError
 from keyscan.filters import GlobalAllowlist
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
 CONFIG_NAMES = (".keyscan.yaml", ".keyscan.yml")
 _TOP_KEYS = frozenset(
-    {"allowlist", "disable", "rules", "max_file_size", "severity", "format", "foreign_markers"}
+    {
+        "allowlist",
+        "disable",
+        "rules",
+        "max_file_size",
+        "severity",
+        "format",
+        "foreign_markers",
+        "decode_depth",
+    }
 )
 _SEVERITIES = ("low", "medium", "high", "critical")
 _ALLOW_KEYS = frozenset({"paths", "regexes", "stopwords"})
@@ -35,6 +45,7 @@ class Config:
     severity: tuple[tuple[str, str], ...] = ()  # (rule id, level) overrides
     format: str | None = None  # the report format when --format is not given
     foreign_markers: bool = True  # honour `pragma: allowlist secret` and `gitleaks:allow`
+    decode_depth: int | None = None  # nested encodings to look through (0 = off)
 
 
 def glob_to_regex(glob: str) -> str:
@@ -187,11 +198,15 @@ def config_from_mapping(doc: Any, path: Path) -> Config:
     foreign = doc.get("foreign_markers", True)
     if not isinstance(foreign, bool):
         raise ConfigError(f"{path}: foreign_markers: must be true or false")
+    depth = doc.get("decode_depth")
+    if depth is not None and (isinstance(depth, bool) or depth not in range(MAX_DEPTH + 1)):
+        raise ConfigError(f"{path}: decode_depth: must be a whole number from 0 to {MAX_DEPTH}")
     return Config(
         source=str(path),
         root=path.parent,
         format=report_format,
         foreign_markers=foreign,
+        decode_depth=depth,
         allowlist=allowlist,
         disable=_strings(doc.get("disable"), str(path), "disable"),
         rule_paths=tuple(path.parent / p for p in _strings(doc.get("rules"), str(path), "rules")),

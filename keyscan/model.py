@@ -72,6 +72,8 @@ class Finding:
     commit_count: int | None = None
     refs: tuple[str, ...] = ()
     at_head: bool | None = None
+    # Found inside encoded text: the encodings, outermost first (the location is the encoded span).
+    decoded: tuple[str, ...] = ()
     # Only with --verify: live | dead | unknown, and why (an HTTP status, never a response body).
     verification: str | None = None
     verification_reason: str = ""

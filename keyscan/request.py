@@ -34,5 +34,6 @@ class ScanRequest:
     use_cache: bool = True
     baseline: Path | None = None
     use_baseline: bool = True
+    decode_depth: int | None = None  # --decode-depth; None: the configuration's, else 2
     # Set only by --verify: the one way a scan ever makes a network call.
     verify: NetworkOptions | None = None

@@ -128,7 +128,7 @@ def sample_findings() -> list[Finding]:
     key = "b3Blbn" + random_chars(r, 60)
     return [
         make_finding("test.github-token", token, "src/app.py", 12, 9),
-        make_finding("test.password", password(r), "config/.env", 3, 10),
+        make_finding("test.password", password(r), "config/.env", 3, 10, decoded=("base64",)),
         make_finding(
             "test.custom-token",
             custom_token(r),
@@ -142,7 +142,15 @@ def sample_findings() -> list[Finding]:
             refs=("main",),
             at_head=False,
         ),
-        make_finding("test.github-token", other_token, "app/settings.py", 2, 5),
+        make_finding(
+            "test.github-token",
+            other_token,
+            "app/settings.py",
+            2,
+            5,
+            verification="dead",
+            verification_reason="HTTP 401",
+        ),
         make_finding("test.private-key", key, "deploy/id_ed25519", 2, 1, end_line=5, end_column=30),
         make_finding("test.github-token", token, "docs/setup guide#1.md", 7, 3),
     ]

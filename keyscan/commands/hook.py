@@ -139,22 +139,15 @@ class ScanSetup:
 
 
 def prepare_scan(request: ScanRequest, config: Config) -> ScanSetup:
-    from dataclasses import replace
 
-    from keyscan.blobscan import ScanOptions
     from keyscan.cachedir import default_cache_dir
-    from keyscan.commands.scan import DEFAULT_MAX_FILE_SIZE, build_ruleset
+    from keyscan.commands.scan import blob_scan_options, build_ruleset
     from keyscan.workers import build_engine
 
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
-    options = ScanOptions(
-        max_file_size=request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
-        scan_binary=request.scan_binary,
-        inline_ignores=request.inline_ignores,
-        # Path globs are applied to change paths by the sources, not per blob.
-        allowlist=replace(config.allowlist, paths=()),
-    )
+    # Path globs are applied to change paths by the sources, not per blob (as in every scan).
+    options = blob_scan_options(request, config)
     engine = build_engine(ruleset, request.engine, cache_dir)
     return ScanSetup(request, config, ruleset, engine, options, cache_dir)
 

@@ -16,6 +16,7 @@ from keyscan.baseline import BASELINE_NAME, Baseline, apply_baseline, load_basel
 from keyscan.blobscan import ScanOptions
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
+from keyscan.decoders.driver import DEFAULT_DEPTH
 from keyscan.errors import ConfigError
 from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
 from keyscan.model import Finding, Skip
@@ -145,7 +146,7 @@ def execute(request: ScanRequest) -> Outcome:
     config = discover_config(request.config, config_root)
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
-    options = _options(request, config)
+    options = blob_scan_options(request, config)
     files, allow_skips = _allowlisted(listing.files, config)
     with _progress(use_progress(request.progress, sys.stderr), len(files)) as advance:
         result = scan_file_items(
@@ -155,7 +156,7 @@ def execute(request: ScanRequest) -> Outcome:
     return Outcome(result, ruleset, listing.root, config_root, started, config.format)
 
 
-def _options(request: ScanRequest, config: Config) -> ScanOptions:
+def blob_scan_options(request: ScanRequest, config: Config) -> ScanOptions:
     return ScanOptions(
         max_file_size=request.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
         scan_binary=request.scan_binary,
@@ -163,7 +164,12 @@ def _options(request: ScanRequest, config: Config) -> ScanOptions:
         foreign_markers=config.foreign_markers,
         explain=request.explain,
         allowlist=replace(config.allowlist, paths=()),
+        decode_depth=_first_set(request.decode_depth, config.decode_depth, DEFAULT_DEPTH),
     )
+
+
+def _first_set(*values: int | None) -> int:
+    return next(value for value in values if value is not None)
 
 
 def _run_history_scan(request: ScanRequest) -> Outcome:
@@ -177,7 +183,7 @@ def _run_history_scan(request: ScanRequest) -> Outcome:
     ruleset = build_ruleset(request, config, cache_dir)
     progress = use_progress(request.progress, sys.stderr)
     result, _ = run_history(
-        request, repo, config, ruleset, _options(request, config), cache_dir, progress
+        request, repo, config, ruleset, blob_scan_options(request, config), cache_dir, progress
     )
     return Outcome(result, ruleset, repo, repo, started, config.format)
 
@@ -194,7 +200,7 @@ def _run_change_scan(request: ScanRequest) -> Outcome:
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)
     engine = build_engine(ruleset, request.engine, cache_dir)
-    options = _options(request, config)
+    options = blob_scan_options(request, config)
     if request.mode == "staged":
         result = rangescan.staged_scan(repo, ruleset, engine, options, config)
     elif request.mode == "pre-push":

@@ -56,7 +56,8 @@ def _vulnerability(finding: Finding, ctx: ReportContext) -> dict[str, Any]:
         "id": _vulnerability_id(finding),
         "category": "secret_detection",
         "name": finding.rule_name[:255],
-        "description": rule.description if rule else finding.rule_name,
+        "description": (rule.description if rule else finding.rule_name)
+        + (f" Found inside {' → '.join(finding.decoded)}-encoded text." if finding.decoded else ""),
         "severity": _SEVERITIES.get(finding.severity, "Unknown"),
         "confidence": "Medium" if rule is None or rule.generic else "High",
         "solution": _SOLUTION,

@@ -58,6 +58,8 @@ def finding_to_dict(finding: Finding, ctx: ReportContext) -> dict[str, Any]:
         record["refs"] = [utf8(ref) for ref in finding.refs]
     if finding.at_head is not None:
         record["at_head"] = finding.at_head
+    if finding.decoded:
+        record["decoded"] = list(finding.decoded)
     if finding.verification is not None:
         record["verification"] = {
             "status": finding.verification,

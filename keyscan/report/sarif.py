@@ -140,6 +140,8 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, Any
     if finding.date:
         properties["date"] = finding.date
     properties["severity"] = finding.severity
+    if finding.decoded:
+        properties["decoded"] = list(finding.decoded)
     if finding.verification:
         properties["verification"] = finding.verification
     return {

@@ -63,6 +63,8 @@ def _provenance(finding: Finding) -> list[str]:
         parts.append(f"refs {refs}" + (" …" if len(finding.refs) > _MAX_REFS else ""))
     if finding.at_head is False:
         parts.append("not in HEAD (only in history)")
+    if finding.decoded:
+        parts.append("decoded from " + " → ".join(finding.decoded))
     if finding.verification:
         reason = _safe(finding.verification_reason)
         parts.append(f"verified {finding.verification.upper()} ({reason})")

@@ -1,0 +1,148 @@
+"""Finding encoded spans and decoding them: base64, hex, percent-encoding and string escapes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import json
+import re
+import urllib.parse
+from collections.abc import Iterator
+
+from keyscan.decoders.layer import Decoded, looks_like_text
+
+_BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_HEX_CHARS = b"0123456789abcdefABCDEF"
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_URL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!*'()+:@/?=&-%"
+# One byte-class per table: members become "A", everything else a space, so runs can be found
+# with C-level searches instead of a regex that restarts at every word.
+_BASE64_TABLE = bytes(0x41 if b in _BASE64_CHARS else 0x20 for b in range(256))
+_HEX_TABLE = bytes(0x41 if b in _HEX_CHARS else 0x20 for b in range(256))
+_URL_TABLE = bytes(0x41 if b in _URL_CHARS else 0x20 for b in range(256))
+_MIN_BASE64 = 24
+_MIN_HEX = 32
+# A double-quoted string literal on one line that contains at least one backslash escape.
+_ESCAPED_STRING = re.compile(rb'"((?:[^"\\\n]|\\.){0,4096}?\\(?:[^\n])(?:[^"\\\n]|\\.){0,4096})"')
+
+
+def runs(classes: bytes, minimum: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of every run of at least `minimum` "A" bytes in a translated buffer."""
+    probe = b"A" * minimum
+    position = classes.find(probe)
+    while position != -1:
+        start = classes.rfind(b" ", 0, position) + 1
+        end = classes.find(b" ", position)
+        if end == -1:
+            end = len(classes)
+        yield start, end
+        position = classes.find(probe, end)
+
+
+def base64_layers(data: bytes) -> Iterator[Decoded]:
+    classes = data.translate(_BASE64_TABLE)
+    for start, end in runs(classes, _MIN_BASE64):
+        while end < len(data) and data[end] == 0x3D and end - start < 4096:  # '=' padding
+            end += 1
+        run = data[start:end]
+        body = run.rstrip(b"=")
+        # Identifiers and paths are long runs too: base64 of text mixes cases and digits.
+        if body.isdigit() or body.islower() or body.isupper() or _is_hex(body):
+            continue
+        urlsafe = b"-" in body or b"_" in body
+        if urlsafe and (b"+" in body or b"/" in body):
+            continue
+        padded = body + b"=" * (-len(body) % 4)
+        try:
+            if urlsafe:
+                decoded = base64.urlsafe_b64decode(padded)
+            else:
+                decoded = base64.b64decode(padded, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if looks_like_text(decoded):
+            # A decoded file (several lines) keeps its assignments, so generic rules may run.
+            yield Decoded("base64", start, end, decoded, b"\n" in decoded.strip())
+
+
+def _is_hex(run: bytes) -> bool:
+    return not run.translate(None, _HEX_CHARS)
+
+
+def hex_layers(data: bytes) -> Iterator[Decoded]:
+    classes = data.translate(_HEX_TABLE)
+    for start, end in runs(classes, _MIN_HEX):
+        if (end - start) % 2 or (start and data[start - 1] in _ALNUM):
+            continue
+        if end < len(data) and data[end] in _ALNUM:
+            continue
+        decoded = binascii.unhexlify(data[start:end])
+        if looks_like_text(decoded):
+            yield Decoded("hex", start, end, decoded, False)
+
+
+_PERCENT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+
+
+def percent_layers(data: bytes) -> Iterator[Decoded]:
+    first = _PERCENT_ESCAPE.search(data)
+    if first is None:
+        return
+    classes = data.translate(_URL_TABLE)
+    done = 0
+    for escape in _PERCENT_ESCAPE.finditer(data, first.start()):
+        if escape.start() < done:
+            continue  # inside the run already decoded
+        start = classes.rfind(b" ", 0, escape.start()) + 1
+        end = classes.find(b" ", escape.end())
+        end = len(data) if end == -1 else end
+        done = end
+        if end - start < 16:
+            continue
+        run = data[start:end]
+        decoded = urllib.parse.unquote_to_bytes(run)
+        if decoded != run and looks_like_text(decoded, threshold=0.9):
+            yield Decoded("percent", start, end, decoded, True)
+
+
+_ESCAPE_MARKER = re.compile(rb"\\[\"'ux/]")
+
+
+def escape_layers(data: bytes) -> Iterator[Decoded]:
+    """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`)."""
+    # Strings whose only escapes are \\n or \\t decode to what a scan of the raw line sees, so
+    # only lines holding another escape are looked at.
+    lines: set[int] = set()
+    for marker in _ESCAPE_MARKER.finditer(data):
+        lines.add(data.rfind(b"\n", 0, marker.start()) + 1)
+    for line_start in sorted(lines):
+        line_end = data.find(b"\n", line_start)
+        line_end = len(data) if line_end == -1 else line_end
+        for match in _ESCAPED_STRING.finditer(data, line_start, line_end):
+            literal = match.group(1)
+            decoded = _unescape(literal)
+            if decoded is not None and decoded != literal and len(decoded) >= 8:
+                yield Decoded("escapes", match.start(1), match.end(1), decoded, True)
+
+
+def _unescape(literal: bytes) -> bytes | None:
+    try:
+        text = literal.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        value = json.loads(f'"{text}"')
+    except ValueError:
+        if not text.isascii():
+            return None
+        try:
+            value = codecs.decode(text, "unicode_escape")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a lone surrogate escape (\ud800) is no text a secret lives in

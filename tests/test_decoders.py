@@ -1,0 +1,195 @@
+"""Secrets inside encoded text: base64, hex, percent, escapes, Kubernetes Secrets, notebooks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit, run_keyscan
+from tests.fakes import github_pat, random_chars
+
+
+@pytest.fixture
+def token() -> str:
+    return github_pat(random.Random(2024))
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _scan(path: Path, *args: str) -> list[dict[str, Any]]:
+    result = run_keyscan(str(path), "--format", "json", "--no-progress", *args)
+    assert result.returncode in (0, 1), result.stderr
+    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+    return findings
+
+
+def _where(findings: list[dict[str, Any]]) -> set[tuple[str, int, int, str, tuple[str, ...]]]:
+    return {
+        (f["path"], f["line"], f["column"], f["rule_id"], tuple(f.get("decoded", ())))
+        for f in findings
+    }
+
+
+def test_each_encoding_is_decoded_and_located(tmp_path: Path, token: str) -> None:
+    password = "Vq8#mZ2!rLx7pWe4"
+    urlsafe = base64.urlsafe_b64encode(f"<<{token}>>?".encode()).decode().rstrip("=")
+    files = {
+        "a.env": f"# deploy\nENCODED_CONFIG={_b64('GITHUB_TOKEN=' + token)}\n",
+        "b.yaml": f"value: {urlsafe}\n",
+        "c.txt": f'data = "{("token=" + token).encode().hex()}"\n',
+        "d.txt": "callback: https://ci.example.org/hook?next="
+        + urllib.parse.quote(f"https://deploy:{password}@db.corp.internal/app", safe="")
+        + "\n",
+        "e.json": json.dumps({"config": f'{{"api": {{"token": "{token}"}}}}'}) + "\n",
+        "f.json": '{"k": "' + "".join(f"\\u{ord(c):04x}" for c in token) + '"}\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = _where(_scan(tmp_path))
+    assert ("a.env", 2, 16, "github.pat-classic", ("base64",)) in found
+    assert ("b.yaml", 1, 8, "github.pat-classic", ("base64",)) in found
+    assert ("c.txt", 1, 9, "github.pat-classic", ("hex",)) in found
+    assert any(f[0] == "d.txt" and f[3] == "generic.url-credentials" for f in found)
+    assert ("f.json", 1, 8, "github.pat-classic", ("escapes",)) in found
+    e_json = [f for f in found if f[0] == "e.json"]
+    assert [f[3] for f in e_json] == ["github.pat-classic"]  # found once, not per layer
+
+
+def test_kubernetes_secret_values_are_read_with_their_key(tmp_path: Path, token: str) -> None:
+    password = "Zx9!kLq2#vPw7rTy"
+    (tmp_path / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
+        f"  DB_PASSWORD: {_b64(password)}\n  GITHUB_TOKEN: {_b64(token)}\n"
+        f"  username: {_b64('admin')}\n"
+    )
+    findings = _scan(tmp_path, "--show-secrets")
+    by_rule = {f["rule_id"]: f for f in findings}
+    assert set(by_rule) == {"generic.password-assignment", "github.pat-classic"}
+    assert by_rule["generic.password-assignment"]["secret"] == password
+    assert by_rule["generic.password-assignment"]["line"] == 7
+    assert by_rule["generic.password-assignment"]["decoded"] == ["kubernetes-secret"]
+    assert by_rule["github.pat-classic"]["line"] == 8
+
+
+def test_notebook_cells_and_outputs(tmp_path: Path, token: str) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# Loading data\n"]},
+            {
+                "cell_type": "code",
+                "source": ["import os\n", 'db_password = "Qm7#pLx2!vRt9sKw"\n'],
+                "outputs": [{"output_type": "stream", "text": [f'token: "{token}"\n']}],
+            },
+        ],
+        "nbformat": 4,
+    }
+    (tmp_path / "analysis.ipynb").write_text(json.dumps(notebook, indent=1))
+    lines = (tmp_path / "analysis.ipynb").read_text().splitlines()
+    found = {f["rule_id"]: f for f in _scan(tmp_path, "--show-secrets")}
+    password = found["generic.password-assignment"]
+    assert password["secret"] == "Qm7#pLx2!vRt9sKw"
+    assert "db_password" in lines[password["line"] - 1]
+    assert token in lines[found["github.pat-classic"]["line"] - 1]
+
+
+def test_a_one_line_minified_file(tmp_path: Path, token: str) -> None:
+    r = random.Random(8)
+    filler = "".join(f"function f{i}(a){{return a+{r.randint(0, 999)}}};" for i in range(40_000))
+    text = filler + f'var cfg={{gh:"{token}"}};' + filler
+    (tmp_path / "app.min.js").write_text(text)
+    found = _scan(tmp_path)
+    assert [(f["rule_id"], f["line"], f["column"]) for f in found] == [
+        ("github.pat-classic", 1, text.index(token) + 1)
+    ]
+
+
+def test_depth_is_bounded_and_can_be_turned_off(tmp_path: Path, token: str) -> None:
+    once = _b64(urllib.parse.quote("key=" + token, safe=""))
+    twice = _b64(_b64(_b64(token)))
+    (tmp_path / "two.txt").write_text(f"blob: {once}\n")
+    (tmp_path / "three.txt").write_text(f"blob: {twice}\n")
+    default = _where(_scan(tmp_path))
+    assert ("two.txt", 1, 7, "github.pat-classic", ("base64", "percent")) in default
+    assert not any(f[0] == "three.txt" for f in default)
+    assert any(f[0] == "three.txt" for f in _where(_scan(tmp_path, "--decode-depth", "3")))
+    assert _scan(tmp_path, "--decode-depth", "0") == []
+    (tmp_path / ".keyscan.yaml").write_text("decode_depth: 0\n")
+    assert _scan(tmp_path) == []
+    (tmp_path / ".keyscan.yaml").write_text("decode_depth: 9\n")
+    bad = run_keyscan(str(tmp_path), "--no-progress")
+    assert bad.returncode == 2 and "decode_depth" in bad.stderr
+
+
+def test_digests_and_binary_base64_are_not_decoded_into_findings(tmp_path: Path) -> None:
+    r = random.Random(3)
+    blob = bytes(r.getrandbits(8) for _ in range(600))
+    integrity = base64.b64encode(bytes(r.getrandbits(8) for _ in range(64))).decode()
+    (tmp_path / "package-lock.json").write_text(
+        json.dumps({"packages": {"node_modules/x": {"integrity": "sha512-" + integrity}}})
+    )
+    (tmp_path / "index.html").write_text(
+        f'<script src="x.js" integrity="sha384-{integrity[:64]}"></script>\n'
+        f'<img src="data:image/png;base64,{base64.b64encode(blob).decode()}">\n'
+    )
+    (tmp_path / "hashes.txt").write_text(
+        "\n".join(random_chars(r, 64, "0123456789abcdef") for _ in range(50)) + "\n"
+    )
+    (tmp_path / "words.txt").write_text(
+        _b64("The quick brown fox jumps over the lazy dog again and again.") + "\n"
+    )
+    assert _scan(tmp_path) == []
+
+
+def test_fingerprints_match_plain_and_decoded(tmp_path: Path, token: str) -> None:
+    (tmp_path / "plain.env").write_text(f"GITHUB_TOKEN={token}\n")
+    (tmp_path / "encoded.env").write_text(f"CONFIG={_b64('GITHUB_TOKEN=' + token)}\n")
+    findings = _scan(tmp_path)
+    assert len(findings) == 2
+    assert len({f["fingerprint"] for f in findings}) == 1
+    report = run_keyscan(str(tmp_path), "--no-progress")
+    assert token not in report.stdout and "decoded from base64" in report.stdout
+
+
+def test_inline_ignore_on_the_encoded_line(tmp_path: Path, token: str) -> None:
+    (tmp_path / "a.env").write_text(
+        f"CONFIG={_b64('GITHUB_TOKEN=' + token)}  # keyscan:allow reason=test fixture\n"
+    )
+    assert _scan(tmp_path) == []
+
+
+def test_nested_encodings_stay_cheap(tmp_path: Path) -> None:
+    # Each level doubles nothing: the decoded-bytes budget bounds the work whatever the nesting.
+    r = random.Random(5)
+    payload = "".join(r.choice(string.ascii_letters) for _ in range(200_000))
+    for _ in range(6):
+        payload = _b64(payload)
+    (tmp_path / "bomb.txt").write_text(payload + "\n")
+    result = run_keyscan(str(tmp_path), "--decode-depth", "3", "--no-progress")
+    assert result.returncode == 0, result.stderr
+
+
+def test_both_engines_agree_on_decoded_findings(tmp_path: Path, token: str) -> None:
+    (tmp_path / "a.env").write_text(f"X={_b64('token=' + token)}\nY={token.encode().hex()}\n")
+    hyperscan = _scan(tmp_path, "--engine", "hyperscan")
+    pure = _scan(tmp_path, "--engine", "regex")
+    assert hyperscan == pure and len(hyperscan) == 1
+
+
+def test_history_audits_decode_too(make_repo: Any, token: str) -> None:
+    repo: Path = make_repo()
+    commit(repo, "add", **{"ci.yaml": f"secret: {_b64('GITHUB_TOKEN=' + token)}\n"})
+    commit(repo, "clean", **{"ci.yaml": "secret: redacted\n"})
+    result = run_keyscan("--history", str(repo), "--format", "json", "--no-progress")
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["decoded"], f["at_head"]) for f in findings] == [
+        ("github.pat-classic", ["base64"], False)
+    ]
