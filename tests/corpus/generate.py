@@ -1,0 +1,754 @@
+"""Writes the labelled corpus: credentials in realistic files, and hard negatives.
+
+Each positive file holds one secret on a known line (the label); every other line of every file
+is ordinary code or configuration that must not be reported. Negative files hold the things that
+make naive scanners noisy: documented example keys, placeholders, digests, lockfile integrity,
+public keys, UUIDs, wrong checksums, variable names used as values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.corpus.tokens import (
+    ALNUM,
+    DIGITS,
+    HEX,
+    LOWER,
+    TOKENS,
+    basic_pair,
+    chars,
+    password,
+)
+
+SEED = 20261122
+
+
+@dataclass(frozen=True)
+class Label:
+    """A line that must be reported (`family` set) — everything unlabelled must not be."""
+
+    path: str
+    line: int
+    family: str
+    kind: str
+
+
+@dataclass
+class Corpus:
+    root: Path
+    positives: list[Label]
+    negative_files: int
+    negative_kinds: dict[str, int]
+
+
+# Where a token ends up: (file name suffix, builder(token, var, r) -> (text, 1-based line)).
+Placement = Callable[[str, str, random.Random], tuple[str, int]]
+
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def _env(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        "# production settings", "APP_ENV=production", f"{var}={token}", "LOG_LEVEL=info"
+    ), 3
+
+
+def _yaml(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    key = var.lower()
+    return _lines("service:", "  name: billing", "  replicas: 3", f'  {key}: "{token}"'), 4
+
+
+def _json(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        "{", '  "name": "worker",', f'  "{var.lower()}": "{token}",', '  "debug": false', "}"
+    ), 3
+
+
+def _python(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return (
+        _lines(
+            "import logging",
+            "",
+            "log = logging.getLogger(__name__)",
+            f'{var} = "{token}"',
+            "",
+            "def client():",
+            f"    return make_client({var})",
+        ),
+        4,
+    )
+
+
+def _javascript(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    name = "".join(w.capitalize() if i else w.lower() for i, w in enumerate(var.split("_")))
+    return _lines(
+        "'use strict';", "", f"const {name} = '{token}';", "module.exports = { " + name + " };"
+    ), 3
+
+
+def _go(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines("package config", "", "const (", f'\t{var} = "{token}"', ")"), 4
+
+
+def _shell(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        "#!/usr/bin/env bash", "set -euo pipefail", f"export {var}={token}", "./deploy.sh"
+    ), 3
+
+
+def _dockerfile(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        "FROM python:3.12-slim", "WORKDIR /app", f"ENV {var}={token}", 'CMD ["python", "app.py"]'
+    ), 3
+
+
+def _terraform(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        'provider "acme" {', '  region = "eu-west-1"', f'  {var.lower()} = "{token}"', "}"
+    ), 3
+
+
+def _toml(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines("[tool.deploy]", 'stage = "prod"', f'{var.lower()} = "{token}"'), 3
+
+
+def _markdown(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return (
+        _lines(
+            "## Configuration",
+            "",
+            "Set the variable before starting the worker:",
+            "",
+            "```sh",
+            f"export {var}={token}",
+            "```",
+        ),
+        6,
+    )
+
+
+def _notebook(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Exploration\n"]},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": ["import os\n", f'os.environ["{var}"] = "{token}"\n'],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    text = json.dumps(notebook, indent=1) + "\n"
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "os.environ[" in row)
+    return text, line
+
+
+def _k8s(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    encoded = base64.b64encode(token.encode()).decode()
+    return (
+        _lines(
+            "apiVersion: v1",
+            "kind: Secret",
+            "metadata:",
+            "  name: app-secrets",
+            "type: Opaque",
+            "data:",
+            f"  {var}: {encoded}",
+        ),
+        7,
+    )
+
+
+def _xml(token: str, var: str, r: random.Random) -> tuple[str, int]:
+    return _lines(
+        "<configuration>",
+        "  <appSettings>",
+        f'    <add key="{var}" value="{token}" />',
+        "  </appSettings>",
+        "</configuration>",
+    ), 3
+
+
+PLACEMENTS: dict[str, tuple[str, Placement]] = {
+    "env": (".env", _env),
+    "yaml": ("config.yaml", _yaml),
+    "json": ("settings.json", _json),
+    "python": ("settings.py", _python),
+    "javascript": ("config.js", _javascript),
+    "go": ("config.go", _go),
+    "shell": ("deploy.sh", _shell),
+    "dockerfile": ("Dockerfile", _dockerfile),
+    "terraform": ("main.tf", _terraform),
+    "toml": ("pyproject.toml", _toml),
+    "markdown": ("SETUP.md", _markdown),
+    "notebook": ("analysis.ipynb", _notebook),
+    "kubernetes": ("secret.yaml", _k8s),
+    "xml": ("web.config", _xml),
+}
+
+
+def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
+    """(file name, text, line, kind) for credentials that have no provider prefix."""
+    pw = password(r)
+    user = chars(r, 7, LOWER)
+    host = f"{chars(r, 6, LOWER)}.internal.corp"
+    api_key = chars(r, 40, ALNUM)
+    return [
+        (".netrc", _lines(f"machine {host}", f"  login {user}", f"  password {pw}"), 3, "netrc"),
+        (".pgpass", _lines(f"{host}:5432:billing:{user}:{pw}"), 1, "pgpass"),
+        (
+            ".git-credentials",
+            _lines(f"https://{user}:{pw}@git.{host}"),
+            1,
+            "git-credentials",
+        ),
+        (
+            "config.json",
+            json.dumps({"auths": {"registry.corp.io": {"auth": basic_pair(r)}}}, indent=2) + "\n",
+            4,
+            "docker-config",
+        ),
+        (".env", _lines("APP=api", f"DB_PASSWORD={pw}", "DB_HOST=db"), 2, "dotenv-password"),
+        (
+            "application.properties",
+            _lines(
+                "spring.datasource.url=jdbc:postgresql://db:5432/app",
+                f"spring.datasource.password={pw}",
+            ),
+            2,
+            "spring",
+        ),
+        (
+            "database.php",
+            _lines("<?php", "return [", f"    'password' => '{pw}',", "];"),
+            3,
+            "php-config",
+        ),
+        (
+            "settings.py",
+            _lines(
+                "DATABASES = {",
+                f'    "default": {{"URL": "postgres://{user}:{pw}@{host}:5432/app"}}',
+                "}",
+            ),
+            2,
+            "database-url",
+        ),
+        (
+            "client.http",
+            _lines(
+                f"GET https://api.{host}/v1/orders",
+                f"X-API-Key: {api_key}",
+                "Accept: application/json",
+            ),
+            2,
+            "api-key-header",
+        ),
+        (
+            "fetch.sh",
+            _lines(f'curl -s "https://api.{host}/v2/report?format=csv&api_key={api_key}"'),
+            1,
+            "api-key-query",
+        ),
+        (
+            "client.ts",
+            _lines(
+                "import { Client } from './sdk';",
+                f"const client = new Client({{ apiKey: '{api_key}' }});",
+            ),
+            2,
+            "sdk-api-key",
+        ),
+        (
+            "request.sh",
+            _lines(f'curl -H "Authorization: Basic {basic_pair(r)}" https://{host}/api'),
+            1,
+            "basic-auth",
+        ),
+        (
+            "credentials",
+            _lines(
+                "[default]",
+                "aws_access_key_id = " + TOKENS["aws.access-key-id"](r)[0],
+                "aws_secret_access_key = " + chars(r, 40, ALNUM + "/+"),
+            ),
+            2,
+            "aws-credentials-file",
+        ),
+        (
+            ".npmrc",
+            _lines(
+                "registry=https://registry.npmjs.org/",
+                f"//npm.{host}/:_authToken={chars(r, 36, ALNUM)}",
+            ),
+            2,
+            "npmrc",
+        ),
+        (
+            "settings.xml",
+            _lines(
+                "<settings>",
+                "  <servers>",
+                "    <server>",
+                "      <id>corp-releases</id>",
+                f"      <username>{user}</username>",
+                f"      <password>{pw}</password>",
+                "    </server>",
+                "  </servers>",
+                "</settings>",
+            ),
+            6,
+            "maven-settings",
+        ),
+        (
+            ".pypirc",
+            _lines(
+                "[distutils]",
+                "index-servers = corp",
+                "",
+                "[corp]",
+                f"repository = https://pypi.{host}/",
+                f"username = {user}",
+                f"password = {pw}",
+            ),
+            7,
+            "pypirc",
+        ),
+        (
+            "pip.conf",
+            _lines("[global]", f"index-url = https://{user}:{pw}@pypi.{host}/simple"),
+            2,
+            "pip-conf",
+        ),
+        (
+            ".s3cfg",
+            _lines(
+                "[default]",
+                f"access_key = {TOKENS['aws.access-key-id'](r)[0]}",
+                f"secret_key = {chars(r, 40, ALNUM + '/+')}",
+            ),
+            3,
+            "s3cfg",
+        ),
+        (
+            "sitemanager.xml",
+            _lines(
+                "<FileZilla3>",
+                "  <Servers>",
+                "    <Server>",
+                f"      <Host>ftp.{host}</Host>",
+                f"      <User>{user}</User>",
+                f'      <Pass encoding="base64">{base64.b64encode(pw.encode()).decode()}</Pass>',
+                "    </Server>",
+                "  </Servers>",
+                "</FileZilla3>",
+            ),
+            6,
+            "filezilla",
+        ),
+        (
+            "wp-config.php",
+            _lines(
+                "<?php", "define( 'DB_NAME', 'wordpress' );", f"define( 'DB_PASSWORD', '{pw}' );"
+            ),
+            3,
+            "wordpress",
+        ),
+        (
+            "database.yml",
+            _lines(
+                "production:", "  adapter: postgresql", f"  username: {user}", f"  password: {pw}"
+            ),
+            4,
+            "rails-database",
+        ),
+        (
+            "Db.java",
+            _lines(
+                "class Db {",
+                f'  static final String URL = "jdbc:mysql://{host}:3306/app?user={user}&password={pw}";',
+                "}",
+            ),
+            2,
+            "jdbc-url",
+        ),
+        (
+            "appsettings.json",
+            json.dumps(
+                {
+                    "ConnectionStrings": {
+                        "Default": f"Server={host};Database=app;User Id={user};Password={pw};"
+                    }
+                },
+                indent=2,
+            )
+            + "\n",
+            3,
+            "ado-connection-string",
+        ),
+        (
+            "build.gradle",
+            _lines(
+                "signingConfigs {",
+                "  release {",
+                "    storeFile file('release.jks')",
+                f"    storePassword '{pw}'",
+                f"    keyAlias '{user}'",
+                "  }",
+                "}",
+            ),
+            4,
+            "keystore-password",
+        ),
+        (
+            "sentry.js",
+            _lines(
+                f"Sentry.init({{ dsn: 'https://{chars(r, 32, HEX)}@o{chars(r, 6, DIGITS)}"
+                f".ingest.sentry.io/{chars(r, 7, DIGITS)}' }});"
+            ),
+            1,
+            "sentry-dsn",
+        ),
+        (
+            "notify.py",
+            _lines(
+                "import requests",
+                "WEBHOOK = ('https://"
+                + chars(r, 8, LOWER)
+                + ".webhook.office.com/webhookb2/"
+                + _uuid(r)
+                + "@"
+                + _uuid(r)
+                + "/IncomingWebhook/"
+                + chars(r, 32, HEX)
+                + "/"
+                + _uuid(r)
+                + "')",
+            ),
+            2,
+            "teams-webhook",
+        ),
+        (
+            "api.rest",
+            _lines(
+                f"POST https://gateway.{host}/v1/jobs",
+                f"Authorization: Token {api_key}",
+                "Content-Type: application/json",
+            ),
+            2,
+            "token-header",
+        ),
+        (
+            "client.py",
+            _lines(
+                "from acme import Client", "", f'client = Client(api_key="{api_key}", region="eu")'
+            ),
+            3,
+            "python-sdk-api-key",
+        ),
+        (
+            ".htpasswd",
+            _lines(f"{user}:{{SHA}}" + base64.b64encode(r.randbytes(20)).decode()),
+            1,
+            "htpasswd",
+        ),
+    ]
+
+
+def _private_key(r: random.Random) -> tuple[str, str, int, str]:
+    body = base64.b64encode(r.randbytes(1190)).decode()
+    rows = [body[i : i + 64] for i in range(0, len(body), 64)]
+    begin, end = "-----BEGIN " + "RSA PRIVATE KEY-----", "-----END " + "RSA PRIVATE KEY-----"
+    return "id_rsa", _lines(begin, *rows, end), 1, "private-key"
+
+
+# Credentials without a provider prefix: a well-known file format, or a private key; the rest
+# (assignments, headers, URLs, SDK arguments) is the generic family's job.
+CREDENTIAL_FAMILIES = {
+    **dict.fromkeys(
+        (
+            "netrc",
+            "pgpass",
+            "git-credentials",
+            "docker-config",
+            "npmrc",
+            "htpasswd",
+            "filezilla",
+            "maven-settings",
+            "pypirc",
+            "pip-conf",
+            "s3cfg",
+            "aws-credentials-file",
+        ),
+        "credential-files",
+    ),
+    "private-key": "private-keys",
+}
+
+
+# ---- hard negatives -------------------------------------------------------------------------
+
+Negative = Callable[[random.Random], tuple[str, str]]
+
+
+def _uuid(r: random.Random) -> str:
+    h = chars(r, 32, HEX)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+NEGATIVES: dict[str, Negative] = {
+    "documented-example": lambda r: (
+        "docs.md",
+        _lines(
+            "Example (from the AWS documentation):",
+            "",
+            "    aws_access_key_id = " + "AKIAIOSFODNN7" + "EXAMPLE",
+            "    aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
+        ),
+    ),
+    "placeholder": lambda r: (
+        ".env.example",
+        _lines(
+            "GITHUB_TOKEN=<your-github-token>",
+            "STRIPE_SECRET_KEY=" + "sk" + "_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "DB_PASSWORD=changeme",
+            "API_KEY=${API_KEY}",
+            "SECRET_TOKEN={{ secret_token }}",
+        ),
+    ),
+    "template": lambda r: (
+        "values.yaml",
+        _lines(
+            "auth:",
+            "  password: {{ .Values.db.password }}",
+            "  token: ${TOKEN}",
+            "  apiKey: %(api_key)s",
+        ),
+    ),
+    "variable-as-value": lambda r: (
+        "settings.py",
+        _lines(
+            "import os",
+            'PASSWORD = os.environ["DB_PASSWORD"]',
+            "api_key = settings.API_KEY",
+            "secret = get_secret('stripe')",
+            "password: str = field(default=None)",
+        ),
+    ),
+    "hex-digest": lambda r: (
+        "CHANGELOG.md",
+        _lines(
+            f"- fix cache eviction ({chars(r, 40, HEX)})",
+            f"sha256: {chars(r, 64, HEX)}",
+            f'checksum = "{chars(r, 32, HEX)}"',
+        ),
+    ),
+    "lockfile-integrity": lambda r: (
+        "package-lock.json",
+        json.dumps(
+            {
+                "packages": {
+                    f"node_modules/{chars(r, 6, LOWER)}": {
+                        "version": "1.2.3",
+                        "integrity": "sha512-" + base64.b64encode(r.randbytes(64)).decode(),
+                    }
+                }
+            },
+            indent=2,
+        )
+        + "\n",
+    ),
+    "go-sum": lambda r: (
+        "go.sum",
+        _lines(
+            f"github.com/{chars(r, 5, LOWER)}/lib v1.4.0 h1:"
+            + base64.b64encode(r.randbytes(32)).decode()
+        ),
+    ),
+    "sri-csp": lambda r: (
+        "index.html",
+        _lines(
+            '<script src="https://cdn.example.com/lib.js" integrity="sha384-'
+            + base64.b64encode(r.randbytes(48)).decode()
+            + '" crossorigin="anonymous"></script>',
+            '<meta http-equiv="Content-Security-Policy" content="script-src \'sha256-'
+            + base64.b64encode(r.randbytes(32)).decode()
+            + "'\">",
+        ),
+    ),
+    "source-map": lambda r: (
+        "app.js.map",
+        json.dumps(
+            {"version": 3, "mappings": ";".join(chars(r, 12, ALNUM + "+/") for _ in range(40))}
+        )
+        + "\n",
+    ),
+    "webpack-chunk": lambda r: (
+        "asset-manifest.json",
+        json.dumps(
+            {f"main.{chars(r, 20, HEX)}.js": f"/static/js/main.{chars(r, 20, HEX)}.chunk.js"}
+        )
+        + "\n",
+    ),
+    "uuid": lambda r: (
+        "fixtures.json",
+        json.dumps({"request_id": _uuid(r), "tenant_token_id": _uuid(r), "trace": _uuid(r)}) + "\n",
+    ),
+    "public-key": lambda r: (
+        "authorized_keys",
+        _lines(
+            "ssh-rsa " + base64.b64encode(r.randbytes(279)).decode() + " deploy@ci",
+            "ssh-ed25519 " + base64.b64encode(r.randbytes(51)).decode() + " dev@laptop",
+        ),
+    ),
+    "certificate": lambda r: (
+        "ca.pem",
+        "-----BEGIN CERTIFICATE-----\n"
+        + "\n".join(base64.b64encode(r.randbytes(48)).decode() for _ in range(12))
+        + "\n-----END CERTIFICATE-----\n",
+    ),
+    "wrong-checksum": lambda r: (
+        "tests.py",
+        _lines(
+            "BAD_TOKEN = '" + "gh" + "p_" + chars(r, 36) + "'  # checksum does not verify",
+            "OTHER = '" + "np" + "m_" + chars(r, 36) + "'",
+        ),
+    ),
+    "low-entropy": lambda r: (
+        "defaults.ini",
+        _lines(
+            "[auth]",
+            "token = aaaaaaaaaaaaaaaaaaaaaaaa",
+            "secret = 1234567890abcdef1234",
+            "api_key = test_test_test_test",
+        ),
+    ),
+    "default-credentials": lambda r: (
+        "docker-compose.yml",
+        _lines(
+            "services:",
+            "  db:",
+            "    environment:",
+            "      POSTGRES_PASSWORD: postgres",
+            "      DATABASE_URL: postgres://postgres:postgres@localhost:5432/test",
+        ),
+    ),
+    "password-hash": lambda r: (
+        "users.yaml",
+        _lines(
+            "admin:",
+            '  password_hash: "$2b$12$' + chars(r, 53, ALNUM + "./") + '"',
+        ),
+    ),
+    "html-form": lambda r: (
+        "login.html",
+        _lines(
+            '<input type="password" name="password" placeholder="Password">',
+            '<label for="api_key">API key</label>',
+        ),
+    ),
+    "publishable-key": lambda r: (
+        "checkout.js",
+        _lines("const stripe = Stripe('" + "pk" + "_live_" + chars(r, 99) + "');"),
+    ),
+    "base64-image": lambda r: (
+        "logo.css",
+        _lines(
+            ".logo { background: url(data:image/png;base64,"
+            + base64.b64encode(r.randbytes(400)).decode()
+            + "); }"
+        ),
+    ),
+    "random-identifiers": lambda r: (
+        "generated_pb2.py",
+        _lines(
+            "_DESCRIPTOR = b'" + "".join(f"\\x{r.randint(0, 255):02x}" for _ in range(40)) + "'",
+            f"CACHE_KEY_PREFIX = 'v2_{chars(r, 10, LOWER)}_{chars(r, 8, LOWER)}'",
+            f"class {chars(r, 1, 'ABCDEFG')}{chars(r, 12, LOWER)}TokenSerializer(Base): pass",
+        ),
+    ),
+    "test-fixture-url": lambda r: (
+        "test_db.py",
+        _lines(
+            'ENGINE = "postgresql://user:password@localhost/test"',
+            'REDIS = "redis://:@127.0.0.1:6379/0"',
+            'AMQP = "amqp://guest:guest@example.com//"',
+        ),
+    ),
+    "percent-encoded-noise": lambda r: (
+        "links.md",
+        _lines(
+            "[search](https://www.example.org/search?q="
+            + urllib.parse.quote(f"token rotation guide {chars(r, 6, LOWER)}", safe="")
+            + ")"
+        ),
+    ),
+    "commit-sha-list": lambda r: (
+        ".git-blame-ignore-revs",
+        _lines(*(chars(r, 40, HEX) for _ in range(5))),
+    ),
+    "numbers": lambda r: (
+        "metrics.csv",
+        _lines(
+            "ts,value,id",
+            *(
+                f"{r.randint(10**9, 10**10)},{r.random():.6f},{chars(r, 16, DIGITS)}"
+                for _ in range(5)
+            ),
+        ),
+    ),
+}
+
+
+def build(root: Path, seed: int = SEED, copies: int = 3) -> Corpus:
+    """Write the corpus below `root` and return its labels."""
+    r = random.Random(seed)
+    positives: list[Label] = []
+    # Families come from the rule files that declare each rule.
+    from keyscan.rules.doc import family
+    from keyscan.rules.load import load_rules
+
+    families = {rule.id: family(rule) for rule in load_rules()}
+    placements = list(PLACEMENTS.items())
+    counter = 0
+    for rule_id, token in sorted(TOKENS.items()):
+        for copy in range(copies + 2):
+            secret, var = token(r)
+            kind, (name, place) = placements[(counter + copy * 5) % len(placements)]
+            counter += 1
+            text, line = place(secret, var, r)
+            path = f"pos/{rule_id.replace('.', '-')}/{copy}-{kind}/{name}"
+            _write(root / path, text)
+            positives.append(Label(path, line, families[rule_id], kind))
+    for copy in range(copies * 4):
+        for name, text, line, kind in [*_credential_files(r), _private_key(r)]:
+            path = f"creds/{kind}/{copy}/{name}"
+            _write(root / path, text)
+            positives.append(Label(path, line, CREDENTIAL_FAMILIES.get(kind, "generic"), kind))
+    negative_kinds: dict[str, int] = {}
+    negative_files = 0
+    for copy in range(copies * 6):
+        for kind, make in NEGATIVES.items():
+            name, text = make(r)
+            _write(root / f"neg/{kind}/{copy}/{name}", text)
+            negative_kinds[kind] = negative_kinds.get(kind, 0) + 1
+            negative_files += 1
+    return Corpus(root, positives, negative_files, negative_kinds)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
