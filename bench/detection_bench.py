@@ -26,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worktree_bench import make_tools, tool_env, unshare_prefix  # noqa: E402
+from worktree_bench import make_tools, tool_env, unshare_prefix
 
-from tests.corpus.generate import SEED, build  # noqa: E402
-from tests.corpus.score import Reported, score, table  # noqa: E402
+from tests.corpus.generate import SEED, build
+from tests.corpus.score import Reported, score, table
 
 Parse = Callable[[Any, Path], list[Reported]]
 
