@@ -189,7 +189,69 @@ TOKENS: dict[str, Token] = {
         chars(r, 10, DIGITS) + ":A" + chars(r, 34, URLSAFE),
         "TELEGRAM_BOT_TOKEN",
     ),
+    "openrouter.api-key": lambda r: (_p("sk-or", "-v1-") + chars(r, 64, HEX), "OPENROUTER_API_KEY"),
+    "nvidia.api-key": lambda r: (_p("nv", "api-") + chars(r, 64, URLSAFE), "NVIDIA_API_KEY"),
+    "posthog.personal-api-key": lambda r: (
+        _p("ph", "x_") + chars(r, 43),
+        "POSTHOG_PERSONAL_API_KEY",
+    ),
+    "launchdarkly.access-token": lambda r: (_p("ap", "i-") + _uuid(r), "LD_ACCESS_TOKEN"),
+    "telnyx.api-key": lambda r: (
+        _p("KE", "Y") + chars(r, 32, "0123456789ABCDEF") + "_" + chars(r, 22),
+        "TELNYX_API_KEY",
+    ),
+    "brevo.api-key": lambda r: (
+        _p("xkey", "sib-") + chars(r, 64, HEX) + "-" + chars(r, 16),
+        "BREVO_API_KEY",
+    ),
+    "resend.api-key": lambda r: (
+        _p("r", "e_") + chars(r, 8) + "_" + chars(r, 24),
+        "RESEND_API_KEY",
+    ),
+    "clickup.api-token": lambda r: (
+        _p("p", "k_") + chars(r, 8, DIGITS) + "_" + chars(r, 32, UPPER + DIGITS),
+        "CLICKUP_TOKEN",
+    ),
+    "woocommerce.consumer-secret": lambda r: (
+        _p("c", "s_") + chars(r, 40, HEX),
+        "WC_CONSUMER_SECRET",
+    ),
+    "gocardless.access-token": lambda r: (
+        _p("li", "ve_") + chars(r, 40, URLSAFE),
+        "GOCARDLESS_TOKEN",
+    ),
+    "neon.api-key": lambda r: (_p("na", "pi_") + chars(r, 64, LOWER + DIGITS), "NEON_API_KEY"),
+    "axiom.token": lambda r: (_p("xa", "at-") + _uuid(r), "AXIOM_TOKEN"),
+    "netlify.personal-access-token": lambda r: (
+        _p("nf", "p_") + chars(r, 36),
+        "NETLIFY_AUTH_TOKEN",
+    ),
+    "render.api-key": lambda r: (_p("rn", "d_") + chars(r, 32), "RENDER_API_KEY"),
+    "tailscale.key": lambda r: (
+        _p("tskey", "-auth-") + chars(r, 16) + "-" + chars(r, 33),
+        "TS_AUTHKEY",
+    ),
+    "sourcegraph.access-token": lambda r: (
+        _p("sg", "p_") + chars(r, 16, HEX) + "_" + chars(r, 40, HEX),
+        "SRC_ACCESS_TOKEN",
+    ),
+    "twitter.bearer-token": lambda r: (
+        "A" * 22 + chars(r, 90, ALNUM + "%"),
+        "TWITTER_BEARER_TOKEN",
+    ),
+    "chromatic.project-token": lambda r: (
+        _p("ch", "pt_") + chars(r, 14, HEX),
+        "CHROMATIC_PROJECT_TOKEN",
+    ),
+    "azure.devops-pat": lambda r: (chars(r, 76) + "AZDO" + chars(r, 4), "AZURE_DEVOPS_PAT"),
+    "hetzner.cloud-token": lambda r: (chars(r, 64), "HCLOUD_TOKEN"),
+    "mistral.api-key": lambda r: (chars(r, 32), "MISTRAL_API_KEY"),
 }
+
+
+def _uuid(r: random.Random) -> str:
+    h = chars(r, 32, HEX)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 def basic_pair(r: random.Random) -> str:
