@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import commit, run_keyscan
+from tests.corpus.tokens import password as corpus_password
 from tests.fakes import github_pat, random_chars
 
 
@@ -40,7 +41,7 @@ def _where(findings: list[dict[str, Any]]) -> set[tuple[str, int, int, str, tupl
 
 
 def test_each_encoding_is_decoded_and_located(tmp_path: Path, token: str) -> None:
-    password = "Vq8#mZ2!rLx7pWe4"
+    password = corpus_password(random.Random(43))
     urlsafe = base64.urlsafe_b64encode(f"<<{token}>>?".encode()).decode().rstrip("=")
     files = {
         "a.env": f"# deploy\nENCODED_CONFIG={_b64('GITHUB_TOKEN=' + token)}\n",
@@ -65,7 +66,7 @@ def test_each_encoding_is_decoded_and_located(tmp_path: Path, token: str) -> Non
 
 
 def test_kubernetes_secret_values_are_read_with_their_key(tmp_path: Path, token: str) -> None:
-    password = "Zx9!kLq2#vPw7rTy"
+    password = corpus_password(random.Random(68))
     (tmp_path / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
         f"  DB_PASSWORD: {_b64(password)}\n  GITHUB_TOKEN: {_b64(token)}\n"
@@ -81,12 +82,13 @@ def test_kubernetes_secret_values_are_read_with_their_key(tmp_path: Path, token:
 
 
 def test_notebook_cells_and_outputs(tmp_path: Path, token: str) -> None:
+    notebook_password = corpus_password(random.Random(89))
     notebook = {
         "cells": [
             {"cell_type": "markdown", "source": ["# Loading data\n"]},
             {
                 "cell_type": "code",
-                "source": ["import os\n", 'db_password = "Qm7#pLx2!vRt9sKw"\n'],
+                "source": ["import os\n", f'db_password = "{notebook_password}"\n'],
                 "outputs": [{"output_type": "stream", "text": [f'token: "{token}"\n']}],
             },
         ],
@@ -96,7 +98,7 @@ def test_notebook_cells_and_outputs(tmp_path: Path, token: str) -> None:
     lines = (tmp_path / "analysis.ipynb").read_text().splitlines()
     found = {f["rule_id"]: f for f in _scan(tmp_path, "--show-secrets")}
     password = found["generic.password-assignment"]
-    assert password["secret"] == "Qm7#pLx2!vRt9sKw"
+    assert password["secret"] == notebook_password
     assert "db_password" in lines[password["line"] - 1]
     assert token in lines[found["github.pat-classic"]["line"] - 1]
 

@@ -1,7 +1,7 @@
 """Kubernetes `Secret` manifests: each `data:` value decoded and shown with its key name.
 
 A Secret's values are base64 by definition, and the key name is what tells a generic rule that a
-value is a password (`DB_PASSWORD: aHVudGVyMg==`), so the decoded layer is `KEY: value`.
+value is a password (`DB_PASSWORD: <base64>`), so the decoded layer is `KEY: "value"`.
 """
 
 from __future__ import annotations
