@@ -120,3 +120,50 @@ def test_pre_push_scans_commits_the_remote_lacks(make_repo, tmp_path: Path) -> N
     assert sorted(f["secret"] for f in findings) == sorted([new, newer])
     # Deleting a remote branch pushes nothing.
     assert scan(repo, "--pre-push", stdin=f"(delete) {ZERO} refs/heads/topic {topic}\n") == (0, [])
+
+
+def test_merges_report_only_what_they_add_beyond_every_parent(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "base", **{"app.cfg": "mode=a\n", "readme.txt": "r\n"})
+    base_secret = custom_token(rng(40))
+    # Main gains a secret after the branch forked; merging main into the branch brings it in.
+    git(repo, "checkout", "-q", "-b", "feature")
+    side_secret = custom_token(rng(41))
+    side = commit(repo, "side secret", **{"side.txt": f"k={side_secret}\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "main secret", **{"main.txt": f"k={base_secret}\n"})
+    commit(repo, "main edits cfg", **{"app.cfg": "mode=main\n"})
+    git(repo, "checkout", "-q", "feature")
+    commit(repo, "feature edits cfg", **{"app.cfg": "mode=feature\n"})
+    # A conflict resolved by writing a secret that neither side had.
+    resolved = custom_token(rng(42))
+    done = _git_status(repo, "merge", "-q", "main")
+    assert done != 0
+    (repo / "app.cfg").write_text(f"mode=both\ntoken={resolved}\n")
+    git(repo, "add", "app.cfg")
+    git(repo, "commit", "-q", "--no-edit")
+    resolution = git(repo, "rev-parse", "HEAD").strip()
+    # An "evil" merge: a clean merge whose commit also adds a secret.
+    git(repo, "checkout", "-q", "-b", "other", "main")
+    commit(repo, "other work", **{"other.txt": "o\n"})
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "other")
+    evil = custom_token(rng(43))
+    (repo / "evil.txt").write_text(f"k={evil}\n")
+    git(repo, "add", "evil.txt")
+    git(repo, "commit", "-q", "-m", "merge other")
+    evil_merge = git(repo, "rev-parse", "HEAD").strip()
+    code, findings = scan(repo, "--diff", "main..feature")
+    assert code == 1
+    by_secret = {f["secret"]: f for f in findings}
+    assert set(by_secret) == {side_secret, resolved, evil}
+    assert by_secret[side_secret]["commit"] == side  # reported once, where it was written
+    assert by_secret[resolved]["commit"] == resolution
+    assert by_secret[evil]["commit"] == evil_merge
+
+
+def _git_status(repo: Path, *args: str) -> int:
+    """Exit status of a git command that is expected to fail (a merge with conflicts)."""
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False).returncode

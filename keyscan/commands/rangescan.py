@@ -92,6 +92,7 @@ def scan_changes(
     blobs.scan(
         [c.new for c in changes]
         + [c.old for c in changes if c.old]
+        + [oid for c in changes for oid in c.other_parents]
         + list(base_blobs.values())
         + list(tip_blobs.values())
     )
@@ -100,6 +101,8 @@ def scan_changes(
     reported: set[tuple[str, str]] = set()
     for change in changes:
         known = blobs.fingerprints(change.old) | on_base
+        for oid in change.other_parents:
+            known |= blobs.fingerprints(oid)
         for finding in blobs.findings.get(change.new, []):
             key = (finding.fingerprint, change.path)
             if finding.fingerprint in known or key in reported:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keyscan.errors import GitError
@@ -19,6 +19,9 @@ class Change:
     path: str
     old: str | None
     new: str
+    # Merge commits: the path's blob in every other parent. What a merge takes from any parent
+    # is not new; only what it adds beyond all of them (a conflict resolution, an evil merge).
+    other_parents: tuple[str, ...] = ()
 
 
 def _parse_raw(output: bytes, commit: str | None) -> list[Change]:
@@ -42,7 +45,8 @@ def _parse_raw(output: bytes, commit: str | None) -> list[Change]:
 
 
 def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
-    done = run_git(repo, ["rev-list", "--reverse", "--no-merges", *rev_args], check=False)
+    """Every commit of the range, merges included, oldest first."""
+    done = run_git(repo, ["rev-list", "--reverse", *rev_args], check=False)
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = message[-1] if message else "unknown revision"
@@ -55,12 +59,36 @@ def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
 
 def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
     changes: list[Change] = []
+    parents = _parents(repo, commits)
     for commit in commits:
-        done = run_git(
-            repo, ["diff-tree", "-r", "--root", "-z", "--no-renames", "--no-commit-id", commit]
-        )
-        changes.extend(_parse_raw(done.stdout, commit))
+        first, *others = parents.get(commit, [])
+        if not others:
+            done = run_git(
+                repo, ["diff-tree", "-r", "--root", "-z", "--no-renames", "--no-commit-id", commit]
+            )
+            changes.extend(_parse_raw(done.stdout, commit))
+            continue
+        # A merge: what changed against the first parent, and for each such path the blob every
+        # other parent holds, so content merged in from a side is known already.
+        done = run_git(repo, ["diff-tree", "-r", "-z", "--no-renames", first, commit])
+        merged = _parse_raw(done.stdout, commit)
+        paths = [change.path for change in merged]
+        sides = [tree_blobs(repo, parent, paths) for parent in others]
+        for change in merged:
+            blobs = tuple(side[change.path] for side in sides if change.path in side)
+            changes.append(replace(change, other_parents=blobs))
     return changes
+
+
+def _parents(repo: Path, commits: Sequence[str]) -> dict[str, list[str]]:
+    if not commits:
+        return {}
+    done = run_git(repo, ["rev-list", "--no-walk=unsorted", "--parents", *commits])
+    parents: dict[str, list[str]] = {}
+    for line in done.stdout.decode().splitlines():
+        commit, *rest = line.split()
+        parents[commit] = rest
+    return parents
 
 
 def staged_changes(repo: Path) -> list[Change]:
