@@ -23,8 +23,9 @@ _HEX_TABLE = bytes(0x41 if b in _HEX_CHARS else 0x20 for b in range(256))
 _URL_TABLE = bytes(0x41 if b in _URL_CHARS else 0x20 for b in range(256))
 _MIN_BASE64 = 24
 _MIN_HEX = 32
-# A double-quoted string literal on one line that contains at least one backslash escape.
-_ESCAPED_STRING = re.compile(rb'"((?:[^"\\\n]|\\.){0,4096}?\\(?:[^\n])(?:[^"\\\n]|\\.){0,4096})"')
+# A double-quoted string literal on one line (escapes included); only those holding a backslash
+# are decoded.
+_STRING_LITERAL = re.compile(rb'"((?:[^"\\\n]|\\.){0,8192})"')
 
 
 def runs(classes: bytes, minimum: int) -> Iterator[tuple[int, int]]:
@@ -119,8 +120,10 @@ def escape_layers(data: bytes) -> Iterator[Decoded]:
     for line_start in sorted(lines):
         line_end = data.find(b"\n", line_start)
         line_end = len(data) if line_end == -1 else line_end
-        for match in _ESCAPED_STRING.finditer(data, line_start, line_end):
+        for match in _STRING_LITERAL.finditer(data, line_start, line_end):
             literal = match.group(1)
+            if b"\\" not in literal:
+                continue
             decoded = _unescape(literal)
             if decoded is not None and decoded != literal and len(decoded) >= 8:
                 yield Decoded("escapes", match.start(1), match.end(1), decoded, True)
