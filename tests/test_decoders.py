@@ -42,10 +42,10 @@ def _where(findings: list[dict[str, Any]]) -> set[tuple[str, int, int, str, tupl
 
 def test_each_encoding_is_decoded_and_located(tmp_path: Path, token: str) -> None:
     password = corpus_password(random.Random(43))
-    urlsafe = base64.urlsafe_b64encode(f"<<{token}>>?".encode()).decode().rstrip("=")
+    padded = _b64(f"<<{token}>>").rstrip("=")
     files = {
         "a.env": f"# deploy\nENCODED_CONFIG={_b64('GITHUB_TOKEN=' + token)}\n",
-        "b.yaml": f"value: {urlsafe}\n",
+        "b.yaml": f"value: {padded}\n",
         "c.txt": f'data = "{("token=" + token).encode().hex()}"\n',
         "d.txt": "callback: https://ci.example.org/hook?next="
         + urllib.parse.quote(f"https://deploy:{password}@db.corp.internal/app", safe="")

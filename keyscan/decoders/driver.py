@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyscan.decoders.encodings import base64_layers, escape_layers, hex_layers, percent_layers
+from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
 from keyscan.decoders.kubernetes import kubernetes_layers
 from keyscan.decoders.layer import Decoded
 
@@ -28,7 +28,7 @@ def decode_layers(data: bytes, path: str, budget: int) -> list[Decoded]:
         claimed = {(layer.start, layer.end) for layer in layers}
         layers += [
             layer
-            for layer in (*base64_layers(data), *hex_layers(data))
+            for layer in base64_and_hex_layers(data)
             if (layer.start, layer.end) not in claimed
         ]
     kept: list[Decoded] = []
