@@ -61,7 +61,8 @@ def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
     changes: list[Change] = []
     parents = _parents(repo, commits)
     for commit in commits:
-        first, *others = parents.get(commit, [])
+        # A root commit has no parent and a plain commit one; only merges have more.
+        first, *others = parents.get(commit) or [""]
         if not others:
             done = run_git(
                 repo, ["diff-tree", "-r", "--root", "-z", "--no-renames", "--no-commit-id", commit]
