@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers
+from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers, keystore_layers
 from keyscan.engine.base import Engine
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
@@ -70,6 +70,10 @@ class BlobScanner:
         result = BlobResult()
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         self._scan_layer(blob, data, result, None)
+        if self.options.decode_depth and blob.binary:
+            for piece in keystore_layers(blob.data):
+                layer = _Layer((piece.name,), piece.start, piece.end, False)
+                self._scan_layer(blob, piece.data, result, layer)
         if self.options.decode_depth and not blob.binary:
             budget = 2 * len(data) + _DECODE_ALLOWANCE
             self._scan_decoded(blob, data, result, None, self.options.decode_depth, [budget])

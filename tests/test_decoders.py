@@ -195,3 +195,45 @@ def test_history_audits_decode_too(make_repo: Any, token: str) -> None:
     assert [(f["rule_id"], f["decoded"], f["at_head"]) for f in findings] == [
         ("github.pat-classic", ["base64"], False)
     ]
+
+
+def test_keystores_committed_as_files_or_base64(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    r = random.Random(12)
+    jks = bytes.fromhex("feedfeed00000002") + bytes(r.getrandbits(8) for _ in range(900))
+    (tmp_path / "release.jks").write_bytes(jks)
+    header = bytes([0x30, 0x82, 0x0A, 0x64, 0x02, 0x01, 0x03, 0x30, 0x82, 0x09, 0x1D, 0x06, 0x09])
+    oid = bytes.fromhex("2a864886f70d010701")
+    p12 = header + oid + bytes(r.getrandbits(8) for _ in range(900))
+    (tmp_path / "ci.yml").write_text(f"env:\n  SIGNING_P12: {base64.b64encode(p12).decode()}\n")
+    (tmp_path / "notes.bin").write_bytes(b"\x00\x01" + bytes(r.getrandbits(8) for _ in range(900)))
+    if shutil.which("openssl"):
+        # A real PKCS#12 file, made at test time, when openssl is there to make one.
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test",
+                "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "c.pem"), "-days", "1",
+            ],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        subprocess.run(
+            [
+                "openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"), "-in",
+                str(tmp_path / "c.pem"), "-out", str(tmp_path / "client.p12"), "-passout",
+                "pass:" + os.urandom(8).hex(),
+            ],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        for pem in ("k.pem", "c.pem"):
+            (tmp_path / pem).unlink()
+    found = {
+        (f["path"], f["rule_id"], f["line"], tuple(f.get("decoded", ()))) for f in _scan(tmp_path)
+    }
+    assert ("release.jks", "keystore.java-base64", 1, ("keystore-file",)) in found
+    assert ("ci.yml", "keystore.pkcs12-base64", 2, ()) in found
+    if (tmp_path / "client.p12").exists():
+        assert ("client.p12", "keystore.pkcs12-base64", 1, ("keystore-file",)) in found
+    assert not any(f[0] == "notes.bin" for f in found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
 from keyscan.decoders.kubernetes import kubernetes_layers
 from keyscan.decoders.layer import Decoded
@@ -39,3 +41,24 @@ def decode_layers(data: bytes, path: str, budget: int) -> list[Decoded]:
             break
         kept.append(layer)
     return kept
+
+
+# Binary files that are credentials in themselves: Java keystores (JKS, JCEKS) and PKCS#12.
+_KEYSTORE_MAGIC = (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")
+_PKCS12_HEADER = b"\x02\x01\x03\x30"
+_KEYSTORE_HEAD = 300
+
+
+def keystore_layers(data: bytes) -> list[Decoded]:
+    """A binary keystore presented as the base64 text the keystore rules recognise.
+
+    Committed .jks/.p12/.pfx files hold private keys; the same rules that find them base64-encoded
+    in CI variables then find the raw file, reported at its first byte.
+    """
+    is_java = data.startswith(_KEYSTORE_MAGIC)
+    # PKCS#12: a DER SEQUENCE (long-form length) whose first element is INTEGER 3.
+    is_pkcs12 = data[:2] == b"\x30\x82" and data[4:8] == _PKCS12_HEADER
+    if not (is_java or is_pkcs12):
+        return []
+    head = base64.b64encode(data[:_KEYSTORE_HEAD])
+    return [Decoded("keystore-file", 0, 1, head, False)]
