@@ -25,6 +25,7 @@ from tests.corpus.tokens import (
     basic_pair,
     chars,
     password,
+    uuid_text,
 )
 
 SEED = 20261122
@@ -429,13 +430,13 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
                 "WEBHOOK = ('https://"
                 + chars(r, 8, LOWER)
                 + ".webhook.office.com/webhookb2/"
-                + _uuid(r)
+                + uuid_text(r)
                 + "@"
-                + _uuid(r)
+                + uuid_text(r)
                 + "/IncomingWebhook/"
                 + chars(r, 32, HEX)
                 + "/"
-                + _uuid(r)
+                + uuid_text(r)
                 + "')",
             ),
             2,
@@ -502,11 +503,6 @@ CREDENTIAL_FAMILIES = {
 # ---- hard negatives -------------------------------------------------------------------------
 
 Negative = Callable[[random.Random], tuple[str, str]]
-
-
-def _uuid(r: random.Random) -> str:
-    h = chars(r, 32, HEX)
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 NEGATIVES: dict[str, Negative] = {
@@ -605,7 +601,10 @@ NEGATIVES: dict[str, Negative] = {
     ),
     "uuid": lambda r: (
         "fixtures.json",
-        json.dumps({"request_id": _uuid(r), "tenant_token_id": _uuid(r), "trace": _uuid(r)}) + "\n",
+        json.dumps(
+            {"request_id": uuid_text(r), "tenant_token_id": uuid_text(r), "trace": uuid_text(r)}
+        )
+        + "\n",
     ),
     "public-key": lambda r: (
         "authorized_keys",

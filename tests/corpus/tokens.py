@@ -195,7 +195,7 @@ TOKENS: dict[str, Token] = {
         _p("ph", "x_") + chars(r, 43),
         "POSTHOG_PERSONAL_API_KEY",
     ),
-    "launchdarkly.access-token": lambda r: (_p("ap", "i-") + _uuid(r), "LD_ACCESS_TOKEN"),
+    "launchdarkly.access-token": lambda r: (_p("ap", "i-") + uuid_text(r), "LD_ACCESS_TOKEN"),
     "telnyx.api-key": lambda r: (
         _p("KE", "Y") + chars(r, 32, "0123456789ABCDEF") + "_" + chars(r, 22),
         "TELNYX_API_KEY",
@@ -221,7 +221,7 @@ TOKENS: dict[str, Token] = {
         "GOCARDLESS_TOKEN",
     ),
     "neon.api-key": lambda r: (_p("na", "pi_") + chars(r, 64, LOWER + DIGITS), "NEON_API_KEY"),
-    "axiom.token": lambda r: (_p("xa", "at-") + _uuid(r), "AXIOM_TOKEN"),
+    "axiom.token": lambda r: (_p("xa", "at-") + uuid_text(r), "AXIOM_TOKEN"),
     "netlify.personal-access-token": lambda r: (
         _p("nf", "p_") + chars(r, 36),
         "NETLIFY_AUTH_TOKEN",
@@ -249,7 +249,7 @@ TOKENS: dict[str, Token] = {
 }
 
 
-def _uuid(r: random.Random) -> str:
+def uuid_text(r: random.Random) -> str:
     h = chars(r, 32, HEX)
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
