@@ -461,6 +461,18 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             "python-sdk-api-key",
         ),
         (
+            "restore.sh",
+            _lines("#!/bin/sh", f"mysql -u {user} -p{pw} -h db.{host} app < dump.sql"),
+            2,
+            "cli-password",
+        ),
+        (
+            "sync.py",
+            _lines("import requests", "", f'r = requests.get(URL, auth=("{user}", "{pw}"))'),
+            3,
+            "basic-auth-argument",
+        ),
+        (
             ".htpasswd",
             _lines(f"{user}:{{SHA}}" + base64.b64encode(r.randbytes(20)).decode()),
             1,
