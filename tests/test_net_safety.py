@@ -269,3 +269,51 @@ def test_connect_map_accepts_only_loopback() -> None:
     assert mapped == ((Origin("https", "api.github.com", 443), ("127.0.0.1", 8443)),)
     with pytest.raises(ValueError):
         connect_map_from_env({"KEYSCAN_TEST_CONNECT_MAP": "https://api.github.com=10.0.0.5:443"})
+
+
+def test_a_server_trickling_headers_hits_the_total_deadline() -> None:
+    # Each byte comes sooner than the read timeout, so only the total deadline can stop it.
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 400:
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    origin = Origin("http", "127.0.0.1", port)
+    client = SafeHttpClient(
+        ClientSettings(
+            policy=AddressPolicy(allow_insecure_loopback_http=True),
+            read_timeout=0.5,
+            total_timeout=1.0,
+            requests_per_second_per_host=0.0,
+        ),
+        lambda host, p: ["127.0.0.1"],
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(NetworkError) as info:
+            client.send(
+                HttpRequest("DELETE", f"http://127.0.0.1:{port}/x", mutating=True), [origin]
+            )
+    finally:
+        stop.set()
+        listener.close()
+    assert info.value.kind == "timeout" and info.value.sent
+    assert time.monotonic() - started < 15  # hang guard: the trickle alone would last 20 s

@@ -9,6 +9,7 @@ query, header or body into an error message.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -261,6 +262,19 @@ class SafeHttpClient:
         attempt = _Attempt()
         context = self._ssl_context() if origin.scheme == "https" else None
         connection = _PinnedConnection(origin, address, context, settings.connect_timeout)
+        # Per-read timeouts alone let a server trickle the status line and headers forever: a
+        # watchdog closes the socket at the request's total deadline, whatever phase it is in.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            with contextlib.suppress(OSError):
+                if connection.sock is not None:
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(settings.total_timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             try:
                 connection.connect()
@@ -289,17 +303,10 @@ class SafeHttpClient:
             body, too_large = self._read_body(raw, origin, attempt)
         except NetworkError:
             raise
-        except TimeoutError:
-            raise NetworkError(origin, "timeout", "no answer in time", attempt.sent) from None
-        except ssl.SSLError as exc:
-            raise NetworkError(
-                origin, "tls", f"TLS failed ({_tls_reason(exc)})", attempt.sent
-            ) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise NetworkError(
-                origin, "protocol", f"connection failed ({type(exc).__name__})", attempt.sent
-            ) from None
+            raise _failure(origin, exc, attempt.sent, expired.is_set()) from None
         finally:
+            watchdog.cancel()
             connection.close()
         return HttpResponse(
             status=status,
@@ -339,6 +346,17 @@ class SafeHttpClient:
             size += len(chunk)
         body = b"".join(chunks)
         return body[:limit], len(body) > limit
+
+
+def _failure(origin: Origin, exc: Exception, sent: bool, expired: bool) -> NetworkError:
+    """A sanitised error for a failed exchange: the kind, never the request's contents."""
+    if expired:
+        return NetworkError(origin, "timeout", "the answer took too long", sent)
+    if isinstance(exc, TimeoutError):
+        return NetworkError(origin, "timeout", "no answer in time", sent)
+    if isinstance(exc, ssl.SSLError):
+        return NetworkError(origin, "tls", f"TLS failed ({_tls_reason(exc)})", sent)
+    return NetworkError(origin, "protocol", f"connection failed ({type(exc).__name__})", sent)
 
 
 def _tls_reason(exc: ssl.SSLError) -> str:
