@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from keyscan.decoders.encodings import base64_and_hex_layers
+from keyscan.decoders.layer import looks_like_text
 from tests.conftest import commit, run_keyscan
 from tests.corpus.tokens import password as corpus_password
 from tests.fakes import github_pat, random_chars
@@ -237,3 +241,38 @@ def test_keystores_committed_as_files_or_base64(tmp_path: Path) -> None:
     if (tmp_path / "client.p12").exists():
         assert ("client.p12", "keystore.pkcs12-base64", 1, ("keystore-file",)) in found
     assert not any(f[0] == "notes.bin" for f in found)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(min_size=18, max_size=90),
+            st.text(st.characters(max_codepoint=0x7E), min_size=18, max_size=90).map(str.encode),
+            # Mostly ASCII with one accented letter: text within looks_like_text's 3% allowance.
+            st.tuples(
+                st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=70),
+                st.integers(min_value=0, max_value=69),
+            ).map(lambda pair: (pair[0][: pair[1]] + "é" + pair[0][pair[1] :]).encode()),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_shape_check_never_drops_base64_of_text(payloads: list[bytes]) -> None:
+    # The per-run shortcut must be exact: every run that decodes to text is still decoded.
+    encoded = [base64.b64encode(payload) for payload in payloads]
+    data = b"\n".join(b"v" + str(index).encode() + b"=" + run for index, run in enumerate(encoded))
+    found = {layer.data for layer in base64_and_hex_layers(data) if layer.name == "base64"}
+    for payload in payloads:
+        if looks_like_text(payload) and len(base64.b64encode(payload).rstrip(b"=")) >= 24:
+            body = base64.b64encode(payload).rstrip(b"=")
+            if not (body.isdigit() or body.islower() or body.isupper()):
+                assert payload in found
+
+
+def test_an_odd_hex_run_before_an_equals_sign_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x = 6162636465666768696a6b6c6d6e6f7071727374757=\n")
+    result = run_keyscan(str(tmp_path), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "No secrets found" in result.stdout

@@ -44,8 +44,10 @@ def keyword_fragments() -> list[str]:
     return sorted({k.decode() for k in builtin().keywords})
 
 
+# Text that holds each decoder marker, so both engines are seen to agree on markers too.
+MARKER_TEXTS = ["kind: Secret", "%2Fx%zz", '\\"quoted\\"', "\\u0041", "\\x41"]
 noise = st.text(
-    alphabet=st.sampled_from([*"abcXYZ019 =:'\"\n\t_-/+.{}$<>", "é", "€", "\x00", "\ufffd"]),
+    alphabet=st.sampled_from([*"abcXYZ019 =:'\"\n\t_-/+.{}$<>%\\", "é", "€", "\x00", "\ufffd"]),
     max_size=300,
 )
 
@@ -55,7 +57,7 @@ def spliced_documents(draw: st.DrawFn) -> bytes:
     parts: list[str] = []
     for _ in range(draw(st.integers(0, 5))):
         parts.append(draw(noise))
-        parts.append(draw(st.sampled_from(all_examples() + keyword_fragments())))
+        parts.append(draw(st.sampled_from(all_examples() + keyword_fragments() + MARKER_TEXTS)))
     parts.append(draw(noise))
     text = "".join(parts)
     encoded = text.encode("utf-8")
@@ -81,9 +83,10 @@ def test_both_engines_give_identical_findings(data: bytes) -> None:
 @given(spliced_documents())
 def test_keyword_hits_are_identical_and_candidate_spans_lie_inside_the_data(data: bytes) -> None:
     ruleset = builtin()
-    regex_hits = sorted(RegexEngine(ruleset).keyword_hits(data))
-    hyperscan_hits = sorted(scanners()[1].engine.keyword_hits(data))
-    assert regex_hits == hyperscan_hits
+    regex_hits, regex_markers = RegexEngine(ruleset).scan(data)
+    hyperscan_hits, hyperscan_markers = scanners()[1].engine.scan(data)
+    assert sorted(regex_hits) == sorted(hyperscan_hits)
+    assert regex_markers == hyperscan_markers
     for candidate in extract(data, regex_hits, ruleset).candidates:
         assert 0 <= candidate.start < candidate.end <= len(data)
         assert (

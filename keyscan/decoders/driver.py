@@ -7,6 +7,7 @@ import base64
 from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
 from keyscan.decoders.kubernetes import kubernetes_layers
 from keyscan.decoders.layer import Decoded
+from keyscan.decoders.markers import ALL_MARKERS
 
 # Files full of base64 and hex that are digests by design: integrity hashes, source maps.
 _DIGEST_FILES = (
@@ -23,9 +24,21 @@ MAX_DEPTH = 3
 DEFAULT_DEPTH = 2
 
 
-def decode_layers(data: bytes, path: str, budget: int) -> list[Decoded]:
-    """Decoded layers of `data`, at most `budget` decoded bytes in all, in order of position."""
-    layers: list[Decoded] = [*kubernetes_layers(data), *escape_layers(data), *percent_layers(data)]
+def decode_layers(
+    data: bytes, path: str, budget: int, markers: frozenset[str] = ALL_MARKERS
+) -> list[Decoded]:
+    """Decoded layers of `data`, at most `budget` decoded bytes in all, in order of position.
+
+    `markers` names the decoder markers stage 1 saw in `data`; a decoder whose marker is
+    absent cannot find anything and is not run.
+    """
+    layers: list[Decoded] = []
+    if "kubernetes" in markers:
+        layers += kubernetes_layers(data)
+    if "escapes" in markers:
+        layers += escape_layers(data)
+    if "percent" in markers:
+        layers += percent_layers(data)
     if not path.endswith(_DIGEST_FILES):
         claimed = {(layer.start, layer.end) for layer in layers}
         layers += [

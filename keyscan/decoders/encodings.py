@@ -8,7 +8,7 @@ import codecs
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from keyscan.decoders.layer import Decoded, looks_like_text
 
@@ -26,17 +26,35 @@ _MIN_HEX = 32
 _STRING_LITERAL = re.compile(rb'"((?:[^"\\\n]|\\.){0,8192})"')
 
 
-def runs(classes: bytes, minimum: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of every run of at least `minimum` "A" bytes in a translated buffer."""
-    probe = b"A" * minimum
-    position = classes.find(probe)
-    while position != -1:
-        start = classes.rfind(b" ", 0, position) + 1
-        end = classes.find(b" ", position)
-        if end == -1:
-            end = len(classes)
-        yield start, end
-        position = classes.find(probe, end)
+def _sextets(accept: Callable[[int], bool]) -> bytes:
+    return bytes(char for value, char in enumerate(_BASE64_CHARS) if accept(value))
+
+
+# Base64 of ASCII text has a fixed shape: in every 4-character group the first character carries
+# the top bit of the first byte, the second the top bit of the second, the third the top bit of
+# the third. A group whose character says "top bit set" decodes to a byte above 0x7F, which
+# `looks_like_text` counts as unprintable, so counting such characters rejects a run (a
+# CamelCase identifier, a digest) exactly and without decoding it.
+_ASCII_SEXTETS = (
+    _sextets(lambda value: value < 32),
+    _sextets(lambda value: value % 16 < 8),
+    _sextets(lambda value: value % 4 < 2),
+)
+# looks_like_text allows 3% unprintable bytes; 1/33 is a hair above, so rounding never rejects a
+# run that would decode to text.
+_UNPRINTABLE_SHARE = 33
+
+
+def _cannot_be_text(body: bytes) -> bool:
+    """True only if decoding `body` would give more unprintable bytes than text may hold."""
+    allowed = len(body) * 3 // 4
+    # The first characters alone settle most runs (CamelCase identifiers), at a third the cost.
+    high_bytes = len(body[::4].translate(None, _ASCII_SEXTETS[0]))
+    if high_bytes * _UNPRINTABLE_SHARE > allowed:
+        return True
+    high_bytes += len(body[1::4].translate(None, _ASCII_SEXTETS[1]))
+    high_bytes += len(body[2::4].translate(None, _ASCII_SEXTETS[2]))
+    return high_bytes * _UNPRINTABLE_SHARE > allowed
 
 
 def base64_and_hex_layers(data: bytes) -> Iterator[Decoded]:
@@ -45,38 +63,42 @@ def base64_and_hex_layers(data: bytes) -> Iterator[Decoded]:
     URL-safe base64 is not searched for: its `-` and `_` would join every snake_case identifier
     and path into a candidate run, tripling the work on source code for little gain.
     """
+    # Runs are found with C-level searches on a translated copy ("A" for a base64 character,
+    # a space for anything else) instead of a regex that restarts at every word.
     classes = data.translate(_BASE64_TABLE)
-    for start, end in runs(classes, _MIN_BASE64):
-        while end < len(data) and data[end] == 0x3D and end - start < 4096:  # '=' padding
-            end += 1
-        run = data[start:end]
-        body = run.rstrip(b"=")
-        if _is_hex(body):
-            layer = _hex_layer(data, start, end)
+    probe = b"A" * _MIN_BASE64
+    position = classes.find(probe)
+    while position != -1:
+        start = classes.rfind(b" ", 0, position) + 1
+        end = classes.find(b" ", position)
+        if end == -1:
+            end = len(classes)
+        position = classes.find(probe, end)
+        body = data[start:end]
+        if not body.translate(None, _HEX_CHARS):
+            layer = _hex_layer(body, start, end)
             if layer is not None:
                 yield layer
             continue
         # Identifiers and paths are long runs too: base64 of text mixes cases and digits.
-        if body.isdigit() or body.islower() or body.isupper():
+        if _cannot_be_text(body) or body.isdigit() or body.islower() or body.isupper():
             continue
-        padded = body + b"=" * (-len(body) % 4)
+        padded_end = end
+        while padded_end < len(data) and data[padded_end] == 0x3D and padded_end - end < 2:
+            padded_end += 1  # '=' padding belongs to the encoded span the user has to remove
         try:
-            decoded = base64.b64decode(padded, validate=True)
+            decoded = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
         if looks_like_text(decoded):
             # A decoded file (several lines) keeps its assignments, so generic rules may run.
-            yield Decoded("base64", start, end, decoded, b"\n" in decoded.strip())
+            yield Decoded("base64", start, padded_end, decoded, b"\n" in decoded.strip())
 
 
-def _is_hex(run: bytes) -> bool:
-    return not run.translate(None, _HEX_CHARS)
-
-
-def _hex_layer(data: bytes, start: int, end: int) -> Decoded | None:
-    if end - start < _MIN_HEX or (end - start) % 2:
+def _hex_layer(run: bytes, start: int, end: int) -> Decoded | None:
+    if len(run) < _MIN_HEX or len(run) % 2:
         return None
-    decoded = binascii.unhexlify(data[start:end])
+    decoded = binascii.unhexlify(run)
     return Decoded("hex", start, end, decoded, False) if looks_like_text(decoded) else None
 
 

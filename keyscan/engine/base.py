@@ -1,4 +1,4 @@
-"""The Engine protocol: find every occurrence of every keyword of the ruleset."""
+"""The Engine protocol: every occurrence of every keyword, and which decoder markers occur."""
 
 from __future__ import annotations
 
@@ -12,3 +12,7 @@ class Engine(Protocol):
     name: str
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]: ...
+
+    def scan(self, data: bytes) -> tuple[list[KeywordHit], frozenset[str]]:
+        """Keyword hits, and the names of the decoder markers present (see decoders.markers)."""
+        ...

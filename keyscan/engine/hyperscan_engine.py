@@ -1,12 +1,14 @@
-"""Stage 1 on hyperscan: one literal database of every keyword, cached on disk by ruleset hash."""
+"""Stage 1 on hyperscan: one database of every keyword and decoder marker, cached on disk."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from keyscan.decoders.markers import DECODER_MARKERS
 from keyscan.engine.base import KeywordHit
 from keyscan.rules.ruleset import Ruleset
 
@@ -19,8 +21,17 @@ def hyperscan_available() -> bool:
     return True
 
 
+def _literal(keyword: bytes) -> bytes:
+    # Every byte as \xHH: a keyword is matched as the literal it is, whatever it contains.
+    return b"".join(b"\\x%02x" % byte for byte in keyword)
+
+
 class HyperscanEngine:
-    """Caseless literal matching of all keywords in one pass over the data."""
+    """Keywords (caseless unless a rule says otherwise) and decoder markers in one pass.
+
+    A marker only needs to be seen once per blob (single-match), so it costs no callbacks on
+    text full of escapes.
+    """
 
     name = "hyperscan"
 
@@ -35,11 +46,14 @@ class HyperscanEngine:
     def _compile(self, ruleset: Ruleset) -> Any:
         hs = self._hs
         database = hs.Database(mode=hs.HS_MODE_BLOCK)
+        keyword_flags = [
+            0 if sensitive else hs.HS_FLAG_CASELESS for sensitive in ruleset.case_sensitive
+        ]
         database.compile(
-            expressions=list(ruleset.keywords),
-            ids=list(range(len(ruleset.keywords))),
-            flags=[0 if sensitive else hs.HS_FLAG_CASELESS for sensitive in ruleset.case_sensitive],
-            literal=True,
+            expressions=[_literal(k) for k in ruleset.keywords]
+            + [pattern for _, pattern in DECODER_MARKERS],
+            ids=list(range(len(ruleset.keywords) + len(DECODER_MARKERS))),
+            flags=keyword_flags + [hs.HS_FLAG_SINGLEMATCH] * len(DECODER_MARKERS),
         )
         return database
 
@@ -47,7 +61,8 @@ class HyperscanEngine:
         hs = self._hs
         if cache_dir is None:
             return self._compile(ruleset)
-        cached = cache_dir / f"hyperscan-{ruleset.hash[:32]}.db"
+        markers = hashlib.sha256(repr(DECODER_MARKERS).encode()).hexdigest()[:8]
+        cached = cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
         try:
             return hs.loadb(cached.read_bytes(), mode=hs.HS_MODE_BLOCK)
         except (OSError, hs.error):
@@ -57,15 +72,23 @@ class HyperscanEngine:
         return database
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
+        return self.scan(data)[0]
+
+    def scan(self, data: bytes) -> tuple[list[KeywordHit], frozenset[str]]:
         hits: list[KeywordHit] = []
+        markers: list[str] = []
         lengths = self._lengths
+        keyword_count = len(lengths)
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            hits.append((index, end - lengths[index]))
+            if index < keyword_count:
+                hits.append((index, end - lengths[index]))
+            else:
+                markers.append(DECODER_MARKERS[index - keyword_count][0])
 
         if data:
             self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return hits
+        return hits, frozenset(markers)
 
 
 def _write_quietly(path: Path, payload: bytes) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from keyscan.decoders.markers import DECODER_MARKERS
 from keyscan.engine.base import KeywordHit
 from keyscan.rules.ruleset import Ruleset
 
@@ -14,6 +17,11 @@ class RegexEngine:
     def __init__(self, ruleset: Ruleset):
         self._keywords = ruleset.keywords
         self._sensitive = ruleset.case_sensitive
+        self._markers = tuple((name, re.compile(pattern)) for name, pattern in DECODER_MARKERS)
+
+    def scan(self, data: bytes) -> tuple[list[KeywordHit], frozenset[str]]:
+        markers = frozenset(name for name, pattern in self._markers if pattern.search(data))
+        return self.keyword_hits(data), markers
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
