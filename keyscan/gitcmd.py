@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,6 +56,35 @@ def run_git(
         first = message[-1] if message else f"exit status {done.returncode}"
         raise GitError(f"{cwd}: git {args[0]} failed: {first}")
     return done
+
+
+class BackgroundGit:
+    """A git command started now whose output is collected later, spooled to a temporary file so
+    it never blocks on a full pipe nor holds its output in memory while it runs."""
+
+    def __init__(self, cwd: Path, args: Sequence[str]):
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stdout())
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["git", "-c", "core.quotepath=off", *args],
+                cwd=cwd,
+                env=git_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            self._process = None
+
+    def stdout(self) -> bytes | None:
+        """The command's output once it has finished; None if it failed or could not start."""
+        try:
+            if self._process is None or self._process.wait() != 0:
+                return None
+            self._output.seek(0)
+            return self._output.read()
+        finally:
+            self._output.close()
 
 
 def worktree_root(path: Path) -> Path | None:

@@ -111,6 +111,7 @@ def _full_audit(
         repo, options.max_file_size, stats, cache.is_clean if cache else (lambda oid: False), roots
     )
     counter = _Counter(progress)
+    resolver = ProvenanceResolver(repo, roots)
     result = scan_git_objects(
         _allowed(refs, config),
         repo,
@@ -121,9 +122,11 @@ def _full_audit(
         request.jobs,
         counter.advance,
         cache.mark_clean if cache else (lambda ids: None),
+        # Provenance needs two passes over history: they start at the first finding and run
+        # while the scan goes on, instead of after it.
+        lambda findings: resolver.prefetch(),
     )
     counter.finish()
-    resolver = ProvenanceResolver(repo, roots)
     resolver.load(f.blob for f in result.findings if not _is_message(f))
     histories: dict[str, BlobHistory] = {}
     objects: dict[str, tuple[str, str, str]] = {}

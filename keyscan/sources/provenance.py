@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import BackgroundGit, run_git
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,36 @@ class ProvenanceResolver:
         self._children: dict[str, list[str]] | None = None
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
+        self._background: dict[str, BackgroundGit] = {}
+
+    def _passes(self) -> dict[str, list[str]]:
+        return {
+            "graph": ["rev-list", "--parents", *self.roots],
+            "log": [
+                "log",
+                *self.roots,
+                "--raw",
+                "--no-abbrev",
+                "--no-renames",
+                "--format=@@%H%x00%at%x00%an",
+            ],
+        }
+
+    def prefetch(self) -> None:
+        """Start both history passes now (a scan that found something calls this early), so the
+        answers later wait only for what is left of them."""
+        for name, args in self._passes().items():
+            if name not in self._background:
+                self._background[name] = BackgroundGit(self.repo, args)
+
+    def _pass_output(self, name: str) -> bytes:
+        running = self._background.pop(name, None)
+        return (running or BackgroundGit(self.repo, self._passes()[name])).stdout() or b""
 
     def _graph(self) -> dict[str, list[str]]:
         if self._children is None:
             children: dict[str, list[str]] = {}
-            for line in _lines(self.repo, ["rev-list", "--parents", *self.roots]):
+            for line in self._pass_output("graph").decode("ascii", "replace").splitlines():
                 commit, *parents = line.split()
                 children.setdefault(commit, [])
                 for parent in parents:
@@ -123,36 +148,43 @@ class ProvenanceResolver:
         )
 
     def load(self, oids: Iterable[str]) -> None:
-        """One `git log --raw` pass records where every wanted blob was added and removed."""
+        """One `git log --raw` pass records where every wanted blob was added and removed.
+
+        The log is searched for each wanted id instead of parsed line by line: a handful of
+        blobs with findings against a log of hundreds of thousands of lines.
+        """
         wanted = {oid for oid in oids if oid not in self._events}
         if not wanted:
             return
+        log = self._pass_output("log")
         for oid in wanted:
-            self._events[oid] = _Events()
-        current: tuple[str, int, str] | None = None
-        log = [
-            "log",
-            *self.roots,
-            "--raw",
-            "--no-abbrev",
-            "--no-renames",
-            "--format=@@%H%x00%at%x00%an",
-        ]
-        for line in _lines(self.repo, log):
-            if line.startswith("@@"):
-                sha, seconds, author = [*line[2:].split("\0"), "", ""][:3]
-                current = (sha, int(seconds) if seconds.isdigit() else 0, author)
-                continue
-            if not line.startswith(":") or current is None:
-                continue
-            meta, _, path = line.partition("\t")
-            fields = meta.split()
-            if len(fields) < 4:
-                continue
-            if fields[3] in wanted:
-                self._events[fields[3]].adders.append((current[1], current[0], current[2], path))
-            if fields[2] in wanted:
-                self._events[fields[2]].removers.append(current[0])
+            events = self._events[oid] = _Events()
+            needle = oid.encode("ascii")
+            position = log.find(needle)
+            while position != -1:
+                line_start = log.rfind(b"\n", 0, position) + 1
+                line_end = log.find(b"\n", position)
+                line_end = len(log) if line_end == -1 else line_end
+                position = log.find(needle, line_end)
+                line = log[line_start:line_end]
+                if not line.startswith(b":"):
+                    continue
+                meta, _, raw_path = line.partition(b"\t")
+                fields = meta.split()
+                header_start = log.rfind(b"\n@@", 0, line_start)
+                if len(fields) < 4 or (header_start == -1 and not log.startswith(b"@@")):
+                    continue
+                header_start = header_start + 1 if header_start != -1 else 0
+                header = log[header_start + 2 : log.find(b"\n", header_start)]
+                sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
+                commit = sha.decode("ascii", "replace")
+                if fields[3] == needle:
+                    path = raw_path.decode("utf-8", "surrogateescape")
+                    when = int(seconds) if seconds.isdigit() else 0
+                    name = author.decode("utf-8", "surrogateescape")
+                    events.adders.append((when, commit, name, path))
+                if fields[2] == needle:
+                    events.removers.append(commit)
 
     def blob(self, oid: str) -> BlobHistory:
         self.load([oid])
