@@ -48,6 +48,11 @@ def commands(env_dir: Path, repo: str, report: str, cache: str) -> dict[str, lis
     keyscan_args = [keyscan, "--history", repo, "--format", "json", "--no-progress", "-o", report]
     return {
         "keyscan (cold, no cache)": [*keyscan_args, "--no-cache"],
+        # A first audit of this repository on a machine that ran keyscan before: the audit cache
+        # is emptied before every run, the compiled rules stay cached (as Kingfisher's do).
+        "keyscan (first audit)": [
+            "sh", "-c", f"rm -f '{cache}-first'/audit-cache.sqlite3* && exec \"$@\"",
+            "keyscan", *keyscan_args, "--cache-dir", f"{cache}-first"],
         "keyscan (warm cache)": [*keyscan_args, "--cache-dir", cache],
         "gitleaks": [gitleaks, "git", repo, "--report-format", "json", "--report-path", report,
                      "--no-banner", "--no-color", "--log-level", "warn"],

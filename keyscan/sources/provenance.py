@@ -78,6 +78,68 @@ def _iso(seconds: int) -> str:
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
 
 
+class _CommitGraph:
+    """The commit graph, answering "which commits descend from these" as bitmasks: bit i is the
+    i-th commit in topological order (children first), so a set is one int and set algebra and
+    counting are single C-level operations.
+
+    Up to _PRECOMPUTED_COMMITS commits every commit's descendants are computed once, in one pass
+    over the graph (a commit's descendants only use lower bits, so all of them take about
+    commits²/16 bytes); beyond that each question walks the graph.
+    """
+
+    def __init__(self, rev_list: bytes):
+        self.index: dict[str, int] = {}
+        parents_of: list[list[str]] = []
+        for line in rev_list.decode("ascii", "replace").splitlines():
+            commit, *parents = line.split()
+            self.index[commit] = len(parents_of)
+            parents_of.append(parents)
+        self.children: list[list[int]] = [[] for _ in parents_of]
+        for child, parents in enumerate(parents_of):
+            for parent in parents:
+                position = self.index.get(parent)
+                if position is not None:
+                    self.children[position].append(child)
+        self._masks: list[int] | None = None
+        if len(parents_of) <= _PRECOMPUTED_COMMITS:
+            masks: list[int] = []
+            for position, children in enumerate(self.children):
+                mask = 1 << position
+                for child in children:
+                    mask |= masks[child]
+                masks.append(mask)
+            self._masks = masks
+
+    def descendants(self, commits: Iterable[str]) -> int:
+        """The commits descending from any of `commits`, themselves included."""
+        starts = [self.index[sha] for sha in commits if sha in self.index]
+        if self._masks is not None:
+            mask = 0
+            for start in starts:
+                mask |= self._masks[start]
+            return mask
+        seen = bytearray(len(self.children))
+        queue = deque(starts)
+        for start in starts:
+            seen[start] = 1
+        while queue:
+            for child in self.children[queue.popleft()]:
+                if not seen[child]:
+                    seen[child] = 1
+                    queue.append(child)
+        # bytes 0/1 → the digits of a binary number, highest position first.
+        return int(seen.translate(_BINARY_DIGITS)[::-1] or b"0", 2)
+
+    def holds(self, commits: int, sha: str) -> bool:
+        position = self.index.get(sha)
+        return position is not None and bool(commits >> position & 1)
+
+
+_PRECOMPUTED_COMMITS = 30_000
+_BINARY_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
 class ProvenanceResolver:
     """Answers provenance questions about one repository from one pass over its history."""
 
@@ -86,14 +148,14 @@ class ProvenanceResolver:
         self.roots = list(roots)
         self._head = _head_blob_ids(repo)
         self._tips = _ref_tips(repo)
-        self._children: dict[str, list[str]] | None = None
+        self._commit_graph: _CommitGraph | None = None
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
         self._background: dict[str, BackgroundGit] = {}
 
     def _passes(self) -> dict[str, list[str]]:
         return {
-            "graph": ["rev-list", "--parents", *self.roots],
+            "graph": ["rev-list", "--parents", "--topo-order", *self.roots],
             "log": [
                 "log",
                 *self.roots,
@@ -115,36 +177,25 @@ class ProvenanceResolver:
         running = self._background.pop(name, None)
         return (running or BackgroundGit(self.repo, self._passes()[name])).stdout() or b""
 
-    def _graph(self) -> dict[str, list[str]]:
-        if self._children is None:
-            children: dict[str, list[str]] = {}
-            for line in self._pass_output("graph").decode("ascii", "replace").splitlines():
-                commit, *parents = line.split()
-                children.setdefault(commit, [])
-                for parent in parents:
-                    children.setdefault(parent, []).append(commit)
-            self._children = children
-        return self._children
-
-    def _descendants(self, commit: str) -> set[str]:
-        children = self._graph()
-        seen = {commit}
-        queue = deque([commit])
-        while queue:
-            for child in children.get(queue.popleft(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    queue.append(child)
-        return seen
+    def _graph(self) -> _CommitGraph:
+        if self._commit_graph is None:
+            self._commit_graph = _CommitGraph(self._pass_output("graph"))
+        return self._commit_graph
 
     def _in_head(self, commit: str) -> bool:
         if self._head_ancestors is None:
             self._head_ancestors = set(_lines(self.repo, ["rev-list", "HEAD"]))
         return commit in self._head_ancestors
 
-    def _refs_within(self, commits: set[str]) -> tuple[str, ...]:
+    def _refs_within(self, commits: int) -> tuple[str, ...]:
+        graph = self._graph()
         return tuple(
-            sorted(n for tip, names in self._tips.items() if tip in commits for n in names)
+            sorted(
+                name
+                for tip, names in self._tips.items()
+                if graph.holds(commits, tip)
+                for name in names
+            )
         )
 
     def load(self, oids: Iterable[str]) -> None:
@@ -192,28 +243,25 @@ class ProvenanceResolver:
         if not events.adders:
             return BlobHistory(None, None, None, None, 0, (), oid in self._head)
         adders = sorted(events.adders)
-        reaching: set[str] = set()
-        for _, sha, _, _ in adders:
-            reaching |= self._descendants(sha)
+        graph = self._graph()
+        reaching = graph.descendants([sha for _, sha, _, _ in adders])
         # A ref reaches the secret when its history holds an adding commit, even if a later
         # commit deleted the file: the content stays retrievable from that ref.
-        carriers = set(reaching)
-        for sha in events.removers:
-            carriers -= self._descendants(sha)
+        carriers = reaching & ~graph.descendants(events.removers)
         seconds, sha, author, path = adders[0]
         return BlobHistory(
             first_commit=sha,
             author=author,
             date=_iso(seconds),
             path=path,
-            commit_count=len(carriers),
+            commit_count=carriers.bit_count(),
             refs=self._refs_within(reaching),
             at_head=oid in self._head,
         )
 
     def commit(self, sha: str) -> BlobHistory:
         """For a finding in a commit or tag message: the refs whose history holds that object."""
-        reaching = self._descendants(sha)
+        reaching = self._graph().descendants([sha])
         return BlobHistory(
             sha, None, None, None, 1, self._refs_within(reaching), self._in_head(sha)
         )
