@@ -62,6 +62,36 @@ def _byte_offset(text: str, char_index: int, ascii_only: bool) -> int:
     return len(text[:char_index].encode("utf-8", "surrogateescape"))
 
 
+def _near_required(
+    data: bytes,
+    spans: list[tuple[int, int]],
+    requires: tuple[bytes, ...],
+    before: int,
+    after: int,
+) -> list[tuple[int, int]]:
+    """The sorted spans with a required literal within reach.
+
+    Most hits of a common keyword (every URL's ://) lack the literal nearby. The next occurrence
+    of each literal is remembered while the spans advance, so a file with a thousand URLs and no
+    `@` costs one search, not a thousand.
+    """
+    kept: list[tuple[int, int]] = []
+    next_at = dict.fromkeys(requires, _NOT_SEARCHED)
+    for start, end in spans:
+        low, high = max(0, start - before), end + after
+        for literal in requires:
+            found = next_at[literal]
+            if found == _NOT_SEARCHED or -1 < found < low:
+                found = next_at[literal] = data.find(literal, low)
+            if found != -1 and found + len(literal) <= high:
+                kept.append((start, end))
+                break
+    return kept
+
+
+_NOT_SEARCHED = -2
+
+
 def extract(
     data: bytes,
     hits: Sequence[KeywordHit],
@@ -84,16 +114,10 @@ def extract(
         requires = ruleset.requires[rule_index]
         spans = spans_by_rule[rule_index]
         if requires:
-            # Most hits of a common keyword (every URL's ://) lack the required literal nearby:
-            # one C-level find per hit drops them before any window is built.
             before, after = (
                 (BLOCK_BEFORE, BLOCK_AFTER) if rule.multiline else (LINE_BEFORE, LINE_AFTER)
             )
-            spans = [
-                (s, e)
-                for s, e in spans
-                if any(data.find(lit, max(0, s - before), e + after) != -1 for lit in requires)
-            ]
+            spans = _near_required(data, sorted(spans), requires, before, after)
         try:
             for low, high in _merged_windows(data, spans, rule):
                 chunk = data[low:high]
