@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 from tests.conftest import commit, git, run_keyscan
@@ -183,3 +184,32 @@ def test_the_same_secret_has_the_same_fingerprint_in_the_tree_and_in_history(mak
     assert [f["fingerprint"] for f in audit["findings"]] == [
         f["fingerprint"] for f in tree["findings"]
     ]
+
+
+def test_audit_cache_keeps_rulesets_apart_and_sets_an_old_schema_aside(tmp_path: Path) -> None:
+    from keyscan.auditcache import DB_NAME, AuditCache
+
+    blob, other = "ab" * 20, "cd" * 20
+    with AuditCache(tmp_path, "a" * 64) as first:
+        first.mark_clean([blob])
+    with AuditCache(tmp_path, "b" * 64) as second:
+        assert not second.is_clean(blob)  # clean under other rules says nothing about these
+        second.mark_clean([other])
+    with AuditCache(tmp_path, "a" * 64) as again:
+        assert again.is_clean(blob) and not again.is_clean(other)
+        assert again.prune() == 1
+    with AuditCache(tmp_path, "b" * 64) as pruned:
+        assert not pruned.is_clean(other)
+
+    old = tmp_path / "old"
+    old.mkdir()
+    database = sqlite3.connect(old / DB_NAME)
+    database.execute("CREATE TABLE clean_blobs (ruleset TEXT, blob BLOB)")
+    database.execute("PRAGMA user_version=1")
+    database.commit()
+    database.close()
+    with AuditCache(old, "a" * 64) as upgraded:
+        upgraded.mark_clean([blob])
+    with AuditCache(old, "a" * 64) as reopened:
+        assert reopened.disabled_reason is None and reopened.is_clean(blob)
+    assert (old / DB_NAME).with_suffix(".corrupt").exists()
