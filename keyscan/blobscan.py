@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers, keystore_layers
-from keyscan.engine.base import Engine
+from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
 from keyscan.filters import (
@@ -69,7 +69,7 @@ class BlobScanner:
     def scan(self, blob: Blob) -> BlobResult:
         result = BlobResult()
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
-        markers = self._scan_layer(blob, data, result, None)
+        stage1 = self._scan_layer(blob, data, result, None)
         if self.options.decode_depth and blob.binary:
             for piece in keystore_layers(blob.data):
                 layer = _Layer((piece.name,), piece.start, piece.end, False)
@@ -77,7 +77,7 @@ class BlobScanner:
         if self.options.decode_depth and not blob.binary:
             budget = 2 * len(data) + _DECODE_ALLOWANCE
             self._scan_decoded(
-                blob, data, markers, result, None, self.options.decode_depth, [budget]
+                blob, data, stage1, result, None, self.options.decode_depth, [budget]
             )
             self._prefer_decoded(result)
         return result
@@ -101,33 +101,34 @@ class BlobScanner:
         self,
         blob: Blob,
         data: bytes,
-        markers: frozenset[str],
+        stage1: Stage1,
         result: BlobResult,
         parent: _Layer | None,
         depth: int,
         budget: list[int],
     ) -> None:
         """Scan what decoders recover from `data`, down to `depth` nested encodings."""
-        for piece in decode_layers(data, blob.provenance.path, budget[0], markers):
+        for piece in decode_layers(
+            data, blob.provenance.path, budget[0], stage1.markers, stage1.encoded_ends
+        ):
             budget[0] -= len(piece.data)
             # A finding inside nested encodings points at the outermost encoded text: that is
             # what the user sees in the file and has to remove.
             start, end = (parent.start, parent.end) if parent else (piece.start, piece.end)
             chain = (*parent.chain, piece.name) if parent else (piece.name,)
             layer = _Layer(chain, start, end, piece.context and (parent is None or parent.context))
-            piece_markers = self._scan_layer(blob, piece.data, result, layer)
+            piece_stage1 = self._scan_layer(blob, piece.data, result, layer)
             if depth > 1 and budget[0] > 0:
-                self._scan_decoded(
-                    blob, piece.data, piece_markers, result, layer, depth - 1, budget
-                )
+                self._scan_decoded(blob, piece.data, piece_stage1, result, layer, depth - 1, budget)
 
     def _scan_layer(
         self, blob: Blob, data: bytes, result: BlobResult, layer: _Layer | None
-    ) -> frozenset[str]:
-        """Report what `data` holds; returns the decoder markers stage 1 saw in it."""
-        hits, markers = self.engine.scan(data)
+    ) -> Stage1:
+        """Report what `data` holds; returns what stage 1 saw in it, for the decoders."""
+        stage1 = self.engine.scan(data)
+        hits = stage1.hits
         if not hits:
-            return markers
+            return stage1
         generic_ok = not blob.binary and (layer is None or layer.context)
         wanted = (lambda rule: True) if generic_ok else (lambda rule: not rule.generic)
         extraction = extract(data, hits, self.ruleset, wanted)
@@ -158,7 +159,7 @@ class BlobScanner:
                     )
                 continue
             self._judge(blob, data, candidate, result, layer)
-        return markers
+        return stage1
 
     def _judge(
         self,

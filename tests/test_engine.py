@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from keyscan.blobscan import BlobScanner, ScanOptions
 from keyscan.commands.rules import EXAMPLE_PATH
+from keyscan.decoders.encodings import base64_and_hex_layers
 from keyscan.engine.extract import extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
@@ -83,10 +85,11 @@ def test_both_engines_give_identical_findings(data: bytes) -> None:
 @given(spliced_documents())
 def test_keyword_hits_are_identical_and_candidate_spans_lie_inside_the_data(data: bytes) -> None:
     ruleset = builtin()
-    regex_hits, regex_markers = RegexEngine(ruleset).scan(data)
-    hyperscan_hits, hyperscan_markers = scanners()[1].engine.scan(data)
-    assert sorted(regex_hits) == sorted(hyperscan_hits)
-    assert regex_markers == hyperscan_markers
+    regex_stage1 = RegexEngine(ruleset).scan(data)
+    hyperscan_stage1 = scanners()[1].engine.scan(data)
+    assert sorted(regex_stage1.hits) == sorted(hyperscan_stage1.hits)
+    assert regex_stage1.markers == hyperscan_stage1.markers
+    regex_hits = regex_stage1.hits
     for candidate in extract(data, regex_hits, ruleset).candidates:
         assert 0 <= candidate.start < candidate.end <= len(data)
         assert (
@@ -132,3 +135,39 @@ def test_every_rule_example_gives_one_finding_in_both_engines() -> None:
 def test_blob_id_matches_git() -> None:
     # `printf 'hello\n' | git hash-object --stdin`
     assert blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+@st.composite
+def text_with_encodings(draw: st.DrawFn) -> bytes:
+    """Noise, identifiers and base64/hex of text: printable ASCII with at most a couple of
+    accented letters, the most unprintable bytes text may hold and still be decoded."""
+    printable = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+    parts: list[bytes] = []
+    for _ in range(draw(st.integers(1, 6))):
+        text = draw(st.text(printable, max_size=90))
+        for _ in range(draw(st.integers(0, 2))):
+            position = draw(st.integers(0, len(text)))
+            text = text[:position] + draw(st.sampled_from(["é", "€", "ü"])) + text[position:]
+        payload = text.encode()
+        encoding = draw(st.sampled_from(["base64", "hex", "raw"]))
+        encoded = (
+            base64.b64encode(payload)
+            if encoding == "base64"
+            else payload.hex().encode()
+            if encoding == "hex"
+            else payload
+        )
+        parts.append(draw(st.sampled_from([b"", b"x = ", b"CamelCaseIdentifierName", b"'", b"\n"])))
+        parts.append(encoded)
+    return b"".join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text_with_encodings())
+def test_encoded_text_markers_never_hide_a_run_that_decodes(data: bytes) -> None:
+    # The base64/hex decoder given hyperscan's marker offsets finds exactly what a search of
+    # every run finds: the markers are necessary conditions, not heuristics.
+    stage1 = scanners()[1].engine.scan(data)
+    assert stage1.encoded_ends is not None
+    everywhere = list(base64_and_hex_layers(data))
+    assert list(base64_and_hex_layers(data, stage1.encoded_ends)) == everywhere

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
 from keyscan.decoders.kubernetes import kubernetes_layers
@@ -25,12 +26,17 @@ DEFAULT_DEPTH = 2
 
 
 def decode_layers(
-    data: bytes, path: str, budget: int, markers: frozenset[str] = ALL_MARKERS
+    data: bytes,
+    path: str,
+    budget: int,
+    markers: frozenset[str] = ALL_MARKERS,
+    encoded_ends: Sequence[int] | None = None,
 ) -> list[Decoded]:
     """Decoded layers of `data`, at most `budget` decoded bytes in all, in order of position.
 
     `markers` names the decoder markers stage 1 saw in `data`; a decoder whose marker is
-    absent cannot find anything and is not run.
+    absent cannot find anything and is not run. `encoded_ends`, when stage 1 provides it, says
+    where base64 or hex text may end (decoders.markers).
     """
     layers: list[Decoded] = []
     if "kubernetes" in markers:
@@ -43,7 +49,7 @@ def decode_layers(
         claimed = {(layer.start, layer.end) for layer in layers}
         layers += [
             layer
-            for layer in base64_and_hex_layers(data)
+            for layer in base64_and_hex_layers(data, encoded_ends)
             if (layer.start, layer.end) not in claimed
         ]
     kept: list[Decoded] = []

@@ -8,7 +8,7 @@ import codecs
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from keyscan.decoders.layer import Decoded, looks_like_text
 
@@ -57,12 +57,23 @@ def _cannot_be_text(body: bytes) -> bool:
     return high_bytes * _UNPRINTABLE_SHARE > allowed
 
 
-def base64_and_hex_layers(data: bytes) -> Iterator[Decoded]:
+def base64_and_hex_layers(data: bytes, near: Sequence[int] | None = None) -> Iterator[Decoded]:
     """Standard base64 and hex runs, found in one pass: every hex run is also a base64 run.
+
+    `near`, when stage 1 provides it, lists offsets where a run that decodes to text may end
+    (see decoders.markers): only the runs around them are looked at. Without it every run of
+    the data is.
 
     URL-safe base64 is not searched for: its `-` and `_` would join every snake_case identifier
     and path into a candidate run, tripling the work on source code for little gain.
     """
+    for start, end in _all_runs(data) if near is None else _runs_around(data, near):
+        layer = _run_layer(data, start, end)
+        if layer is not None:
+            yield layer
+
+
+def _all_runs(data: bytes) -> Iterator[tuple[int, int]]:
     # Runs are found with C-level searches on a translated copy ("A" for a base64 character,
     # a space for anything else) instead of a regex that restarts at every word.
     classes = data.translate(_BASE64_TABLE)
@@ -73,26 +84,62 @@ def base64_and_hex_layers(data: bytes) -> Iterator[Decoded]:
         end = classes.find(b" ", position)
         if end == -1:
             end = len(classes)
+        yield start, end
         position = classes.find(probe, end)
-        body = data[start:end]
-        if not body.translate(None, _HEX_CHARS):
-            layer = _hex_layer(body, start, end)
-            if layer is not None:
-                yield layer
-            continue
-        # Identifiers and paths are long runs too: base64 of text mixes cases and digits.
-        if _cannot_be_text(body) or body.isdigit() or body.islower() or body.isupper():
-            continue
-        padded_end = end
-        while padded_end < len(data) and data[padded_end] == 0x3D and padded_end - end < 2:
-            padded_end += 1  # '=' padding belongs to the encoded span the user has to remove
-        try:
-            decoded = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if looks_like_text(decoded):
-            # A decoded file (several lines) keeps its assignments, so generic rules may run.
-            yield Decoded("base64", start, padded_end, decoded, b"\n" in decoded.strip())
+
+
+def _runs_around(data: bytes, offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """The maximal runs of at least _MIN_BASE64 characters holding the byte before each offset."""
+    done = 0
+    for offset in sorted(offsets):
+        if offset <= done:
+            continue  # inside the run just seen
+        start, end = _run_start(data, offset - 1), _run_end(data, offset)
+        done = end
+        if end - start >= _MIN_BASE64:
+            yield start, end
+
+
+def _run_start(data: bytes, position: int) -> int:
+    step = 512
+    while position > 0:
+        low = max(0, position - step)
+        space = data[low:position].translate(_BASE64_TABLE).rfind(b" ")
+        if space != -1:
+            return low + space + 1
+        position, step = low, step * 4
+    return 0
+
+
+def _run_end(data: bytes, position: int) -> int:
+    step = 512
+    while position < len(data):
+        high = min(len(data), position + step)
+        space = data[position:high].translate(_BASE64_TABLE).find(b" ")
+        if space != -1:
+            return position + space
+        position, step = high, step * 4
+    return len(data)
+
+
+def _run_layer(data: bytes, start: int, end: int) -> Decoded | None:
+    body = data[start:end]
+    if not body.translate(None, _HEX_CHARS):
+        return _hex_layer(body, start, end)
+    # Identifiers and paths are long runs too: base64 of text mixes cases and digits.
+    if _cannot_be_text(body) or body.isdigit() or body.islower() or body.isupper():
+        return None
+    padded_end = end
+    while padded_end < len(data) and data[padded_end] == 0x3D and padded_end - end < 2:
+        padded_end += 1  # '=' padding belongs to the encoded span the user has to remove
+    try:
+        decoded = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not looks_like_text(decoded):
+        return None
+    # A decoded file (several lines) keeps its assignments, so generic rules may run.
+    return Decoded("base64", start, padded_end, decoded, b"\n" in decoded.strip())
 
 
 def _hex_layer(run: bytes, start: int, end: int) -> Decoded | None:

@@ -7,10 +7,43 @@ condition of its decoder, never a heuristic: findings are identical with and wit
 
 from __future__ import annotations
 
-# (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`).
+from collections.abc import Callable
+
+# (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
+# only needs to know whether each occurs at all.
 DECODER_MARKERS: tuple[tuple[str, bytes], ...] = (
     ("kubernetes", rb"Secret"),  # a manifest's `kind: Secret`
     ("escapes", rb"\\[\"'ux/]"),  # an escape other than \n or \t
     ("percent", rb"%[0-9A-Fa-f]{2}"),
 )
 ALL_MARKERS: frozenset[str] = frozenset(name for name, _ in DECODER_MARKERS)
+
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _sextet_class(accept: Callable[[int], bool]) -> bytes:
+    return b"[" + bytes(c for v, c in enumerate(_BASE64_ALPHABET) if accept(v)) + b"]"
+
+
+# Where base64 or hex that decodes to text can be: stage 1 reports the end of every match, and
+# the decoder looks only at the runs around those ends.
+#
+# Base64 of text: in each 4-character group the first three characters carry the top bits of
+# the three bytes, and text bytes (what looks_like_text accepts: at most 3% unprintable) are
+# almost all below 0x80. With that 3% allowance, every run of 24 or more characters that decodes
+# to text still holds five consecutive groups, aligned to the run's start, whose three bytes are
+# all below 0x80 (the tightest case is an 11-group run with one high byte in the middle). The
+# pattern asks for five such groups at any alignment, which is weaker, so it never misses.
+_ASCII_GROUP = (
+    _sextet_class(lambda v: v < 32)
+    + _sextet_class(lambda v: v % 16 < 8)
+    + _sextet_class(lambda v: v % 4 < 2)
+    + b"[A-Za-z0-9+/]"
+)
+# Hex of text: each byte's first digit is 0-7. A hex run of 32 digits or more that decodes to
+# text holds eight such bytes in a row (16 bytes allow no unprintable byte; longer runs allow
+# one per 33 and still keep eight in a row).
+ENCODED_TEXT_MARKERS: tuple[bytes, ...] = (
+    b"(?:" + _ASCII_GROUP + b"){5}",
+    rb"(?:[0-7][0-9a-fA-F]){8}",
+)

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from keyscan.decoders.markers import DECODER_MARKERS
-from keyscan.engine.base import KeywordHit
+from keyscan.decoders.markers import DECODER_MARKERS, ENCODED_TEXT_MARKERS
+from keyscan.engine.base import KeywordHit, Stage1
 from keyscan.rules.ruleset import Ruleset
 
 
@@ -51,9 +51,14 @@ class HyperscanEngine:
         ]
         database.compile(
             expressions=[_literal(k) for k in ruleset.keywords]
-            + [pattern for _, pattern in DECODER_MARKERS],
-            ids=list(range(len(ruleset.keywords) + len(DECODER_MARKERS))),
-            flags=keyword_flags + [hs.HS_FLAG_SINGLEMATCH] * len(DECODER_MARKERS),
+            + [pattern for _, pattern in DECODER_MARKERS]
+            + list(ENCODED_TEXT_MARKERS),
+            ids=list(
+                range(len(ruleset.keywords) + len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS))
+            ),
+            flags=keyword_flags
+            + [hs.HS_FLAG_SINGLEMATCH] * len(DECODER_MARKERS)
+            + [0] * len(ENCODED_TEXT_MARKERS),
         )
         return database
 
@@ -61,7 +66,8 @@ class HyperscanEngine:
         hs = self._hs
         if cache_dir is None:
             return self._compile(ruleset)
-        markers = hashlib.sha256(repr(DECODER_MARKERS).encode()).hexdigest()[:8]
+        patterns = repr((DECODER_MARKERS, ENCODED_TEXT_MARKERS)).encode()
+        markers = hashlib.sha256(patterns).hexdigest()[:8]
         cached = cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
         try:
             return hs.loadb(cached.read_bytes(), mode=hs.HS_MODE_BLOCK)
@@ -72,23 +78,27 @@ class HyperscanEngine:
         return database
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
-        return self.scan(data)[0]
+        return self.scan(data).hits
 
-    def scan(self, data: bytes) -> tuple[list[KeywordHit], frozenset[str]]:
+    def scan(self, data: bytes) -> Stage1:
         hits: list[KeywordHit] = []
         markers: list[str] = []
+        encoded_ends: list[int] = []
         lengths = self._lengths
         keyword_count = len(lengths)
+        encoded_from = keyword_count + len(DECODER_MARKERS)
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             if index < keyword_count:
                 hits.append((index, end - lengths[index]))
+            elif index >= encoded_from:
+                encoded_ends.append(end)
             else:
                 markers.append(DECODER_MARKERS[index - keyword_count][0])
 
         if data:
             self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return hits, frozenset(markers)
+        return Stage1(hits, frozenset(markers), encoded_ends)
 
 
 def _write_quietly(path: Path, payload: bytes) -> None:

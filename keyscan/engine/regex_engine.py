@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from keyscan.decoders.markers import DECODER_MARKERS
-from keyscan.engine.base import KeywordHit
+from keyscan.engine.base import KeywordHit, Stage1
 from keyscan.rules.ruleset import Ruleset
 
 
@@ -19,9 +19,10 @@ class RegexEngine:
         self._sensitive = ruleset.case_sensitive
         self._markers = tuple((name, re.compile(pattern)) for name, pattern in DECODER_MARKERS)
 
-    def scan(self, data: bytes) -> tuple[list[KeywordHit], frozenset[str]]:
+    def scan(self, data: bytes) -> Stage1:
         markers = frozenset(name for name, pattern in self._markers if pattern.search(data))
-        return self.keyword_hits(data), markers
+        # Encoded text is left to the decoder's own full search: `re` would be slower at it.
+        return Stage1(self.keyword_hits(data), markers, None)
 
     def keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
