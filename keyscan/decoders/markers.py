@@ -41,9 +41,9 @@ _ASCII_GROUP = (
     + b"[A-Za-z0-9+/]"
 )
 # Hex of text: each byte's first digit is 0-7. A hex run of 32 digits or more that decodes to
-# text holds eight such bytes in a row (16 bytes allow no unprintable byte; longer runs allow
-# one per 33 and still keep eight in a row).
+# text holds sixteen such bytes in a row (16 bytes allow no unprintable byte; longer runs allow
+# one per 33 and still keep sixteen in a row).
 ENCODED_TEXT_MARKERS: tuple[bytes, ...] = (
     b"(?:" + _ASCII_GROUP + b"){5}",
-    rb"(?:[0-7][0-9a-fA-F]){8}",
+    rb"(?:[0-7][0-9a-fA-F]){16}",
 )
