@@ -146,6 +146,7 @@ def main() -> None:
                 "cpu": statistics.median(r.cpu for r in runs),
                 "max_rss_mb": max(r.max_rss for r in runs) / 2**20,
                 "tree_rss_mb": max(r.peak_tree_rss for r in runs) / 2**20,
+                "tree_pss_mb": max(r.peak_tree_pss for r in runs) / 2**20,
                 "findings": findings, "walls": [round(r.wall, 2) for r in runs],
                 "exit": runs[-1].exit_code,
                 "command": _display(argv, repo, report, cache),
@@ -169,15 +170,17 @@ def render(repo: Path, info: dict[str, Any], rows: list[dict[str, Any]], network
         + network
         + ".",
         "",
-        "| tool | wall s | x floor | CPU s | max RSS MB | tree RSS MB | findings | runs (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| tool | wall s | x floor | CPU s | max RSS MB | tree RSS MB | tree PSS MB | findings "
+        "| runs (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         ratio = f"{r['wall'] / floor:.1f}" if floor else "-"
         found = "-" if r["findings"] is None else str(r["findings"])
         lines.append(
             f"| {r['tool']} | {r['wall']:.2f} | {ratio} | {r['cpu']:.2f} | {r['max_rss_mb']:.0f} "
-            f"| {r['tree_rss_mb']:.0f} | {found} | {', '.join(map(str, r['walls']))} |"
+            f"| {r['tree_rss_mb']:.0f} | {r['tree_pss_mb']:.0f} | {found} "
+            f"| {', '.join(map(str, r['walls']))} |"
         )
     lines += ["", "Commands:", "", "```sh", *(r["command"] for r in rows), "```"]
     return "\n".join(lines) + "\n"

@@ -211,6 +211,22 @@ def _tree_rss(root_pid: int) -> int:
     return total
 
 
+def _tree_pss(root_pid: int) -> int:
+    """Proportional set size summed over the tree: pages several processes share (a pack file
+    every git process maps, the interpreter) count once in all, unlike a sum of RSS."""
+    total = 0
+    for pid in _descendants(root_pid):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 @dataclass
 class Measurement:
     wall: float
@@ -218,6 +234,7 @@ class Measurement:
     max_rss: int  # bytes: the largest single process (getrusage's ru_maxrss)
     peak_tree_rss: int  # bytes: the largest sampled sum of RSS over the process tree
     exit_code: int
+    peak_tree_pss: int = 0  # bytes: the largest sampled sum of PSS over the process tree
     # CPU seconds the rest of the machine used during the run (all CPUs busy time, less the tool's
     # and this script's): other work on a shared machine, i.e. noise.
     other_cpu: float = 0.0
@@ -225,8 +242,9 @@ class Measurement:
 
 def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Path) -> Measurement:
     """Run ARGV, timing it and taking its resource usage (with all its reaped children) from
-    wait4; a sampler thread sums the RSS of the whole process tree every 20 ms."""
-    peak = 0
+    wait4; a sampler thread sums the RSS of the whole process tree every 20 ms, and its PSS
+    every 100 ms."""
+    peak = peak_pss = 0
     done = threading.Event()
     busy_before, self_before = machine_busy_seconds(), self_cpu_seconds()
     with open(stderr_path, "wb") as stderr:
@@ -237,9 +255,13 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Pa
         )  # fmt: skip
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
+            rounds = 0
             while not done.wait(0.02):
                 peak = max(peak, _tree_rss(proc.pid))
+                rounds += 1
+                if rounds % 5 == 1:  # smaps_rollup walks page tables: every 100 ms is enough
+                    peak_pss = max(peak_pss, _tree_pss(proc.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -258,6 +280,7 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path, stderr_path: Pa
         max_rss=max_rss,
         peak_tree_rss=max(peak, max_rss),
         exit_code=proc.returncode,
+        peak_tree_pss=peak_pss,
         other_cpu=max(0.0, busy - cpu - mine),
     )
 
