@@ -96,6 +96,14 @@ def worktree_root(path: Path) -> Path | None:
     return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
 
 
+def is_ignored(root: Path, relative: str) -> bool:
+    """Whether git ignores `relative` (a path under the work tree at `root`)."""
+    if relative in (".", ""):
+        return False
+    done = run_git(root, ["check-ignore", "-q", "--", relative], check=False)
+    return done.returncode == 0
+
+
 def listed_files(root: Path, pathspec: str) -> list[str]:
     """Tracked files plus untracked files that are not ignored, relative to `root`."""
     done = run_git(

@@ -72,6 +72,10 @@ def test_git_repo_scans_untracked_but_not_ignored_files(make_repo, tmp_path: Pat
     code, report = scan_json(str(repo), "--rules", str(rules))
     assert code == 1
     assert sorted(f["path"] for f in report["findings"]) == ["tracked.txt", "untracked.txt"]
+    # Naming an ignored directory explicitly scans it: the user asked for exactly that.
+    code, report = scan_json(str(repo / "build"), "--rules", str(rules))
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["out.txt"]
 
 
 def test_outside_git_every_file_is_walked(tmp_path: Path) -> None:

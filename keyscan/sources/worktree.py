@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keyscan.errors import SourceError
-from keyscan.gitcmd import listed_files, worktree_root
+from keyscan.gitcmd import is_ignored, listed_files, worktree_root
 from keyscan.model import Skip
 
 
@@ -39,6 +39,11 @@ def list_worktree(target: Path) -> WorktreeListing:
     if target.is_file() and not target.is_symlink():
         return WorktreeListing([FileItem(target.name, str(target))], [], target.parent, False)
     repo = worktree_root(target)
+    if repo is not None and is_ignored(repo, os.path.relpath(target, repo)):
+        # A directory git ignores was named explicitly (a build output, a vendored copy): the
+        # user asked for it, so every file is scanned rather than none.
+        files, skips = _admit(_walk(target), target.resolve())
+        return WorktreeListing(files, skips, target, False, repo)
     if repo is not None:
         relative = os.path.relpath(target, repo)
         names = listed_files(repo, "." if relative == "." else relative)
