@@ -213,3 +213,23 @@ def test_audit_cache_keeps_rulesets_apart_and_sets_an_old_schema_aside(tmp_path:
     with AuditCache(old, "a" * 64) as reopened:
         assert reopened.disabled_reason is None and reopened.is_clean(blob)
     assert (old / DB_NAME).with_suffix(".corrupt").exists()
+
+
+def test_replayed_audit_keeps_counts_and_refs_of_every_version(make_repo, tmp_path: Path) -> None:
+    # A leak carried through several versions of a file is one finding whose commit count and
+    # refs cover all of them; the replay rescans only the first version and must say the same.
+    repo = make_repo()
+    first, second = custom_token(rng(41)), custom_token(rng(42))
+    commit(repo, "leak", **{"app.env": f"A={first}\n"})
+    commit(repo, "more", **{"app.env": f"A={first}\nX=1\n"})
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, "side", **{"app.env": f"A={first}\nB={second}\n"})
+    git(repo, "checkout", "-q", "-")
+    commit(repo, "again", **{"app.env": f"A={first}\nX=2\n"})
+    cache = tmp_path / "cache"
+    _, full, _ = history(repo, "--cache-dir", str(cache))
+    _, replayed, _ = history(repo, "--cache-dir", str(cache))
+    _, uncached, _ = history(repo, "--no-cache")
+    assert full["findings"] == replayed["findings"] == uncached["findings"]
+    counts = {f["secret"]: (f["commit_count"], len(f["refs"])) for f in full["findings"]}
+    assert counts == {first: (4, 2), second: (1, 1)}

@@ -142,9 +142,14 @@ def _full_audit(
     # What a later audit of unchanged refs needs to give the same answer without walking history:
     # which objects had findings (to rescan; the secrets themselves are never stored) and their
     # provenance.
+    merged = _one_per_secret_and_path(result.findings)
+    representatives = {f.blob for f in merged}
     record = {
-        "objects": list(objects.values()),
-        "histories": {oid: asdict(h) for oid, h in histories.items()},
+        # Only the object that represents each reported leak is rescanned on replay; the other
+        # versions of the file contribute counts and refs, which are kept here (no secret).
+        "objects": [objects[oid] for oid in sorted(representatives)],
+        "leaks": [[f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head] for f in merged],
+        "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
         "shallow": stats.shallow,
         "objects_seen": result.summary.files_scanned + stats.cached_clean,
@@ -167,9 +172,22 @@ def _replay(
     refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
     histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
     result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, None, 1)
-    result.findings = [
-        _with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories
-    ]
+    findings = [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
+    leaks = record.get("leaks")
+    if leaks is not None:
+        # Each leak's finding as the full audit reported it: its first version, with the
+        # commit count, refs and HEAD presence of all its versions.
+        totals = {
+            (fp, path): (count, tuple(refs), at_head) for fp, path, count, refs, at_head in leaks
+        }
+        kept: list[Finding] = []
+        for finding in _one_per_secret_and_path(findings):
+            total = totals.get((finding.fingerprint, finding.path))
+            if total is not None:
+                count, leak_refs, at_head = total
+                kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
+        findings = kept
+    result.findings = findings
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
     return result
 
