@@ -115,10 +115,11 @@ class CatFile:
 
     def __init__(self, repo: Path):
         self.repo = repo
-        # Two of these run side by side: a 64 MiB delta-base cache each (git's default is 96)
-        # decompresses mypy's history as fast and keeps the pair 60 MB smaller.
+        # Two of these run side by side: a 48 MiB delta-base cache each (git's default is 96)
+        # decompresses mypy's history within a few percent as fast and keeps the pair 90 MB
+        # smaller.
         self._process = _spawn(
-            repo, ["-c", "core.deltaBaseCacheLimit=64m", "cat-file", "--batch"], subprocess.PIPE
+            repo, ["-c", "core.deltaBaseCacheLimit=48m", "cat-file", "--batch"], subprocess.PIPE
         )
         assert self._process.stdout is not None
         # A larger pipe lets git run ahead of the scan instead of stalling every 64 KiB.
