@@ -2,7 +2,7 @@
 
 Everything is answered from two passes over history (`git rev-list --parents` for the commit
 graph and one `git log --raw` for where each blob was added or removed), whatever the number of
-blobs with findings; descendants are walked in Python on the graph.
+blobs with findings; descendant sets are bitmasks computed on the graph in Python.
 """
 
 from __future__ import annotations
