@@ -3,9 +3,10 @@
 
 Audits one git repository (--repo PATH, a bare clone is fine) with every tool over its whole
 history, all built-in rules, no network, and reports wall, CPU, peak memory and findings (median
-of --runs after a warm-up run), next to the floor: the time `git cat-file --batch-all-objects
---batch` takes to decompress every object. keyscan is measured cold (no cache) and warm (a second
-audit of the same refs with its audit cache). Reuses the measuring and isolation of
+of --runs taken round-robin over the tools, after a warm-up run of each), next to the floor: the
+time `git cat-file --batch-all-objects --batch` takes to decompress every object. keyscan is
+measured with no cache at all, as a first audit (rules cached, audit cache empty) and warm (a
+second audit of the same refs with its audit cache). Reuses the measuring and isolation of
 bench/worktree_bench.py; see docs/benchmarks.md for how the repositories were obtained.
 
     bench/.env/bin/python bench/history_bench.py --repo bench/work/history/requests.git \\
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from worktree_bench import (
     HERE,
     NCPU,
+    Measurement,
     bundled_binary,
     keyscan_revision,
     machine,
@@ -123,35 +125,44 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="history-bench-") as tmp:
         tmpdir = Path(tmp)
-        report = tmpdir / "report.json"
         cache = tmpdir / "keyscan-cache"
-        for name, argv in commands(HERE / ".env", str(repo), str(report), str(cache)).items():
-            if args.tools and not any(t in name for t in args.tools.split(",")):
-                continue
-            home = tmpdir / f"home-{len(rows)}"
+        cwd = tmpdir / "cwd"
+        cwd.mkdir()
+        names = [
+            name
+            for name in commands(HERE / ".env", str(repo), "REPORT", str(cache))
+            if not args.tools or any(t in name for t in args.tools.split(","))
+        ]
+        tools = []
+        for index, name in enumerate(names):
+            report = tmpdir / f"report-{index}.json"
+            argv = commands(HERE / ".env", str(repo), str(report), str(cache))[name]
+            home = tmpdir / f"home-{index}"
             home.mkdir()
-            env = tool_env(home)
-            cwd = tmpdir / "cwd"
-            cwd.mkdir(exist_ok=True)
-            # The warm-up run also fills keyscan's audit cache for the "warm" row.
+            tools.append((name, argv, report, tool_env(home)))
+        # Untimed warm-up runs first (they also fill keyscan's audit cache for the "warm" row),
+        # then the timed runs round-robin over the tools, so a slow spell on a shared machine
+        # is spread over all of them instead of landing on one.
+        for _, argv, _, env in tools:
             measure([*prefix, *argv], env, cwd, tmpdir / "stderr")
-            runs = []
-            for _ in range(args.runs):
+        runs: dict[str, list[Measurement]] = {name: [] for name, *_ in tools}
+        for _ in range(args.runs):
+            for name, argv, _, env in tools:
                 wait_for_idle(args.wait_idle)
-                runs.append(measure([*prefix, *argv], env, cwd, tmpdir / "stderr"))
-            findings = count_findings(name, report)
-            wall = statistics.median(r.wall for r in runs)
+                runs[name].append(measure([*prefix, *argv], env, cwd, tmpdir / "stderr"))
+        for name, argv, report, _ in tools:
+            taken = runs[name]
             rows.append({
-                "tool": name, "wall": wall,
-                "cpu": statistics.median(r.cpu for r in runs),
-                "max_rss_mb": max(r.max_rss for r in runs) / 2**20,
-                "tree_rss_mb": max(r.peak_tree_rss for r in runs) / 2**20,
-                "tree_pss_mb": max(r.peak_tree_pss for r in runs) / 2**20,
-                "findings": findings, "walls": [round(r.wall, 2) for r in runs],
-                "exit": runs[-1].exit_code,
+                "tool": name, "wall": statistics.median(r.wall for r in taken),
+                "cpu": statistics.median(r.cpu for r in taken),
+                "max_rss_mb": max(r.max_rss for r in taken) / 2**20,
+                "tree_rss_mb": max(r.peak_tree_rss for r in taken) / 2**20,
+                "tree_pss_mb": max(r.peak_tree_pss for r in taken) / 2**20,
+                "findings": count_findings(name, report),
+                "walls": [round(r.wall, 2) for r in taken],
+                "exit": taken[-1].exit_code,
                 "command": _display(argv, repo, report, cache),
             })  # fmt: skip
-            report.unlink(missing_ok=True)
     print(render(repo, info, rows, network))
     if args.splice:
         splice(args.splice, f"history-{repo.name}", render(repo, info, rows, network))
@@ -166,9 +177,8 @@ def render(repo: Path, info: dict[str, Any], rows: list[dict[str, Any]], network
         f"{info['commits']} commits, {info['refs']} refs, {info['blobs']} reachable blobs "
         f"({info['blob_mb']:.0f} MB uncompressed), pack {info['pack_mb']:.0f} MB. "
         f"Measured {datetime.date.today()} on {m['nproc']} cores ({m['cpu']}), {m['memory']}; "
-        f"keyscan at {keyscan_revision()}; median of the runs after a warm-up run; "
-        + network
-        + ".",
+        f"keyscan at {keyscan_revision()}; median of the runs (taken round-robin over the tools) "
+        "after a warm-up run of each; " + network + ".",
         "",
         "| tool | wall s | x floor | CPU s | max RSS MB | tree RSS MB | tree PSS MB | findings "
         "| runs (s) |",
