@@ -35,7 +35,7 @@ def _sextets(accept: Callable[[int], bool]) -> bytes:
 # the third. A group whose character says "top bit set" decodes to a byte above 0x7F, which
 # `looks_like_text` counts as unprintable, so counting such characters rejects a run (a
 # CamelCase identifier, a digest) exactly and without decoding it.
-_ASCII_SEXTETS = (
+ASCII_SEXTETS = (
     _sextets(lambda value: value < 32),
     _sextets(lambda value: value % 16 < 8),
     _sextets(lambda value: value % 4 < 2),
@@ -49,11 +49,11 @@ def _cannot_be_text(body: bytes) -> bool:
     """True only if decoding `body` would give more unprintable bytes than text may hold."""
     allowed = len(body) * 3 // 4
     # The first characters alone settle most runs (CamelCase identifiers), at a third the cost.
-    high_bytes = len(body[::4].translate(None, _ASCII_SEXTETS[0]))
+    high_bytes = len(body[::4].translate(None, ASCII_SEXTETS[0]))
     if high_bytes * _UNPRINTABLE_SHARE > allowed:
         return True
-    high_bytes += len(body[1::4].translate(None, _ASCII_SEXTETS[1]))
-    high_bytes += len(body[2::4].translate(None, _ASCII_SEXTETS[2]))
+    high_bytes += len(body[1::4].translate(None, ASCII_SEXTETS[1]))
+    high_bytes += len(body[2::4].translate(None, ASCII_SEXTETS[2]))
     return high_bytes * _UNPRINTABLE_SHARE > allowed
 
 

@@ -7,7 +7,7 @@ condition of its decoder, never a heuristic: findings are identical with and wit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from keyscan.decoders.encodings import ASCII_SEXTETS
 
 # (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
 # only needs to know whether each occurs at all.
@@ -18,13 +18,6 @@ DECODER_MARKERS: tuple[tuple[str, bytes], ...] = (
 )
 ALL_MARKERS: frozenset[str] = frozenset(name for name, _ in DECODER_MARKERS)
 
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def _sextet_class(accept: Callable[[int], bool]) -> bytes:
-    return b"[" + bytes(c for v, c in enumerate(_BASE64_ALPHABET) if accept(v)) + b"]"
-
-
 # Where base64 or hex that decodes to text can be: stage 1 reports the end of every match, and
 # the decoder looks only at the runs around those ends.
 #
@@ -34,12 +27,9 @@ def _sextet_class(accept: Callable[[int], bool]) -> bytes:
 # to text still holds five consecutive groups, aligned to the run's start, whose three bytes are
 # all below 0x80 (the tightest case is an 11-group run with one high byte in the middle). The
 # pattern asks for five such groups at any alignment, which is weaker, so it never misses.
-_ASCII_GROUP = (
-    _sextet_class(lambda v: v < 32)
-    + _sextet_class(lambda v: v % 16 < 8)
-    + _sextet_class(lambda v: v % 4 < 2)
-    + b"[A-Za-z0-9+/]"
-)
+# The character sets are the decoder's own (encodings.ASCII_SEXTETS); none holds a character
+# that means something inside a regex class.
+_ASCII_GROUP = b"".join(b"[" + chars + b"]" for chars in ASCII_SEXTETS) + b"[A-Za-z0-9+/]"
 # Hex of text: each byte's first digit is 0-7. A hex run of 32 digits or more that decodes to
 # text holds sixteen such bytes in a row (16 bytes allow no unprintable byte; longer runs allow
 # one per 33 and still keep sixteen in a row).

@@ -24,6 +24,4 @@ class Stage1:
 class Engine(Protocol):
     name: str
 
-    def keyword_hits(self, data: bytes) -> list[KeywordHit]: ...
-
     def scan(self, data: bytes) -> Stage1: ...

@@ -29,8 +29,9 @@ def _literal(keyword: bytes) -> bytes:
 class HyperscanEngine:
     """Keywords (caseless unless a rule says otherwise) and decoder markers in one pass.
 
-    A marker only needs to be seen once per blob (single-match), so it costs no callbacks on
-    text full of escapes.
+    A presence marker only needs to be seen once per blob (single-match), so text full of
+    escapes costs no callbacks; the encoded-text markers report every match end, which the
+    base64/hex decoder needs as positions.
     """
 
     name = "hyperscan"
@@ -76,9 +77,6 @@ class HyperscanEngine:
         database = self._compile(ruleset)
         _write_quietly(cached, hs.dumpb(database))
         return database
-
-    def keyword_hits(self, data: bytes) -> list[KeywordHit]:
-        return self.scan(data).hits
 
     def scan(self, data: bytes) -> Stage1:
         hits: list[KeywordHit] = []

@@ -22,9 +22,9 @@ class RegexEngine:
     def scan(self, data: bytes) -> Stage1:
         markers = frozenset(name for name, pattern in self._markers if pattern.search(data))
         # Encoded text is left to the decoder's own full search: `re` would be slower at it.
-        return Stage1(self.keyword_hits(data), markers, None)
+        return Stage1(self._keyword_hits(data), markers, None)
 
-    def keyword_hits(self, data: bytes) -> list[KeywordHit]:
+    def _keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
         lowered = data.lower()
         hits: list[KeywordHit] = []
