@@ -15,8 +15,8 @@ from typing import Any
 DB_NAME = "audit-cache.sqlite3"
 SCHEMA_VERSION = 2
 _BLOB_ID = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
-# Large sorted transactions: inserting in key order into one B-tree is what keeps a first audit
-# of a 100,000-blob history from spending a second in SQLite.
+# Large sorted transactions: inserting in key order into one B-tree keeps the writes of a first
+# audit off its critical path (docs/benchmarks.md: "first audit" against "--no-cache").
 _FLUSH_EVERY = 50_000
 
 
@@ -74,8 +74,8 @@ class AuditCache:
             "CREATE TABLE IF NOT EXISTS rulesets"
             " (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE)"
         )
-        # Rows name their ruleset by a small integer: the 64-character hash in every row made
-        # each insert several times slower.
+        # Rows name their ruleset by a small integer: a 64-character hash in every row makes the
+        # table and every insert into it several times larger.
         connection.execute(
             "CREATE TABLE IF NOT EXISTS clean_blobs ("
             " ruleset INTEGER NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (ruleset, blob)"

@@ -66,8 +66,8 @@ def list_objects(
     assert lister.stdout is not None and checker.stdout is not None
     lister.stdout.close()  # the checker owns the pipe now
     # The listing is drained as fast as git writes it, so both processes finish (and free the
-    # object table and pack mappings they hold, 150 MB on mypy) within a second instead of
-    # living as long as the scan that consumes the list; the list itself is a few MB.
+    # object table and pack mappings they hold) early instead of living as long as the scan
+    # that consumes the list; the list itself is a few MB.
     chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     drain = threading.Thread(target=_drain, args=(checker.stdout, chunks), daemon=True)
     drain.start()
@@ -115,9 +115,9 @@ class CatFile:
 
     def __init__(self, repo: Path):
         self.repo = repo
-        # Two of these run side by side: a 48 MiB delta-base cache each (git's default is 96)
-        # decompresses mypy's history within a few percent as fast and keeps the pair 90 MB
-        # smaller.
+        # Two of these run side by side: a 48 MiB delta-base cache each instead of git's 96
+        # keeps the pair's memory down (tree PSS in docs/benchmarks.md) at no measurable cost
+        # in speed on the benchmarked histories.
         self._process = _spawn(
             repo, ["-c", "core.deltaBaseCacheLimit=48m", "cat-file", "--batch"], subprocess.PIPE
         )

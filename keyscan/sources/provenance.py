@@ -157,8 +157,8 @@ class ProvenanceResolver:
         return {
             "graph": ["rev-list", "--parents", "--topo-order", *self.roots],
             "log": [
-                # It runs beside the scan: a small delta-base cache keeps it at half the memory,
-                # and walking mypy's trees is no slower for it.
+                # It runs beside the scan, so it keeps a small delta-base cache: the scan's
+                # cat-files hold the memory that matters for speed.
                 "-c",
                 "core.deltaBaseCacheLimit=8m",
                 "log",
