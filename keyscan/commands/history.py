@@ -71,7 +71,7 @@ def run_history(
         state = ref_state(repo, roots)
         previous = cache.audit(state) if cache else None
         if previous is not None:
-            result = _replay(previous, repo, ruleset, options, request, stats)
+            result = _replay(previous, repo, ruleset, options, request, stats, cache_dir)
         else:
             result, record = _full_audit(
                 request, repo, config, ruleset, options, cache_dir, progress, roots, stats, cache
@@ -164,6 +164,7 @@ def _replay(
     options: ScanOptions,
     request: ScanRequest,
     stats: HistoryStats,
+    cache_dir: Path | None,
 ) -> ScanResult:
     """Refs are exactly as at the last audit with these rules: rescan only the objects that had
     findings, and reuse their provenance."""
@@ -171,7 +172,7 @@ def _replay(
     stats.skips = [Skip(*skip) for skip in record["skips"]]
     refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
     histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
-    result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, None, 1)
+    result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, cache_dir, 1)
     findings = [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
     leaks = record.get("leaks")
     if leaks is not None:

@@ -16,6 +16,11 @@ BLOCK_AFTER = 16384
 # Dense hits on one huge line would otherwise merge into one unbounded window.
 MAX_WINDOW = 65536
 REGEX_TIMEOUT_SECONDS = 2.0
+# The regex module pays a fixed cost per call to arm a timeout, about as much as a built-in
+# rule's whole search of one line; built-in patterns are tested not to backtrack
+# catastrophically on windows this size (tests/test_rule_timing.py), so only user rules and
+# larger windows keep the guard.
+UNGUARDED_WINDOW = 4096
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,9 @@ def extract(
                     continue
                 ascii_only = chunk.isascii()
                 text = chunk.decode("utf-8", "surrogateescape")
-                for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                guarded = not rule.builtin or high - low > UNGUARDED_WINDOW
+                timeout = REGEX_TIMEOUT_SECONDS if guarded else None
+                for match in pattern.finditer(text, timeout=timeout):
                     s_char, e_char = match.span("secret")
                     if s_char < 0 or e_char <= s_char:
                         continue

@@ -14,11 +14,14 @@ from typing import Any
 from keyscan import __version__
 from keyscan.rules.schema import Allowlist, Rule
 
+_LAYOUT = 2
 _TUPLE_FIELDS = frozenset(f.name for f in fields(Rule) if str(f.type).startswith("tuple"))
 
 
 def _cache_file(texts: Sequence[tuple[str, str]], cache_dir: Path) -> Path:
-    digest = hashlib.sha256(f"keyscan {__version__}".encode())
+    # The layout number changes whenever Rule gains a field, so an older file is never read as
+    # if the new field had its default.
+    digest = hashlib.sha256(f"keyscan {__version__} layout {_LAYOUT}".encode())
     for name, text in texts:
         digest.update(b"\x00" + name.encode() + b"\x00" + text.encode())
     return cache_dir / f"rules-{digest.hexdigest()[:32]}.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,14 +67,18 @@ def load_rules(
     validation (every pattern compiled) runs once per ruleset, not once per command.
     """
     texts: list[tuple[str, str]] = list(builtin_rule_texts()) if include_builtin else []
+    builtin_files = len(texts)
     for extra in extra_paths:
         texts.extend((str(path), _read_text(path)) for path in rule_files_under(extra))
     cached = load_cached_rules(texts, cache_dir)
     if cached is not None:
         return cached
     rules: list[Rule] = []
-    for name, text in texts:
-        rules.extend(parse_rule_file(text, name))
+    for position, (name, text) in enumerate(texts):
+        parsed = parse_rule_file(text, name)
+        if position < builtin_files:
+            parsed = tuple(replace(rule, builtin=True) for rule in parsed)
+        rules.extend(parsed)
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in seen:

@@ -82,6 +82,9 @@ class Rule:
     revoke: Mapping[str, Any] | None = None
     source: str = ""
     line: int = 0
+    # Shipped with keyscan: its pattern is tested against adversarial windows
+    # (tests/test_rule_timing.py), so short windows skip the per-call regex timeout.
+    builtin: bool = False
 
     @property
     def generic(self) -> bool:
