@@ -115,11 +115,12 @@ class CatFile:
 
     def __init__(self, repo: Path):
         self.repo = repo
-        # Two of these run side by side: a 48 MiB delta-base cache each instead of git's 96
-        # keeps the pair's memory down (tree PSS in docs/benchmarks.md) at no measurable cost
-        # in speed on the benchmarked histories.
+        # One runs per worker: a 32 MiB delta-base cache each instead of git's 96 keeps the
+        # tree's memory down (tree PSS in docs/benchmarks.md) at no measurable cost in speed
+        # on the benchmarked histories. (Smaller pack windows were tried too: the remapping
+        # cost more time than the memory they saved.)
         self._process = _spawn(
-            repo, ["-c", "core.deltaBaseCacheLimit=48m", "cat-file", "--batch"], subprocess.PIPE
+            repo, ["-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"], subprocess.PIPE
         )
         assert self._process.stdout is not None
         # A larger pipe lets git run ahead of the scan instead of stalling every 64 KiB.
