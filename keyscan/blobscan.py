@@ -145,20 +145,33 @@ class BlobScanner:
         for candidate in (c for c in extraction.candidates if not rules[c.rule_index].generic):
             if self._judge(blob, data, candidate, result, layer) in (None, "checksum"):
                 claimed.append((candidate.start, candidate.end))
+        # Generic rules overlap (`apiKey: '…'` is both an assignment and a header value): the
+        # first that reports a span (in rule order) speaks for it, so one value is one finding.
+        reported: list[tuple[int, int]] = []
         for candidate in (c for c in extraction.candidates if rules[c.rule_index].generic):
-            if any(candidate.start < end and start < candidate.end for start, end in claimed):
+            overlaps = [
+                reason
+                for reason, spans in (("provider-match", claimed), ("generic-duplicate", reported))
+                if any(candidate.start < end and start < candidate.end for start, end in spans)
+            ]
+            if overlaps:
                 if self.options.explain:
                     result.dropped.append(
                         Dropped(
                             rules[candidate.rule_index].id,
                             candidate.start,
                             candidate.end,
-                            "provider-match",
-                            "a provider rule already recognised this value",
+                            overlaps[0],
+                            "a provider rule already recognised this value"
+                            if overlaps[0] == "provider-match"
+                            else "another generic rule already reported this value",
                         )
                     )
                 continue
+            found_before = len(result.findings)
             self._judge(blob, data, candidate, result, layer)
+            if len(result.findings) > found_before:
+                reported.append((candidate.start, candidate.end))
         return stage1
 
     def _judge(

@@ -171,3 +171,15 @@ def test_encoded_text_markers_never_hide_a_run_that_decodes(data: bytes) -> None
     assert stage1.encoded_ends is not None
     everywhere = list(base64_and_hex_layers(data))
     assert list(base64_and_hex_layers(data, stage1.encoded_ends)) == everywhere
+
+
+def test_one_value_matched_by_two_generic_rules_is_one_finding() -> None:
+    # `X-API-Key: …` is both an assignment to an api-key name and an API-key header.
+    value = "Zq4" + "".join(chr(ord("a") + (i * 7) % 26) for i in range(14)) + "R8xWm2Lp5Tn9Vb3K"
+    line = f'curl -H "X-API-Key: {value}" https://gateway.internal/v1/jobs\n'.encode()
+    options = ScanOptions(explain=True)
+    for engine_scanner in scanners():
+        scanner = BlobScanner(engine_scanner.ruleset, engine_scanner.engine, options)
+        result = scan(scanner, line)
+        assert [f.secret for f in result.findings] == [value]
+        assert [d.filter for d in result.dropped if d.filter == "generic-duplicate"]

@@ -233,3 +233,27 @@ def test_replayed_audit_keeps_counts_and_refs_of_every_version(make_repo, tmp_pa
     assert full["findings"] == replayed["findings"] == uncached["findings"]
     counts = {f["secret"]: (f["commit_count"], len(f["refs"])) for f in full["findings"]}
     assert counts == {first: (4, 2), second: (1, 1)}
+
+
+def test_counts_and_first_commit_are_exact_across_a_merge(make_repo) -> None:
+    # Both sides edit the file holding the secret and git merges them cleanly into a version
+    # no side had: that version is introduced by the merge commit alone, and each commit
+    # carries exactly one version of the file.
+    repo = make_repo()
+    token = custom_token(rng(26))
+    introduced = commit(repo, "add", **{"config.py": f"a\nKEY = '{token}'\nb\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "feature edit", **{"config.py": f"a-feature\nKEY = '{token}'\nb\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "main edit", **{"config.py": f"a\nKEY = '{token}'\nb-main\n"})
+    git(repo, "merge", "-q", "--no-edit", "feature")
+    assert (repo / "config.py").read_text().startswith("a-feature\n")
+    commit(repo, "unrelated", **{"other.txt": "x\n"})
+    total_commits = len(git(repo, "rev-list", "--all").split())
+    code, report, _ = history(repo)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["commit"] == introduced
+    assert finding["commit_count"] == total_commits == 5
+    assert finding["at_head"] is True
+    assert finding["refs"] == ["feature", "main"]

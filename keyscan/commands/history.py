@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,7 +142,8 @@ def _full_audit(
     # What a later audit of unchanged refs needs to give the same answer without walking history:
     # which objects had findings (to rescan; the secrets themselves are never stored) and their
     # provenance.
-    merged = _one_per_secret_and_path(result.findings)
+    result.findings = _one_per_secret_and_path(result.findings, resolver.age)
+    merged = result.findings
     representatives = {f.blob for f in merged}
     record = {
         # Only the object that represents each reported leak is rescanned on replay; the other
@@ -216,13 +217,25 @@ def _is_message(finding: Finding) -> bool:
     return finding.path == COMMIT_MESSAGE or finding.path.startswith("(tag ")
 
 
-def _one_per_secret_and_path(findings: list[Finding]) -> list[Finding]:
-    """Versions of one file that all hold the same secret are one leak, not one per version.
+def _one_per_secret_and_path(
+    findings: list[Finding], age: Callable[[str | None], int] = lambda commit: -1
+) -> list[Finding]:
+    """Versions of one file that all hold the same secret are one leak, not one per version,
+    shown as the version introduced first (`age`: larger is older, for commits in one second).
 
     A commit holds one version of a path, so commit counts of distinct blobs add up exactly.
     """
+
+    def introduced(finding: Finding) -> tuple[bool, str, int, str]:
+        return (
+            finding.date is None,
+            finding.date or "",
+            -age(finding.commit),
+            finding.commit or "",
+        )
+
     merged: dict[tuple[str, str], Finding] = {}
-    for finding in sorted(findings, key=lambda f: (f.date or "", f.commit or "")):
+    for finding in sorted(findings, key=introduced):
         key = (finding.fingerprint, finding.path)
         first = merged.get(key)
         if first is None:

@@ -1,8 +1,14 @@
 """History provenance for blobs with findings: first commit, author, date, carriers, refs, HEAD.
 
 Everything is answered from two passes over history (`git rev-list --parents` for the commit
-graph and one `git log --raw` for where each blob was added or removed), whatever the number of
-blobs with findings; descendant sets are bitmasks computed on the graph in Python.
+graph and one `git log --raw` for what each commit changed against its first parent, merges
+included), whatever the number of blobs with findings; commit sets are bitmasks over the graph.
+
+A commit's version of a path is its first parent's unless its own diff against that parent
+names the path. Following that rule down the graph gives every commit's version of a path
+exactly, so a count of the commits carrying a blob never counts a merge (or anything after it)
+for a version the merge replaced, and a version that only a merge produced has that merge as
+its first commit.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +38,52 @@ class BlobHistory:
 
 @dataclass
 class _Events:
+    # (author time, commit, author, path) of each commit whose diff leaves the blob at a path.
     adders: list[tuple[int, str, str, str]] = field(default_factory=list)
-    removers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One line of `git log --raw`: a commit left `new` (None: nothing) at `path`."""
+
+    commit: str
+    seconds: int
+    author: str
+    path: str
+    old: str | None
+    new: str | None
+
+
+_NO_BLOB = b"0" * 40
+
+
+def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
+    """The raw diff lines of `log` that contain `needle`, with the commit each belongs to."""
+    position = log.find(needle)
+    while position != -1:
+        line_start = log.rfind(b"\n", 0, position) + 1
+        line_end = log.find(b"\n", position)
+        line_end = len(log) if line_end == -1 else line_end
+        position = log.find(needle, line_end)
+        line = log[line_start:line_end]
+        if not line.startswith(b":"):
+            continue
+        meta, _, raw_path = line.partition(b"\t")
+        fields = meta.split()
+        header_start = log.rfind(b"\n@@", 0, line_start)
+        if len(fields) < 4 or (header_start == -1 and not log.startswith(b"@@")):
+            continue
+        header_start = header_start + 1 if header_start != -1 else 0
+        header = log[header_start + 2 : log.find(b"\n", header_start)]
+        sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
+        yield _Change(
+            commit=sha.decode("ascii", "replace"),
+            seconds=int(seconds) if seconds.isdigit() else 0,
+            author=author.decode("utf-8", "surrogateescape"),
+            path=raw_path.decode("utf-8", "surrogateescape"),
+            old=None if fields[2] == _NO_BLOB else fields[2].decode("ascii"),
+            new=None if fields[3] == _NO_BLOB else fields[3].decode("ascii"),
+        )
 
 
 def _lines(repo: Path, args: Sequence[str]) -> list[str]:
@@ -96,11 +146,16 @@ class _CommitGraph:
             self.index[commit] = len(parents_of)
             parents_of.append(parents)
         self.children: list[list[int]] = [[] for _ in parents_of]
+        # A root (or a commit whose parents lie beyond a shallow boundary) points one past the
+        # last position, where a path's state is "absent".
+        self.first_parent: list[int] = [len(parents_of)] * len(parents_of)
         for child, parents in enumerate(parents_of):
-            for parent in parents:
+            for order, parent in enumerate(parents):
                 position = self.index.get(parent)
                 if position is not None:
                     self.children[position].append(child)
+                    if order == 0:
+                        self.first_parent[child] = position
         self._masks: list[int] | None = None
         if len(parents_of) <= _PRECOMPUTED_COMMITS:
             masks: list[int] = []
@@ -128,8 +183,7 @@ class _CommitGraph:
                 if not seen[child]:
                     seen[child] = 1
                     queue.append(child)
-        # bytes 0/1 → the digits of a binary number, highest position first.
-        return int(seen.translate(_BINARY_DIGITS)[::-1] or b"0", 2)
+        return _mask(seen)
 
     def holds(self, commits: int, sha: str) -> bool:
         position = self.index.get(sha)
@@ -138,6 +192,12 @@ class _CommitGraph:
 
 _PRECOMPUTED_COMMITS = 30_000
 _BINARY_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _mask(flags: bytearray) -> int:
+    """Bit i set where flags[i] is 1."""
+    # bytes 0/1 → the digits of a binary number, highest position first.
+    return int(flags.translate(_BINARY_DIGITS)[::-1] or b"0", 2)
 
 
 class ProvenanceResolver:
@@ -151,6 +211,8 @@ class ProvenanceResolver:
         self._commit_graph: _CommitGraph | None = None
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
+        self._log_output: bytes | None = None
+        self._path_versions: dict[str, list[str | None]] = {}
         self._background: dict[str, BackgroundGit] = {}
 
     def _passes(self) -> dict[str, list[str]]:
@@ -164,6 +226,7 @@ class ProvenanceResolver:
                 "log",
                 *self.roots,
                 "--raw",
+                "--diff-merges=first-parent",
                 "--no-abbrev",
                 "--no-renames",
                 "--format=@@%H%x00%at%x00%an",
@@ -203,7 +266,7 @@ class ProvenanceResolver:
         )
 
     def load(self, oids: Iterable[str]) -> None:
-        """One `git log --raw` pass records where every wanted blob was added and removed.
+        """Find where every wanted blob was left at a path, in the one `git log --raw` pass.
 
         The log is searched for each wanted id instead of parsed line by line: a handful of
         blobs with findings against a log of hundreds of thousands of lines.
@@ -211,47 +274,64 @@ class ProvenanceResolver:
         wanted = {oid for oid in oids if oid not in self._events}
         if not wanted:
             return
-        log = self._pass_output("log")
+        log = self._log()
         for oid in wanted:
             events = self._events[oid] = _Events()
-            needle = oid.encode("ascii")
-            position = log.find(needle)
-            while position != -1:
-                line_start = log.rfind(b"\n", 0, position) + 1
-                line_end = log.find(b"\n", position)
-                line_end = len(log) if line_end == -1 else line_end
-                position = log.find(needle, line_end)
-                line = log[line_start:line_end]
-                if not line.startswith(b":"):
-                    continue
-                meta, _, raw_path = line.partition(b"\t")
-                fields = meta.split()
-                header_start = log.rfind(b"\n@@", 0, line_start)
-                if len(fields) < 4 or (header_start == -1 and not log.startswith(b"@@")):
-                    continue
-                header_start = header_start + 1 if header_start != -1 else 0
-                header = log[header_start + 2 : log.find(b"\n", header_start)]
-                sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
-                commit = sha.decode("ascii", "replace")
-                if fields[3] == needle:
-                    path = raw_path.decode("utf-8", "surrogateescape")
-                    when = int(seconds) if seconds.isdigit() else 0
-                    name = author.decode("utf-8", "surrogateescape")
-                    events.adders.append((when, commit, name, path))
-                if fields[2] == needle:
-                    events.removers.append(commit)
+            for change in _changes(log, oid.encode("ascii")):
+                if change.new == oid:
+                    events.adders.append(
+                        (change.seconds, change.commit, change.author, change.path)
+                    )
+
+    def _log(self) -> bytes:
+        if self._log_output is None:
+            self._log_output = self._pass_output("log")
+        return self._log_output
+
+    def _versions(self, path: str) -> list[str | None]:
+        """Every commit's version (blob id) of `path`, by graph position; None where absent."""
+        versions = self._path_versions.get(path)
+        if versions is not None:
+            return versions
+        graph = self._graph()
+        changed_at: dict[int, str | None] = {}
+        needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
+        for change in _changes(self._log(), needle):
+            position = graph.index.get(change.commit)
+            if position is not None and change.path == path:
+                changed_at[position] = change.new
+        first_parent = graph.first_parent
+        versions = [None] * (len(first_parent) + 1)
+        # Parents come after their children in topological order: walk from the oldest.
+        for position in range(len(first_parent) - 1, -1, -1):
+            if position in changed_at:
+                versions[position] = changed_at[position]
+            else:
+                versions[position] = versions[first_parent[position]]
+        self._path_versions[path] = versions
+        return versions
+
+    def _carriers(self, oid: str, paths: Iterable[str]) -> int:
+        """The commits whose tree holds `oid` at one of `paths`."""
+        flags = bytearray(len(self._graph().first_parent))
+        for path in set(paths):
+            for position, version in enumerate(self._versions(path)[:-1]):
+                if version == oid:
+                    flags[position] = 1
+        return _mask(flags)
 
     def blob(self, oid: str) -> BlobHistory:
         self.load([oid])
         events = self._events[oid]
         if not events.adders:
             return BlobHistory(None, None, None, None, 0, (), oid in self._head)
-        adders = sorted(events.adders)
         graph = self._graph()
+        # Earliest author time first; within one second, the commit deepest in history.
+        adders = sorted(events.adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
+        # A ref reaches the secret when its history holds a commit that added it, even if a
+        # later commit deleted the file: the content stays retrievable from that ref.
         reaching = graph.descendants([sha for _, sha, _, _ in adders])
-        # A ref reaches the secret when its history holds an adding commit, even if a later
-        # commit deleted the file: the content stays retrievable from that ref.
-        carriers = reaching & ~graph.descendants(events.removers)
+        carriers = self._carriers(oid, [path for _, _, _, path in adders])
         seconds, sha, author, path = adders[0]
         return BlobHistory(
             first_commit=sha,
@@ -262,6 +342,12 @@ class ProvenanceResolver:
             refs=self._refs_within(reaching),
             at_head=oid in self._head,
         )
+
+    def age(self, commit: str | None) -> int:
+        """Position in topological order, children first: an ancestor is always older; -1 for
+        a commit outside the graph."""
+        position = self._graph().index.get(commit or "")
+        return -1 if position is None else position
 
     def commit(self, sha: str) -> BlobHistory:
         """For a finding in a commit or tag message: the refs whose history holds that object."""
