@@ -149,7 +149,9 @@ def _full_audit(
         # Only the object that represents each reported leak is rescanned on replay; the other
         # versions of the file contribute counts and refs, which are kept here (no secret).
         "objects": [objects[oid] for oid in sorted(representatives)],
-        "leaks": [[f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head] for f in merged],
+        "leaks": [
+            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob] for f in merged
+        ],
         "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
         "shallow": stats.shallow,
@@ -179,15 +181,21 @@ def _replay(
     if leaks is not None:
         # Each leak's finding as the full audit reported it: its first version, with the
         # commit count, refs and HEAD presence of all its versions.
+        # A rescanned version can hold other leaks too (a later version keeps the first
+        # secret): each leak is taken from the version the full audit showed for it.
         totals = {
-            (fp, path): (count, tuple(refs), at_head) for fp, path, count, refs, at_head in leaks
+            (fp, path): (count, tuple(refs), at_head, shown[0] if shown else None)
+            for fp, path, count, refs, at_head, *shown in leaks
         }
+        shown_versions = [
+            f
+            for f in findings
+            if (total := totals.get((f.fingerprint, f.path))) and total[3] in (None, f.blob)
+        ]
         kept: list[Finding] = []
-        for finding in _one_per_secret_and_path(findings):
-            total = totals.get((finding.fingerprint, finding.path))
-            if total is not None:
-                count, leak_refs, at_head = total
-                kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
+        for finding in _one_per_secret_and_path(shown_versions):
+            count, leak_refs, at_head, _ = totals[(finding.fingerprint, finding.path)]
+            kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
         findings = kept
     result.findings = findings
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
