@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 DEFAULT_VALUES = frozenset(
     {
         *("password", "passw0rd", "pass", "passwd", "pwd", "secret", "secrets", "admin"),
@@ -15,8 +17,17 @@ DEFAULT_VALUES = frozenset(
 )
 
 
+# Between the words of a made-up value: punctuation, spaces and their percent-escapes.
+_WORD_SEPARATORS = re.compile(r"%[0-9a-f]{2}|[^a-z0-9]+")
+
+
 def is_default_value(value: str) -> bool:
-    return value.lower().strip("!.") in DEFAULT_VALUES
+    """A default word, or nothing but default words (`pass%20pass`, `user:test`)."""
+    lowered = value.lower().strip("!.")
+    if lowered in DEFAULT_VALUES:
+        return True
+    words = [word for word in _WORD_SEPARATORS.split(lowered) if word]
+    return len(words) >= 2 and all(word in DEFAULT_VALUES for word in words)
 
 
 # Values printed in specifications and vendor documentation as examples: they are everywhere in
