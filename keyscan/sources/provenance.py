@@ -191,6 +191,7 @@ class _CommitGraph:
 
 
 _PRECOMPUTED_COMMITS = 30_000
+_FIRST_PARENT_DIFFS = "--diff-merges=first-parent"
 _BINARY_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 
 
@@ -226,7 +227,7 @@ class ProvenanceResolver:
                 "log",
                 *self.roots,
                 "--raw",
-                "--diff-merges=first-parent",
+                _FIRST_PARENT_DIFFS,
                 "--no-abbrev",
                 "--no-renames",
                 "--format=@@%H%x00%at%x00%an",
@@ -286,6 +287,12 @@ class ProvenanceResolver:
     def _log(self) -> bytes:
         if self._log_output is None:
             self._log_output = self._pass_output("log")
+            if not self._log_output:
+                # git before 2.31 has no --diff-merges. Without it a merge shows no changes, so
+                # it counts as carrying its first parent's versions, and a version only a merge
+                # produced has no first commit; counts still never exceed the commits.
+                merge_blind = [a for a in self._passes()["log"] if a != _FIRST_PARENT_DIFFS]
+                self._log_output = BackgroundGit(self.repo, merge_blind).stdout() or b""
         return self._log_output
 
     def _versions(self, path: str) -> list[str | None]:
