@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from keyscan.commands.ci import SUPPORTED_EVENTS
+from keyscan.commands.ci_plan import SUPPORTED_EVENTS
 from keyscan.report import github
 from tests.conftest import commit, git, run_keyscan
 from tests.test_precommit_hooks import copy_project, readme_block, shop_token

@@ -1,4 +1,4 @@
-"""`keyscan ci`: the GitHub Action's logic: range from the event, trusted config, CI reports."""
+"""`keyscan ci`: the GitHub Action's logic: run the plan for an event and write CI reports."""
 
 from __future__ import annotations
 
@@ -7,319 +7,22 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from keyscan.commands.hook import (
-    has_commit,
-    prepare_scan,
-    request_from_options,
-    scan_options,
-)
+from keyscan.commands.ci_plan import PR_EVENTS, Plan, plan_for_event
+from keyscan.commands.ci_trust import relative_in_repo, trusted_baseline, trusted_config
+from keyscan.commands.hook import prepare_scan, request_from_options, scan_options
 from keyscan.errors import KeyscanError
 
 if TYPE_CHECKING:
-    from keyscan.baseline import Baseline
     from keyscan.commands.hook import ScanSetup
-    from keyscan.config import Config
     from keyscan.scan import ScanResult
 
 FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
-PR_EVENTS = ("pull_request", "pull_request_target")
-AUDIT_EVENTS = ("schedule", "workflow_dispatch")
-SUPPORTED_EVENTS = (*PR_EVENTS, "merge_group", "push", *AUDIT_EVENTS)
-FETCH_HINT = "use actions/checkout with `fetch-depth: 0` so the clone has the full history"
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the run wants the reader to know: shown as an annotation and in the summary."""
-
-    level: str  # notice | warning
-    text: str
-
-
-@dataclass
-class Plan:
-    """What to scan for one event.
-
-    kind: `range` (what BASE..HEAD adds, merge-base aware), `commits` (the commits REV_ARGS list,
-    against BASE when one is known), `history` (every ref) or `nothing`.
-    """
-
-    kind: str
-    scope: str
-    base: str | None = None
-    head: str | None = None
-    rev_args: tuple[str, ...] = ()
-    trusted: str | None = None  # the commit whose configuration and baseline apply (PRs: base)
-    notes: list[Note] = field(default_factory=list)
-
-
-def _run(repo: Path, args: list[str]) -> str:
-    from keyscan.gitcmd import run_git
-
-    return run_git(repo, args).stdout.decode("utf-8", "surrogateescape")
-
-
-def _commit(repo: Path, rev: str | None, what: str) -> str:
-    from keyscan.gitcmd import run_git
-
-    if not rev:
-        raise KeyscanError(f"the event payload has no {what}")
-    done = run_git(repo, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
-    if done.returncode != 0:
-        raise KeyscanError(f"{what} {rev[:12]} is not in the clone: {FETCH_HINT}")
-    return done.stdout.decode().strip()
-
-
-def _shallow(repo: Path) -> bool:
-    from keyscan.sources.history import is_shallow
-
-    return is_shallow(repo)
-
-
-def _require_fork(repo: Path, base: str, head: str) -> None:
-    """In a shallow clone the range is only right if the merge base made it into the clone."""
-    from keyscan.sources.changes import merge_base
-
-    if _shallow(repo) and merge_base(repo, base, head) is None:
-        raise KeyscanError(
-            f"the clone is shallow and has no merge base of {base[:12]} and {head[:12]}: "
-            + FETCH_HINT
-        )
-
-
-def _range_plan(repo: Path, base: str, head: str, scope: str, trusted: str | None) -> Plan:
-    if base == head:
-        raise KeyscanError(
-            f"base and head are the same commit ({base[:12]}): there is nothing to compare"
-        )
-    _require_fork(repo, base, head)
-    return Plan("range", scope, base=base, head=head, trusted=trusted)
-
-
-def _remote_branches(repo: Path) -> list[str]:
-    text = _run(repo, ["for-each-ref", "--format=%(refname)", "refs/remotes/"])
-    return [ref for ref in text.split() if not ref.endswith("/HEAD")]
-
-
-def _new_commits_plan(
-    repo: Path, after: str, branch: str | None, default_branch: str | None, scope: str
-) -> Plan:
-    """The commits of `after` that no other branch of the remote has (new or rewritten branch)."""
-    from keyscan.sources.changes import merge_base
-
-    if _shallow(repo):
-        raise KeyscanError(f"a shallow clone cannot tell which commits are new: {FETCH_HINT}")
-    others = []
-    base_ref = None
-    for ref in _remote_branches(repo):
-        name = ref.split("/", 3)[3] if ref.count("/") >= 3 else ref
-        if name == branch:
-            continue  # the checkout already has the pushed branch itself
-        others.append(ref)
-        if default_branch and name == default_branch:
-            base_ref = ref
-    base = merge_base(repo, base_ref, after) if base_ref else None
-    rev_args = (after, "--not", *others) if others else (after,)
-    return Plan("commits", scope, base=base, head=after, rev_args=rev_args)
-
-
-def plan_for_event(
-    repo: Path,
-    event_name: str,
-    event: dict[str, Any],
-    base: str | None = None,
-    head: str | None = None,
-) -> Plan:
-    """Pick the range for an event (or for explicit --base/--head, which win)."""
-    from keyscan.sources.changes import ZERO_OIDS
-
-    if base:
-        base_sha = _commit(repo, base, "--base")
-        head_sha = _commit(repo, head or "HEAD", "--head")
-        return _range_plan(
-            repo, base_sha, head_sha, f"{base[:40]}..{(head or 'HEAD')[:40]}", base_sha
-        )
-    if event_name in PR_EVENTS:
-        pr = event.get("pull_request") or {}
-        base_sha = _commit(repo, (pr.get("base") or {}).get("sha"), "pull_request.base.sha")
-        head_sha = _commit(repo, (pr.get("head") or {}).get("sha"), "pull_request.head.sha")
-        number = event.get("number") or pr.get("number")
-        scope = f"pull request #{number}" if number else "the pull request"
-        return _range_plan(repo, base_sha, head_sha, scope, base_sha)
-    if event_name == "merge_group":
-        group = event.get("merge_group") or {}
-        base_sha = _commit(repo, group.get("base_sha"), "merge_group.base_sha")
-        head_sha = _commit(repo, group.get("head_sha"), "merge_group.head_sha")
-        return _range_plan(repo, base_sha, head_sha, "the merge queue group", base_sha)
-    if event_name == "push":
-        return _push_plan(repo, event, ZERO_OIDS)
-    if event_name in AUDIT_EVENTS:
-        if _shallow(repo):
-            raise KeyscanError(f"a history audit of a shallow clone is incomplete: {FETCH_HINT}")
-        return Plan("history", "the whole history (every branch and tag)")
-    raise KeyscanError(
-        f"event {event_name or '(none)'!r} is not supported (supported: "
-        f"{', '.join(SUPPORTED_EVENTS)}); pass --base and --head to scan a range"
-    )
-
-
-def _push_plan(repo: Path, event: dict[str, Any], zero: frozenset[str]) -> Plan:
-    ref = str(event.get("ref") or "")
-    branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
-    after = event.get("after") or ""
-    if event.get("deleted") or after in zero:
-        return Plan("nothing", f"the deletion of {ref or 'a ref'}")
-    after_sha = _commit(repo, after, "the pushed commit (after)")
-    before = event.get("before") or ""
-    default_branch = (event.get("repository") or {}).get("default_branch")
-    if before and before not in zero and has_commit(repo, before):
-        before_sha = _commit(repo, before, "before")
-        scope = f"the push to {ref} ({before_sha[:7]}..{after_sha[:7]})"
-        plan = _range_plan(repo, before_sha, after_sha, scope, None)
-        if event.get("forced"):
-            plan.notes.append(
-                Note("notice", "forced push: scanned the commits the old tip did not have")
-            )
-        return plan
-    if before and before not in zero:
-        # A force push replaced commits the clone never fetched: compare with the other
-        # branches instead, which is what a new branch gets too.
-        scope = f"the forced push to {ref}"
-        plan = _new_commits_plan(repo, after_sha, branch, default_branch, scope)
-        plan.notes.append(
-            Note(
-                "warning",
-                f"the previous tip {before[:12]} is not in the clone (force push?): scanned the "
-                "commits no other branch has",
-            )
-        )
-        return plan
-    scope = f"the new {'branch' if branch else 'ref'} {branch or ref}"
-    return _new_commits_plan(repo, after_sha, branch, default_branch, scope)
-
-
-def _relative_in_repo(repo: Path, path: Path) -> str | None:
-    absolute = Path(os.path.abspath(path))
-    for root in (repo, repo.resolve()):
-        try:
-            return absolute.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return None
-
-
-def _blob_at(repo: Path, commit: str, path: str) -> bytes | None:
-    from keyscan.gitcmd import run_git
-
-    done = run_git(repo, ["cat-file", "blob", f"{commit}:{path}"], check=False)
-    return done.stdout if done.returncode == 0 else None
-
-
-def _extract_tree(repo: Path, commit: str, path: str, into: Path) -> None:
-    """Write `path` (a file or a directory) as `commit` has it under `into`."""
-    from keyscan.gitcmd import run_git
-
-    done = run_git(repo, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", path], check=False)
-    for entry in done.stdout.split(b"\0"):
-        meta, _, name = entry.decode("utf-8", "surrogateescape").partition("\t")
-        parts = meta.split()
-        if len(parts) != 3 or parts[1] != "blob":
-            continue
-        data = _blob_at(repo, commit, name)
-        if data is not None:
-            target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-
-def trusted_config(
-    repo: Path, commit: str, requested: Path | None, workdir: Path, head: str | None
-) -> tuple[Config, list[Note]]:
-    """The configuration as `commit` has it, with the rule files it names from `commit` too.
-
-    A pull request cannot loosen its own scan: neither its edits to `.keyscan.yaml` nor to the
-    rule files that configuration loads take effect before they are merged.
-    """
-    from keyscan.config import CONFIG_NAMES, Config, load_config
-
-    notes: list[Note] = []
-    if requested is not None:
-        relative = _relative_in_repo(repo, requested)
-        if relative is None:
-            # Outside the repository, so not something the pull request can edit.
-            return load_config(requested), notes
-        candidates: tuple[str, ...] = (relative,)
-    else:
-        candidates = CONFIG_NAMES
-    for name in candidates:
-        data = _blob_at(repo, commit, name)
-        if data is None:
-            continue
-        root = workdir / "trusted"
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        config = load_config(target)
-        for rule_path in config.rule_paths:
-            inside = _relative_in_repo(root, rule_path)
-            if inside is not None:
-                _extract_tree(repo, commit, inside, root)
-        if head is not None and _blob_at(repo, head, name) != data:
-            notes.append(
-                Note(
-                    "warning",
-                    f"this change edits {name}; the version in {commit[:12]} applies until "
-                    "it is merged",
-                )
-            )
-        return config, notes
-    if requested is not None:
-        notes.append(
-            Note("warning", f"{candidates[0]} does not exist in {commit[:12]}: built-in settings")
-        )
-    elif head is not None and any(_blob_at(repo, head, n) is not None for n in CONFIG_NAMES):
-        notes.append(
-            Note(
-                "warning",
-                f"this change adds a keyscan configuration; {commit[:12]} has none, so the "
-                "built-in settings apply until it is merged",
-            )
-        )
-    return Config(root=repo), notes
-
-
-def trusted_baseline(
-    repo: Path, baseline: Path | None, trusted: str | None, workdir: Path
-) -> tuple[Baseline | None, list[Note]]:
-    """The baseline that applies: in pull requests the base commit's, so a pull request cannot
-    accept its own leak by adding it to the baseline."""
-    from keyscan.baseline import BASELINE_NAME, load_baseline
-
-    path = baseline or repo / BASELINE_NAME
-    if trusted is None:
-        return (load_baseline(path) if path.is_file() else None), []
-    relative = _relative_in_repo(repo, path)
-    content = _blob_at(repo, trusted, relative) if relative is not None else None
-    notes: list[Note] = []
-    if relative is not None and path.is_file() and path.read_bytes() != (content or b""):
-        notes.append(
-            Note(
-                "warning",
-                f"this pull request changes {relative}; the base commit's baseline applies "
-                "until it is merged",
-            )
-        )
-    if content is None:
-        return None, notes
-    copy = workdir / "trusted-baseline.yaml"
-    copy.write_bytes(content)
-    return load_baseline(copy), notes
 
 
 def execute(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
@@ -396,7 +99,7 @@ def _path_prefix(repo: Path) -> str:
     workspace = os.environ.get("GITHUB_WORKSPACE")
     if not workspace:
         return ""
-    relative = _relative_in_repo(Path(workspace), repo)
+    relative = relative_in_repo(Path(workspace), repo)
     return "" if relative in (None, ".", "") else f"{relative}/"
 
 
