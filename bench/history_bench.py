@@ -58,8 +58,13 @@ def commands(env_dir: Path, repo: str, report: str, cache: str) -> dict[str, lis
         "keyscan (warm cache)": [*keyscan_args, "--cache-dir", cache],
         "gitleaks": [gitleaks, "git", repo, "--report-format", "json", "--report-path", report,
                      "--no-banner", "--no-color", "--log-level", "warn"],
-        "betterleaks": [betterleaks, "git", repo, "--output", report, "--no-banner",
-                        "--no-color", "--log-level", "warn"],
+        # betterleaks 2.0.0-rc.4 with stdout on /dev/null ends most runs after the first as an
+        # "incomplete scan" 50 ms in (git log exits 128); with stdout on a pipe every run is
+        # whole, so its stdout (the findings it prints) is drained through cat.
+        "betterleaks": [
+            "bash", "-c", 'set -o pipefail; "$@" | cat > /dev/null', "betterleaks",
+            betterleaks, "git", repo, "--output", report, "--no-banner", "--no-color",
+            "--log-level", "warn"],
         "kingfisher": [kingfisher, "scan", repo, "--git-history", "full", "--no-validate",
                        "--no-update-check", "--jobs", str(NCPU), "--format", "json",
                        "--output", report, "-q"],
@@ -86,6 +91,8 @@ def count_findings(name: str, report: Path) -> int | None:
             return len(data.get("findings", []))
         return len(data)
     data = json.loads(text) if text.strip() else []
+    if isinstance(data, dict) and (data.get("scan") or {}).get("state") == "incomplete":
+        raise SystemExit(f"{name} reported an incomplete scan: its timings are not a scan's")
     return len(data["findings"]) if isinstance(data, dict) else len(data)
 
 
