@@ -213,7 +213,7 @@ class ProvenanceResolver:
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
         self._log_output: bytes | None = None
-        self._path_versions: dict[str, list[str | None]] = {}
+        self._path_holders: dict[str, dict[str, int]] = {}
         self._background: dict[str, BackgroundGit] = {}
 
     def _passes(self) -> dict[str, list[str]]:
@@ -295,11 +295,11 @@ class ProvenanceResolver:
                 self._log_output = BackgroundGit(self.repo, merge_blind).stdout() or b""
         return self._log_output
 
-    def _versions(self, path: str) -> list[str | None]:
-        """Every commit's version (blob id) of `path`, by graph position; None where absent."""
-        versions = self._path_versions.get(path)
-        if versions is not None:
-            return versions
+    def _holders(self, path: str) -> dict[str, int]:
+        """For each version (blob id) of `path`: the commits holding it there, as a bitmask."""
+        holders = self._path_holders.get(path)
+        if holders is not None:
+            return holders
         graph = self._graph()
         changed_at: dict[int, str | None] = {}
         needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
@@ -308,24 +308,33 @@ class ProvenanceResolver:
             if position is not None and change.path == path:
                 changed_at[position] = change.new
         first_parent = graph.first_parent
-        versions = [None] * (len(first_parent) + 1)
+        versions: list[str | None] = [None] * (len(first_parent) + 1)
         # Parents come after their children in topological order: walk from the oldest.
         for position in range(len(first_parent) - 1, -1, -1):
             if position in changed_at:
                 versions[position] = changed_at[position]
             else:
                 versions[position] = versions[first_parent[position]]
-        self._path_versions[path] = versions
-        return versions
+        positions: dict[str, list[int]] = {}
+        for position, version in enumerate(versions[:-1]):
+            if version is not None:
+                positions.setdefault(version, []).append(position)
+        holders = self._path_holders[path] = {}
+        for version, held_at in positions.items():
+            # One scratch array at a time: a path with a thousand versions in a long history
+            # would otherwise hold a thousand of them at once.
+            flags = bytearray(len(first_parent))
+            for position in held_at:
+                flags[position] = 1
+            holders[version] = _mask(flags)
+        return holders
 
     def _carriers(self, oid: str, paths: Iterable[str]) -> int:
         """The commits whose tree holds `oid` at one of `paths`."""
-        flags = bytearray(len(self._graph().first_parent))
+        carriers = 0
         for path in set(paths):
-            for position, version in enumerate(self._versions(path)[:-1]):
-                if version == oid:
-                    flags[position] = 1
-        return _mask(flags)
+            carriers |= self._holders(path).get(oid, 0)
+        return carriers
 
     def blob(self, oid: str) -> BlobHistory:
         self.load([oid])
