@@ -93,23 +93,23 @@ def _lines(repo: Path, args: Sequence[str]) -> list[str]:
     return done.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
-def _head_blob_ids(repo: Path) -> frozenset[str]:
-    done = run_git(repo, ["ls-tree", "-r", "-z", "HEAD"], check=False)
-    if done.returncode != 0:
-        return frozenset()
+def _blob_ids(ls_tree: bytes) -> frozenset[str]:
+    """The blob ids of `git ls-tree -r -z` output."""
     ids = set()
-    for entry in done.stdout.split(b"\0"):
+    for entry in ls_tree.split(b"\0"):
         meta = entry.split(b"\t", 1)[0].split()
         if len(meta) == 3 and meta[1] == b"blob":
             ids.add(meta[2].decode())
     return frozenset(ids)
 
 
-def _ref_tips(repo: Path) -> dict[str, list[str]]:
-    """commit id → names of refs pointing at it (annotated tags peeled)."""
+_TIP_FORMAT = "%(objectname) %(*objectname) %(refname:short)"
+
+
+def _ref_tips(for_each_ref: bytes) -> dict[str, list[str]]:
+    """commit id → names of refs pointing at it (annotated tags peeled), from _TIP_FORMAT lines."""
     tips: dict[str, list[str]] = {}
-    fmt = "%(objectname) %(*objectname) %(refname:short)"
-    for line in _lines(repo, ["for-each-ref", f"--format={fmt}"]):
+    for line in for_each_ref.decode("utf-8", "surrogateescape").splitlines():
         parts = line.split(" ", 2)
         if len(parts) == 3:
             tips.setdefault(parts[1] or parts[0], []).append(parts[2])
@@ -207,8 +207,8 @@ class ProvenanceResolver:
     def __init__(self, repo: Path, roots: Sequence[str]):
         self.repo = repo
         self.roots = list(roots)
-        self._head = _head_blob_ids(repo)
-        self._tips = _ref_tips(repo)
+        self._head_blobs: frozenset[str] | None = None
+        self._tips: dict[str, list[str]] | None = None
         self._commit_graph: _CommitGraph | None = None
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
@@ -218,6 +218,8 @@ class ProvenanceResolver:
 
     def _passes(self) -> dict[str, list[str]]:
         return {
+            "head": ["ls-tree", "-r", "-z", "HEAD"],
+            "tips": ["for-each-ref", f"--format={_TIP_FORMAT}"],
             "graph": ["rev-list", "--parents", "--topo-order", *self.roots],
             "log": [
                 # It runs beside the scan, so it keeps a small delta-base cache: the scan's
@@ -235,8 +237,8 @@ class ProvenanceResolver:
         }
 
     def prefetch(self) -> None:
-        """Start both history passes now (a scan that found something calls this early), so the
-        answers later wait only for what is left of them."""
+        """Start every pass now (a scan that found something calls this early), so the answers
+        later wait only for what is left of them; a scan that finds nothing runs none."""
         for name, args in self._passes().items():
             if name not in self._background:
                 self._background[name] = BackgroundGit(self.repo, args)
@@ -244,6 +246,16 @@ class ProvenanceResolver:
     def _pass_output(self, name: str) -> bytes:
         running = self._background.pop(name, None)
         return (running or BackgroundGit(self.repo, self._passes()[name])).stdout() or b""
+
+    def _at_head(self, oid: str) -> bool:
+        if self._head_blobs is None:
+            self._head_blobs = _blob_ids(self._pass_output("head"))
+        return oid in self._head_blobs
+
+    def _tip_refs(self) -> dict[str, list[str]]:
+        if self._tips is None:
+            self._tips = _ref_tips(self._pass_output("tips"))
+        return self._tips
 
     def _graph(self) -> _CommitGraph:
         if self._commit_graph is None:
@@ -260,7 +272,7 @@ class ProvenanceResolver:
         return tuple(
             sorted(
                 name
-                for tip, names in self._tips.items()
+                for tip, names in self._tip_refs().items()
                 if graph.holds(commits, tip)
                 for name in names
             )
@@ -340,7 +352,7 @@ class ProvenanceResolver:
         self.load([oid])
         events = self._events[oid]
         if not events.adders:
-            return BlobHistory(None, None, None, None, 0, (), oid in self._head)
+            return BlobHistory(None, None, None, None, 0, (), self._at_head(oid))
         graph = self._graph()
         # Earliest author time first; within one second, the commit deepest in history.
         adders = sorted(events.adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
@@ -356,7 +368,7 @@ class ProvenanceResolver:
             path=path,
             commit_count=carriers.bit_count(),
             refs=self._refs_within(reaching),
-            at_head=oid in self._head,
+            at_head=self._at_head(oid),
         )
 
     def age(self, commit: str | None) -> int:
