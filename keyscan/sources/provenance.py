@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,38 @@ def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
             path=raw_path.decode("utf-8", "surrogateescape"),
             old=None if fields[2] == _NO_BLOB else fields[2].decode("ascii"),
             new=None if fields[3] == _NO_BLOB else fields[3].decode("ascii"),
+        )
+
+
+# A commit header (`@@sha NUL time NUL author`) or one raw diff line, in a single pattern so one
+# pass over the log sees every raw line after the header it belongs to.
+_LOG_LINE = re.compile(
+    rb"^(?:@@([^\n]*)|:[0-7]{6} [0-7]{6} ([0-9a-f]{40}) ([0-9a-f]{40}) [A-Z][0-9]*\t([^\n]*))$",
+    re.MULTILINE,
+)
+# Up to this many wanted ids (or paths), each is searched for in the log; beyond it one pass
+# parses every raw line, so the cost stops growing with the number of findings.
+_SEARCH_LIMIT = 16
+
+
+def _all_changes(log: bytes) -> Iterator[_Change]:
+    """Every raw diff line of `log`, with the commit each belongs to."""
+    commit, seconds, author = "", 0, ""
+    for line in _LOG_LINE.finditer(log):
+        header, old, new, raw_path = line.groups()
+        if header is not None:
+            sha, when, name = [*header.split(b"\0"), b"", b""][:3]
+            commit = sha.decode("ascii", "replace")
+            seconds = int(when) if when.isdigit() else 0
+            author = name.decode("utf-8", "surrogateescape")
+            continue
+        yield _Change(
+            commit=commit,
+            seconds=seconds,
+            author=author,
+            path=raw_path.decode("utf-8", "surrogateescape"),
+            old=None if old == _NO_BLOB else old.decode("ascii"),
+            new=None if new == _NO_BLOB else new.decode("ascii"),
         )
 
 
@@ -214,6 +247,7 @@ class ProvenanceResolver:
         self._events: dict[str, _Events] = {}
         self._log_output: bytes | None = None
         self._path_holders: dict[str, dict[str, int]] = {}
+        self._path_changes: dict[str, dict[int, str | None]] = {}
         self._background: dict[str, BackgroundGit] = {}
 
     def _passes(self) -> dict[str, list[str]]:
@@ -289,12 +323,16 @@ class ProvenanceResolver:
             return
         log = self._log()
         for oid in wanted:
-            events = self._events[oid] = _Events()
-            for change in _changes(log, oid.encode("ascii")):
-                if change.new == oid:
-                    events.adders.append(
-                        (change.seconds, change.commit, change.author, change.path)
-                    )
+            self._events[oid] = _Events()
+        if len(wanted) > _SEARCH_LIMIT:
+            changes: Iterable[_Change] = (c for c in _all_changes(log) if c.new in wanted)
+        else:
+            changes = (c for oid in wanted for c in _changes(log, oid.encode("ascii")))
+        for change in changes:
+            if change.new in wanted:
+                self._events[change.new].adders.append(
+                    (change.seconds, change.commit, change.author, change.path)
+                )
 
     def _log(self) -> bytes:
         if self._log_output is None:
@@ -307,18 +345,42 @@ class ProvenanceResolver:
                 self._log_output = BackgroundGit(self.repo, merge_blind).stdout() or b""
         return self._log_output
 
+    def _changed_at(self, path: str) -> dict[int, str | None]:
+        """Graph position → the version each commit that changed `path` left there (None:
+        deleted). Asked for one path, it answers every path a loaded blob was added at, in one
+        pass over the log once there are many."""
+        known = self._path_changes.get(path)
+        if known is not None:
+            return known
+        graph = self._graph()
+        pending = {path} | {
+            added_at
+            for events in self._events.values()
+            for _, _, _, added_at in events.adders
+            if added_at not in self._path_changes
+        }
+        if len(pending) <= _SEARCH_LIMIT:
+            pending = {path}
+        for wanted in pending:
+            self._path_changes[wanted] = {}
+        if len(pending) > 1:
+            changes: Iterable[_Change] = (c for c in _all_changes(self._log()) if c.path in pending)
+        else:
+            needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
+            changes = (c for c in _changes(self._log(), needle) if c.path == path)
+        for change in changes:
+            position = graph.index.get(change.commit)
+            if position is not None:
+                self._path_changes[change.path][position] = change.new
+        return self._path_changes[path]
+
     def _holders(self, path: str) -> dict[str, int]:
         """For each version (blob id) of `path`: the commits holding it there, as a bitmask."""
         holders = self._path_holders.get(path)
         if holders is not None:
             return holders
         graph = self._graph()
-        changed_at: dict[int, str | None] = {}
-        needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
-        for change in _changes(self._log(), needle):
-            position = graph.index.get(change.commit)
-            if position is not None and change.path == path:
-                changed_at[position] = change.new
+        changed_at = self._changed_at(path)
         first_parent = graph.first_parent
         versions: list[str | None] = [None] * (len(first_parent) + 1)
         # Parents come after their children in topological order: walk from the oldest.
