@@ -257,3 +257,37 @@ def test_counts_and_first_commit_are_exact_across_a_merge(make_repo) -> None:
     assert finding["commit_count"] == total_commits == 5
     assert finding["at_head"] is True
     assert finding["refs"] == ["feature", "main"]
+
+
+def test_provenance_answers_the_same_whether_it_searches_or_parses_the_log(
+    make_repo, monkeypatch
+) -> None:
+    # Many blobs with findings switch the resolver from one search per id to one pass over
+    # the whole log; both must give the same histories.
+    from keyscan.sources import provenance
+
+    repo = make_repo()
+    for round_ in range(3):
+        commit(repo, f"round {round_}", **{f"f{i}.env": f"T={round_}-{i}\n" for i in range(20)})
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, "side", **{"f0.env": "T=side\n"})
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-edit", "--no-ff", "side")
+    blobs = [
+        line.split()[0]
+        for line in git(repo, "rev-list", "--objects", "--all").splitlines()
+        if line.endswith(".env")
+    ]
+    assert len(blobs) > 2 * provenance._SEARCH_LIMIT
+    answers = []
+    for limit in (10**6, 0):
+        monkeypatch.setattr(provenance, "_SEARCH_LIMIT", limit)
+        resolver = provenance.ProvenanceResolver(repo, ["--all"])
+        resolver.load(blobs)
+        answers.append([resolver.blob(oid) for oid in blobs])
+    assert answers[0] == answers[1]
+    counts = {h.path: 0 for h in answers[0]}
+    for history in answers[0]:
+        counts[history.path] = counts[history.path] + history.commit_count
+    total = len(git(repo, "rev-list", "--all").split())
+    assert counts == {f"f{i}.env": total for i in range(20)}
