@@ -17,9 +17,9 @@ BLOCK_AFTER = 16384
 MAX_WINDOW = 65536
 REGEX_TIMEOUT_SECONDS = 2.0
 # The regex module pays a fixed cost per call to arm a timeout, about as much as a built-in
-# rule's whole search of one line; built-in patterns are tested not to backtrack
-# catastrophically on windows this size (tests/test_rule_timing.py), so only user rules and
-# larger windows keep the guard.
+# rule's whole search of one line; built-in single-line patterns are tested not to backtrack
+# catastrophically on windows this size (tests/test_rule_timing.py), so only they go unguarded:
+# user rules, multi-line rules (few hits, open-ended blocks) and larger windows keep the guard.
 UNGUARDED_WINDOW = 4096
 
 
@@ -130,7 +130,7 @@ def extract(
                     continue
                 ascii_only = chunk.isascii()
                 text = chunk.decode("utf-8", "surrogateescape")
-                guarded = not rule.builtin or high - low > UNGUARDED_WINDOW
+                guarded = not rule.builtin or rule.multiline or high - low > UNGUARDED_WINDOW
                 timeout = REGEX_TIMEOUT_SECONDS if guarded else None
                 for match in pattern.finditer(text, timeout=timeout):
                     s_char, e_char = match.span("secret")

@@ -82,8 +82,8 @@ class Rule:
     revoke: Mapping[str, Any] | None = None
     source: str = ""
     line: int = 0
-    # Shipped with keyscan: its pattern is tested against adversarial windows
-    # (tests/test_rule_timing.py), so short windows skip the per-call regex timeout.
+    # Shipped with keyscan: a single-line pattern is tested against adversarial windows
+    # (tests/test_rule_timing.py), so its short windows skip the per-call regex timeout.
     builtin: bool = False
 
     @property
