@@ -43,6 +43,10 @@ DOCUMENTED_EXAMPLES = frozenset(
         *("wIjqoS", "kllo9940pd9333jh", "dpf43f3p2l4k3l03", "chapoH"),
         # RFC 7519 / 7515 (JWT, JWS) examples and the jwt.io default secret
         *("your-256-bit-secret", "your-384-bit-secret", "your-512-bit-secret"),
+        # Flask's configuration and deployment docs (SECRET_KEY examples, copied into many
+        # tutorials): https://flask.palletsprojects.com/en/stable/config/#SECRET_KEY
+        "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
+        "5f352379324c22463451387a0aec5d2f",
     }
 )
 

@@ -291,3 +291,16 @@ def test_provenance_answers_the_same_whether_it_searches_or_parses_the_log(
         counts[history.path] = counts[history.path] + history.commit_count
     total = len(git(repo, "rev-list", "--all").split())
     assert counts == {f"f{i}.env": total for i in range(20)}
+
+
+def test_a_secret_on_several_lines_of_a_file_counts_each_commit_once(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(27))
+    commit(repo, "one", **{"settings.env": f"A={token}\nB={token}\n"})
+    commit(repo, "two", **{"settings.env": f"A={token}\nB={token}\nC=1\n"})
+    commit(repo, "three", **{"other.txt": "x\n"})
+    code, report, _ = history(repo)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["line"] == 1
+    assert finding["commit_count"] == 3

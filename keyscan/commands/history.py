@@ -243,15 +243,21 @@ def _one_per_secret_and_path(
         )
 
     merged: dict[tuple[str, str], Finding] = {}
+    # A version holding the secret on several lines is several findings but one set of commits.
+    counted: set[tuple[str, str, str | None]] = set()
     for finding in sorted(findings, key=introduced):
         key = (finding.fingerprint, finding.path)
         first = merged.get(key)
+        version = (*key, finding.blob)
         if first is None:
             merged[key] = finding
+            counted.add(version)
             continue
+        more = 0 if version in counted else (finding.commit_count or 0)
+        counted.add(version)
         merged[key] = replace(
             first,
-            commit_count=(first.commit_count or 0) + (finding.commit_count or 0),
+            commit_count=(first.commit_count or 0) + more,
             refs=tuple(sorted(set(first.refs) | set(finding.refs))),
             at_head=bool(first.at_head or finding.at_head),
         )
