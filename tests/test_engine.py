@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from keyscan.blobscan import BlobScanner, ScanOptions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
+from keyscan.engine.base import gated_hits
 from keyscan.engine.extract import extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
@@ -183,3 +184,31 @@ def test_one_value_matched_by_two_generic_rules_is_one_finding() -> None:
         result = scan(scanner, line)
         assert [f.secret for f in result.findings] == [value]
         assert [d.filter for d in result.dropped if d.filter == "generic-duplicate"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", ":", "/", "@", " ", "\n", "://", "a:bcd@"]), max_size=80)
+)
+def test_gated_keyword_hits_are_exactly_the_occurrences_the_check_keeps(pieces: list[str]) -> None:
+    # A gated keyword's hits come from searching its check, not from the engine: they must be
+    # the keyword occurrences where the check matches, overlapping ones included.
+    ruleset = builtin()
+    data = "".join(pieces).encode()
+    for keyword_index, check in ruleset.gated_keywords.items():
+        keyword = ruleset.keywords[keyword_index]
+        expected = [
+            position
+            for position in range(len(data))
+            if data.startswith(keyword, position) and check.match(data, position)
+        ]
+        assert sorted(p for k, p in gated_hits({keyword_index: check}, data)) == expected
+        for scanner in scanners():
+            found = sorted(p for k, p in scanner.engine.scan(data).hits if k == keyword_index)
+            assert found == expected
+
+
+def test_url_credentials_keyword_is_gated() -> None:
+    ruleset = builtin()
+    gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
+    assert b"://" in gated

@@ -65,6 +65,7 @@ def test_check_accepts_a_good_user_rule_file(tmp_path: Path) -> None:
         (('ACME = "acme_q8w', 'ACME = "acmx_q8w'), "examples[0]: gave 0 findings"),
         (("acme_short", "acme_q8w7e6r5t4y3u2i1o9p1"), "negative_examples[0]: gave a finding"),
         (("  - id: acme.token", "  - id: Acme Token"), "field 'id'"),
+        (("    keywords", "    at_keyword: 'acme_[a-z'\n    keywords"), "field 'at_keyword'"),
     ],
 )
 def test_check_names_file_rule_and_field(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,3 +26,15 @@ class Engine(Protocol):
     name: str
 
     def scan(self, data: bytes) -> Stage1: ...
+
+
+def gated_hits(gated: Mapping[int, re.Pattern[bytes]], data: bytes) -> list[KeywordHit]:
+    """Hits of the gated keywords (Ruleset.gated_keywords): every offset where the keyword's
+    check matches, overlapping matches included, as the per-hit check would keep them."""
+    hits: list[KeywordHit] = []
+    for keyword_index, check in gated.items():
+        found = check.search(data)
+        while found is not None:
+            hits.append((keyword_index, found.start()))
+            found = check.search(data, found.start() + 1)
+    return hits

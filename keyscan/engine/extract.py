@@ -118,6 +118,9 @@ def extract(
         pattern = ruleset.pattern(rule_index)
         requires = ruleset.requires[rule_index]
         spans = spans_by_rule[rule_index]
+        at_keyword = ruleset.at_keyword[rule_index]
+        if at_keyword is not None:
+            spans = [span for span in spans if at_keyword.match(data, span[0])]
         if requires:
             before, after = (
                 (BLOCK_BEFORE, BLOCK_AFTER) if rule.multiline else (LINE_BEFORE, LINE_AFTER)

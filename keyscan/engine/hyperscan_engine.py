@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from keyscan.decoders.markers import DECODER_MARKERS, ENCODED_TEXT_MARKERS
-from keyscan.engine.base import KeywordHit, Stage1
+from keyscan.engine.base import KeywordHit, Stage1, gated_hits
 from keyscan.rules.ruleset import Ruleset
 
 
@@ -41,22 +41,23 @@ class HyperscanEngine:
 
         self._hs = hyperscan
         self._lengths = tuple(len(k) for k in ruleset.keywords)
+        self._gated = ruleset.gated_keywords
         self._database = self._load_or_compile(ruleset, cache_dir)
         self._scratch = hyperscan.Scratch(self._database)
 
     def _compile(self, ruleset: Ruleset) -> Any:
         hs = self._hs
         database = hs.Database(mode=hs.HS_MODE_BLOCK)
-        keyword_flags = [
-            0 if sensitive else hs.HS_FLAG_CASELESS for sensitive in ruleset.case_sensitive
-        ]
+        # Gated keywords are found by their check instead (engine.base.gated_hits).
+        searched = [i for i in range(len(ruleset.keywords)) if i not in ruleset.gated_keywords]
+        keyword_flags = [0 if ruleset.case_sensitive[i] else hs.HS_FLAG_CASELESS for i in searched]
+        markers_from = len(ruleset.keywords)
+        marker_count = len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS)
         database.compile(
-            expressions=[_literal(k) for k in ruleset.keywords]
+            expressions=[_literal(ruleset.keywords[i]) for i in searched]
             + [pattern for _, pattern in DECODER_MARKERS]
             + list(ENCODED_TEXT_MARKERS),
-            ids=list(
-                range(len(ruleset.keywords) + len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS))
-            ),
+            ids=searched + list(range(markers_from, markers_from + marker_count)),
             flags=keyword_flags
             + [hs.HS_FLAG_SINGLEMATCH] * len(DECODER_MARKERS)
             + [0] * len(ENCODED_TEXT_MARKERS),
@@ -79,7 +80,7 @@ class HyperscanEngine:
         return database
 
     def scan(self, data: bytes) -> Stage1:
-        hits: list[KeywordHit] = []
+        hits: list[KeywordHit] = gated_hits(self._gated, data)
         markers: list[str] = []
         encoded_ends: list[int] = []
         lengths = self._lengths

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from keyscan.decoders.markers import DECODER_MARKERS
-from keyscan.engine.base import KeywordHit, Stage1
+from keyscan.engine.base import KeywordHit, Stage1, gated_hits
 from keyscan.rules.ruleset import Ruleset
 
 
@@ -17,6 +17,7 @@ class RegexEngine:
     def __init__(self, ruleset: Ruleset):
         self._keywords = ruleset.keywords
         self._sensitive = ruleset.case_sensitive
+        self._gated = ruleset.gated_keywords
         self._markers = tuple((name, re.compile(pattern)) for name, pattern in DECODER_MARKERS)
 
     def scan(self, data: bytes) -> Stage1:
@@ -27,8 +28,10 @@ class RegexEngine:
     def _keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
         lowered = data.lower()
-        hits: list[KeywordHit] = []
+        hits = gated_hits(self._gated, data)
         for index, keyword in enumerate(self._keywords):
+            if index in self._gated:
+                continue
             haystack = data if self._sensitive[index] else lowered
             position = haystack.find(keyword)
             while position != -1:

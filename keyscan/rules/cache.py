@@ -14,7 +14,7 @@ from typing import Any
 from keyscan import __version__
 from keyscan.rules.schema import Allowlist, Rule
 
-_LAYOUT = 2
+_LAYOUT = 3
 _TUPLE_FIELDS = frozenset(f.name for f in fields(Rule) if str(f.type).startswith("tuple"))
 
 

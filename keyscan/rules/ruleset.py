@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 
@@ -41,6 +42,19 @@ class Ruleset:
         self.requires: tuple[tuple[bytes, ...], ...] = tuple(
             tuple(r.encode("utf-8") for r in rule.requires) for rule in self.rules
         )
+        self.at_keyword: tuple[re.Pattern[bytes] | None, ...] = tuple(
+            re.compile(rule.at_keyword.encode("utf-8")) if rule.at_keyword else None
+            for rule in self.rules
+        )
+        # Keywords whose one rule checks `at_keyword` from the keyword itself on: their hits
+        # are where that check matches, found by `re` scanning in C, instead of one engine hit
+        # per occurrence (a changelog holds thousands of `://`, none with credentials).
+        self.gated_keywords: dict[int, re.Pattern[bytes]] = {}
+        for keyword_index, literal in enumerate(self.keywords):
+            users = self.keyword_rules[keyword_index]
+            check = self.at_keyword[users[0]]
+            if len(users) == 1 and check is not None and check.pattern.startswith(literal):
+                self.gated_keywords[keyword_index] = check
         self._compiled: dict[int, regex.Pattern[str]] = {}
         self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ _RULE_KEYS = frozenset(
         "keywords",
         "keyword_case",
         "requires",
+        "at_keyword",
         "pattern",
         "entropy",
         "checksum",
@@ -69,6 +71,10 @@ class Rule:
     # Literals that must also occur in the window before the pattern runs: a cheap C-level
     # check that spares the regex on the many keyword hits that cannot match (:// without @).
     requires: tuple[str, ...] = ()
+    # A regex (Python `re`, on the raw bytes) that must match at a keyword occurrence for the
+    # pattern to be possible there: URL credentials need `@` before the first `/` after `://`,
+    # which spares the pattern every link in a changelog full of @mentions.
+    at_keyword: str | None = None
     tags: tuple[str, ...] = ()
     entropy: float | None = None
     checksum: str | None = None
@@ -181,6 +187,13 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
     if keyword_case not in ("insensitive", "sensitive"):
         raise RuleError(where, "must be insensitive or sensitive", rule_id, "keyword_case")
     requires = _str_list(raw.get("requires"), where, rule_id, "requires")
+    at_keyword = raw.get("at_keyword")
+    if at_keyword is not None:
+        at_keyword = _str(at_keyword, where, rule_id, "at_keyword")
+        try:
+            re.compile(at_keyword.encode("utf-8"))
+        except re.error as exc:
+            raise RuleError(where, f"does not compile: {exc}", rule_id, "at_keyword") from None
     pattern = _str(raw["pattern"], where, rule_id, "pattern")
     _compile_check(pattern, where, rule_id, "pattern")
     if "secret" not in regex.compile(pattern).groupindex:
@@ -207,6 +220,7 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         keywords=keywords if keyword_case == "sensitive" else tuple(k.lower() for k in keywords),
         keyword_case=keyword_case,
         requires=requires,
+        at_keyword=at_keyword,
         pattern=pattern,
         entropy=float(entropy) if entropy is not None else None,
         checksum=checksum,
