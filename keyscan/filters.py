@@ -54,7 +54,7 @@ _PLACEHOLDER_SHAPES = regex.compile(
 )
 _PLACEHOLDER_WORDS = regex.compile(
     r"(?i)example|placeholder|changeme|change[_\-]me|redacted|dummy|your[_\-]|insert[_\-]?|"
-    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum"
+    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake"
 )
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210", "qwertyuiop", "asdfghjkl")
 _HEX_DIGEST = regex.compile(
@@ -126,6 +126,11 @@ _EXAMPLE_HOST = regex.compile(
     regex.IGNORECASE,
 )
 _PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
+# A relative path to a document, page, source file or image (`tutorial/security/oauth2-jwt.md`
+# in a site's navigation).
+_RELATIVE_FILE = regex.compile(
+    r"^[\w.\-]+(?:/[\w.\-]+)+\.(?:md|rst|txt|html?|py|js|ts|json|ya?ml|toml|cfg|ini|png|jpe?g|gif|svg)$"
+)
 INLINE_MARKERS = ("keyscan:allow", "pragma: allowlist secret", "gitleaks:allow")
 NEXT_LINE_MARKERS = ("keyscan:allow-next-line", "pragma: allowlist nextline secret")
 
@@ -254,8 +259,12 @@ def identifier(item: FilterInput) -> str | None:
         return "a UUID"
     if _REFERENCE.search(item.secret):
         return "a reference to a variable, setting or function, not a literal"
-    if _PATH_OR_URL.match(item.secret):
+    if _PATH_OR_URL.match(item.secret) or _RELATIVE_FILE.match(item.secret):
         return "a path or URL"
+    if sum(1 for char in item.secret if char.isalpha() and not char.isascii()) * 2 > len(
+        item.secret
+    ):
+        return "natural-language text in a non-Latin script"
     return None
 
 

@@ -13,21 +13,32 @@ DEFAULT_VALUES = frozenset(
         *("required", "optional", "string", "value", "token", "key", "apikey", "api_key"),
         *("secretkey", "secret_key", "mypassword", "yourpassword", "demo", "sample"),
         *("public", "private", "hidden", "tiger", "scott", "hunter2", "foobar", "s3cr3t"),
+        *("foo", "bar", "baz", "qux"),
     }
 )
 
 
 # Between the words of a made-up value: punctuation, spaces and their percent-escapes.
 _WORD_SEPARATORS = re.compile(r"%[0-9a-f]{2}|[^a-z0-9]+")
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-f]{2}")
 
 
 def is_default_value(value: str) -> bool:
-    """A default word, or nothing but default words (`pass%20pass`, `user:test`)."""
+    """A default word, or nothing but default words, each perhaps numbered (`pass%20pass`,
+    `user:test`, `secret2`, `a%20secret`), or nothing but percent-escapes (`%3A%40c`)."""
     lowered = value.lower().strip("!.")
     if lowered in DEFAULT_VALUES:
         return True
-    words = [word for word in _WORD_SEPARATORS.split(lowered) if word]
-    return len(words) >= 2 and all(word in DEFAULT_VALUES for word in words)
+    # Words of one or two letters (`a`, `my`) carry nothing either way.
+    words = [
+        stem
+        for word in _WORD_SEPARATORS.split(lowered)
+        if len(stem := word.rstrip("0123456789")) > 2
+    ]
+    if not words:
+        # Punctuation and fragments only: a credential only if it is not URL-encoding debris.
+        return _PERCENT_ESCAPE.search(lowered) is not None
+    return all(word in DEFAULT_VALUES for word in words)
 
 
 # Values printed in specifications and vendor documentation as examples: they are everywhere in
@@ -47,6 +58,8 @@ DOCUMENTED_EXAMPLES = frozenset(
         # tutorials): https://flask.palletsprojects.com/en/stable/config/#SECRET_KEY
         "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
         "5f352379324c22463451387a0aec5d2f",
+        # FastAPI's OAuth2/JWT tutorial: https://fastapi.tiangolo.com/tutorial/security/oauth2-jwt/
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
     }
 )
 
