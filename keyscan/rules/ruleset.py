@@ -98,7 +98,17 @@ def _matching_code_digest() -> bytes:
 
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for name in ("filters.py", "blobscan.py", "wordlists.py", "checksums.py", "engine/extract.py"):
+    for name in (
+        "filters.py",
+        "blobscan.py",
+        "wordlists.py",
+        "checksums.py",
+        "engine/base.py",
+        "engine/extract.py",
+        "engine/hyperscan_engine.py",
+        "engine/regex_engine.py",
+        "rules/ruleset.py",
+    ):
         try:
             digest.update((package / name).read_bytes())
         except OSError:
