@@ -51,46 +51,14 @@ class _Change:
     seconds: int
     author: str
     path: str
-    old: str | None
     new: str | None
 
 
 _NO_BLOB = b"0" * 40
-
-
-def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
-    """The raw diff lines of `log` that contain `needle`, with the commit each belongs to."""
-    position = log.find(needle)
-    while position != -1:
-        line_start = log.rfind(b"\n", 0, position) + 1
-        line_end = log.find(b"\n", position)
-        line_end = len(log) if line_end == -1 else line_end
-        position = log.find(needle, line_end)
-        line = log[line_start:line_end]
-        if not line.startswith(b":"):
-            continue
-        meta, _, raw_path = line.partition(b"\t")
-        fields = meta.split()
-        header_start = log.rfind(b"\n@@", 0, line_start)
-        if len(fields) < 4 or (header_start == -1 and not log.startswith(b"@@")):
-            continue
-        header_start = header_start + 1 if header_start != -1 else 0
-        header = log[header_start + 2 : log.find(b"\n", header_start)]
-        sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
-        yield _Change(
-            commit=sha.decode("ascii", "replace"),
-            seconds=int(seconds) if seconds.isdigit() else 0,
-            author=author.decode("utf-8", "surrogateescape"),
-            path=raw_path.decode("utf-8", "surrogateescape"),
-            old=None if fields[2] == _NO_BLOB else fields[2].decode("ascii"),
-            new=None if fields[3] == _NO_BLOB else fields[3].decode("ascii"),
-        )
-
-
 # A commit header (`@@sha NUL time NUL author`) or one raw diff line, in a single pattern so one
 # pass over the log sees every raw line after the header it belongs to.
 _LOG_LINE = re.compile(
-    rb"^(?:@@([^\n]*)|:[0-7]{6} [0-7]{6} ([0-9a-f]{40}) ([0-9a-f]{40}) [A-Z][0-9]*\t([^\n]*))$",
+    rb"^(?:@@([^\n]*)|:[0-7]{6} [0-7]{6} [0-9a-f]{40} ([0-9a-f]{40}) [A-Z][0-9]*\t([^\n]*))$",
     re.MULTILINE,
 )
 # Up to this many wanted ids (or paths), each is searched for in the log; beyond it one pass
@@ -98,25 +66,42 @@ _LOG_LINE = re.compile(
 _SEARCH_LIMIT = 16
 
 
+def _change(header: bytes, new: bytes, raw_path: bytes) -> _Change:
+    sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
+    return _Change(
+        commit=sha.decode("ascii", "replace"),
+        seconds=int(seconds) if seconds.isdigit() else 0,
+        author=author.decode("utf-8", "surrogateescape"),
+        path=raw_path.decode("utf-8", "surrogateescape"),
+        new=None if new == _NO_BLOB else new.decode("ascii"),
+    )
+
+
+def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
+    """The raw diff lines of `log` that contain `needle`, with the commit each belongs to."""
+    position = log.find(needle)
+    while position != -1:
+        line_start = log.rfind(b"\n", 0, position) + 1
+        line = _LOG_LINE.match(log, line_start)
+        header_start = log.rfind(b"\n@@", 0, line_start) + 1
+        position = log.find(needle, line.end() if line else position + 1)
+        if line is None or line.group(1) is not None:
+            continue
+        if header_start == 0 and not log.startswith(b"@@"):
+            continue
+        header = _LOG_LINE.match(log, header_start)
+        if header is not None and header.group(1) is not None:
+            yield _change(header.group(1), line.group(2), line.group(3))
+
+
 def _all_changes(log: bytes) -> Iterator[_Change]:
     """Every raw diff line of `log`, with the commit each belongs to."""
-    commit, seconds, author = "", 0, ""
+    header = b""
     for line in _LOG_LINE.finditer(log):
-        header, old, new, raw_path = line.groups()
-        if header is not None:
-            sha, when, name = [*header.split(b"\0"), b"", b""][:3]
-            commit = sha.decode("ascii", "replace")
-            seconds = int(when) if when.isdigit() else 0
-            author = name.decode("utf-8", "surrogateescape")
-            continue
-        yield _Change(
-            commit=commit,
-            seconds=seconds,
-            author=author,
-            path=raw_path.decode("utf-8", "surrogateescape"),
-            old=None if old == _NO_BLOB else old.decode("ascii"),
-            new=None if new == _NO_BLOB else new.decode("ascii"),
-        )
+        if line.group(1) is not None:
+            header = line.group(1)
+        else:
+            yield _change(header, line.group(2), line.group(3))
 
 
 def _lines(repo: Path, args: Sequence[str]) -> list[str]:
@@ -315,8 +300,8 @@ class ProvenanceResolver:
     def load(self, oids: Iterable[str]) -> None:
         """Find where every wanted blob was left at a path, in the one `git log --raw` pass.
 
-        The log is searched for each wanted id instead of parsed line by line: a handful of
-        blobs with findings against a log of hundreds of thousands of lines.
+        A few wanted ids are searched for in the log (a handful of blobs against hundreds of
+        thousands of lines); more than _SEARCH_LIMIT take one parse of every line instead.
         """
         wanted = {oid for oid in oids if oid not in self._events}
         if not wanted:
@@ -325,7 +310,7 @@ class ProvenanceResolver:
         for oid in wanted:
             self._events[oid] = _Events()
         if len(wanted) > _SEARCH_LIMIT:
-            changes: Iterable[_Change] = (c for c in _all_changes(log) if c.new in wanted)
+            changes: Iterable[_Change] = _all_changes(log)
         else:
             changes = (c for oid in wanted for c in _changes(log, oid.encode("ascii")))
         for change in changes:
