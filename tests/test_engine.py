@@ -20,6 +20,7 @@ from keyscan.fingerprint import blob_id, fingerprint
 from keyscan.model import Blob, Provenance
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
+from keyscan.rules.schema import Rule
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not importable")
 
@@ -212,3 +213,21 @@ def test_url_credentials_keyword_is_gated() -> None:
     ruleset = builtin()
     gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
     assert b"://" in gated
+
+
+def test_a_keyword_is_gated_only_when_its_check_begins_with_it_literally() -> None:
+    # `a.b` as a regex also matches `axb`, where the keyword does not occur: not gated.
+    def rule(rule_id: str, keyword: str, at_keyword: str) -> Rule:
+        return Rule(
+            id=rule_id,
+            name="Demo",
+            description="Demo.",
+            severity="low",
+            keywords=(keyword,),
+            pattern=r"(?P<secret>x)",
+            at_keyword=at_keyword,
+        )
+
+    ruleset = Ruleset([rule("demo.dot", "a.b", "a.b="), rule("demo.escaped", "c.d", r"c\.d=")])
+    gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
+    assert gated == {b"c.d"}

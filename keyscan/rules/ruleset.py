@@ -53,7 +53,13 @@ class Ruleset:
         for keyword_index, literal in enumerate(self.keywords):
             users = self.keyword_rules[keyword_index]
             check = self.at_keyword[users[0]]
-            if len(users) == 1 and check is not None and check.pattern.startswith(literal):
+            # The check must begin with the keyword itself (escaped: `.` in a keyword is a dot),
+            # so each of its matches starts at an occurrence of the keyword.
+            if (
+                len(users) == 1
+                and check is not None
+                and check.pattern.startswith(re.escape(literal))
+            ):
                 self.gated_keywords[keyword_index] = check
         self._compiled: dict[int, regex.Pattern[str]] = {}
         self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
