@@ -149,29 +149,23 @@ class BlobScanner:
         # first that reports a span (in rule order) speaks for it, so one value is one finding.
         reported: list[tuple[int, int]] = []
         for candidate in (c for c in extraction.candidates if rules[c.rule_index].generic):
-            overlaps = [
-                reason
-                for reason, spans in (("provider-match", claimed), ("generic-duplicate", reported))
-                if any(candidate.start < end and start < candidate.end for start, end in spans)
-            ]
-            if overlaps:
+            span = (candidate.start, candidate.end)
+            reason = (
+                "provider-match"
+                if _overlaps(span, claimed)
+                else "generic-duplicate"
+                if _overlaps(span, reported)
+                else None
+            )
+            if reason is not None:
                 if self.options.explain:
-                    result.dropped.append(
-                        Dropped(
-                            rules[candidate.rule_index].id,
-                            candidate.start,
-                            candidate.end,
-                            overlaps[0],
-                            "a provider rule already recognised this value"
-                            if overlaps[0] == "provider-match"
-                            else "another generic rule already reported this value",
-                        )
-                    )
+                    rule_id = rules[candidate.rule_index].id
+                    result.dropped.append(Dropped(rule_id, *span, reason, _OVERLAP_REASONS[reason]))
                 continue
             found_before = len(result.findings)
             self._judge(blob, data, candidate, result, layer)
             if len(result.findings) > found_before:
-                reported.append((candidate.start, candidate.end))
+                reported.append(span)
         return stage1
 
     def _judge(
@@ -251,6 +245,16 @@ class BlobScanner:
             )
         )
         return None
+
+
+_OVERLAP_REASONS = {
+    "provider-match": "a provider rule already recognised this value",
+    "generic-duplicate": "another generic rule already reported this value",
+}
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
 
 
 @dataclass(frozen=True)

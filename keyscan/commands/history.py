@@ -87,9 +87,8 @@ def run_history(
             "not audited (fetch it with `git fetch --unshallow`)",
             err=True,
         )
-    result.findings = _one_per_secret_and_path(
-        [f for f in result.findings if _path_allowed(f.path, config)]
-    )
+    # Both audits already give one finding per secret and path.
+    result.findings = [f for f in result.findings if _path_allowed(f.path, config)]
     result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
     return result, stats
@@ -143,14 +142,14 @@ def _full_audit(
     # which objects had findings (to rescan; the secrets themselves are never stored) and their
     # provenance.
     result.findings = _one_per_secret_and_path(result.findings, resolver.age)
-    merged = result.findings
-    representatives = {f.blob for f in merged}
+    representatives = {f.blob for f in result.findings}
     record = {
         # Only the object that represents each reported leak is rescanned on replay; the other
         # versions of the file contribute counts and refs, which are kept here (no secret).
         "objects": [objects[oid] for oid in sorted(representatives)],
         "leaks": [
-            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob] for f in merged
+            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob]
+            for f in result.findings
         ],
         "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
@@ -179,10 +178,9 @@ def _replay(
     findings = [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
     leaks = record.get("leaks")
     if leaks is not None:
-        # Each leak's finding as the full audit reported it: its first version, with the
-        # commit count, refs and HEAD presence of all its versions.
-        # A rescanned version can hold other leaks too (a later version keeps the first
-        # secret): each leak is taken from the version the full audit showed for it.
+        # Each leak as the full audit reported it: from the version it showed (a rescanned
+        # later version can hold the same secret too), with the commit count, refs and HEAD
+        # presence of all its versions.
         totals = {
             (fp, path): (count, tuple(refs), at_head, shown[0] if shown else None)
             for fp, path, count, refs, at_head, *shown in leaks
@@ -197,6 +195,8 @@ def _replay(
             count, leak_refs, at_head, _ = totals[(finding.fingerprint, finding.path)]
             kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
         findings = kept
+    else:
+        findings = _one_per_secret_and_path(findings)  # a record from before "leaks" existed
     result.findings = findings
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
     return result
