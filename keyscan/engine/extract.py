@@ -16,8 +16,8 @@ BLOCK_AFTER = 16384
 # Dense hits on one huge line would otherwise merge into one unbounded window.
 MAX_WINDOW = 65536
 REGEX_TIMEOUT_SECONDS = 2.0
-# The regex module pays a fixed cost per call to arm a timeout, about as much as a built-in
-# rule's whole search of one line; built-in single-line patterns are tested not to backtrack
+# The regex module arms a timer on every call given a timeout, a fixed cost on each of the
+# many short windows; built-in single-line patterns are tested not to backtrack
 # catastrophically on windows this size (tests/test_rule_timing.py), so only they go unguarded:
 # user rules, multi-line rules (few hits, open-ended blocks) and larger windows keep the guard.
 UNGUARDED_WINDOW = 4096
