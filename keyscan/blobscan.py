@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers, keystore_layers
@@ -109,7 +111,12 @@ class BlobScanner:
     ) -> None:
         """Scan what decoders recover from `data`, down to `depth` nested encodings."""
         for piece in decode_layers(
-            data, blob.provenance.path, budget[0], stage1.markers, stage1.encoded_ends
+            data,
+            blob.provenance.path,
+            budget[0],
+            stage1.markers,
+            stage1.encoded_ends,
+            self._keyword_test(data, stage1),
         ):
             budget[0] -= len(piece.data)
             # A finding inside nested encodings points at the outermost encoded text: that is
@@ -120,6 +127,23 @@ class BlobScanner:
             piece_stage1 = self._scan_layer(blob, piece.data, result, layer)
             if depth > 1 and budget[0] > 0:
                 self._scan_decoded(blob, piece.data, piece_stage1, result, layer, depth - 1, budget)
+
+    def _keyword_test(self, data: bytes, stage1: Stage1) -> Callable[[int, int], bool]:
+        """Whether `data[start:end]`, its `\\"` escapes decoded, may hold a keyword: a hit
+        starts inside it, or it holds one a quote escape hides (Ruleset.quote_escaped_keywords)."""
+        starts = sorted(start for _, start in stage1.hits)
+        hidden = self.ruleset.quote_escaped_keywords
+
+        def holds_keyword(start: int, end: int) -> bool:
+            first = bisect.bisect_left(starts, start)
+            if first < len(starts) and starts[first] < end:
+                return True
+            if not hidden:
+                return False
+            text = data[start:end].lower()
+            return any(keyword in text for keyword in hidden)
+
+        return holds_keyword
 
     def _scan_layer(
         self, blob: Blob, data: bytes, result: BlobResult, layer: _Layer | None

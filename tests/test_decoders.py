@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyscan.decoders.encodings import base64_and_hex_layers
+from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers
 from keyscan.decoders.layer import looks_like_text
 from tests.conftest import commit, run_keyscan
 from tests.corpus.tokens import password as corpus_password
@@ -276,3 +276,19 @@ def test_an_odd_hex_run_before_an_equals_sign_is_not_an_error(tmp_path: Path) ->
     result = run_keyscan(str(tmp_path), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "No secrets found" in result.stdout
+
+
+def test_quote_only_literals_without_a_keyword_are_passed_over() -> None:
+    # HTML in test strings (`"<a href=\\"x\\">"`) is most of what escape decoding meets; with
+    # no keyword inside, decoding it shows stage 1 nothing new, so it yields no layer.
+    data = b'html = "<a class=\\"reference internal\\" href=\\"#intro\\">Intro</a>"\n'
+    url = b'u = "https:\\/\\/ci.example.org\\/jobs\\/1234"\n'
+    assert [layer.name for layer in escape_layers(data)] == ["escapes"]
+    assert list(escape_layers(data, lambda start, end: False)) == []
+    assert [layer.data for layer in escape_layers(data, lambda start, end: True)] == [
+        b'<a class="reference internal" href="#intro">Intro</a>'
+    ]
+    # Any other escape can join or make keyword text (`:\\/\\/` is `://`): always decoded.
+    assert [layer.data for layer in escape_layers(url, lambda start, end: False)] == [
+        b"https://ci.example.org/jobs/1234"
+    ]

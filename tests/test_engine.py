@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from keyscan.blobscan import BlobScanner, ScanOptions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
-from keyscan.engine.base import gated_hits
+from keyscan.engine.base import Stage1, gated_hits
 from keyscan.engine.extract import extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
@@ -231,3 +232,48 @@ def test_a_keyword_is_gated_only_when_its_check_begins_with_it_literally() -> No
     ruleset = Ruleset([rule("demo.dot", "a.b", "a.b="), rule("demo.escaped", "c.d", r"c\.d=")])
     gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
     assert gated == {b"c.d"}
+
+
+class _EveryLiteralDecoded(BlobScanner):
+    """The scanner as it was before escape_layers could pass over quote-only literals."""
+
+    def _keyword_test(self, data: bytes, stage1: Stage1) -> Callable[[int, int], bool]:
+        return lambda start, end: True
+
+
+@st.composite
+def quoted_documents(draw: st.DrawFn) -> bytes:
+    """Documents whose pieces sit inside string literals with their quotes escaped, the way
+    JSON embedded in a JSON or JavaScript string looks."""
+    ruleset = builtin()
+    # Examples of the rules a quote escape can hide a keyword from (a quote in a keyword, or a
+    # gated keyword), drawn as often as all the others together.
+    hideable = [
+        example
+        for rule in ruleset.rules
+        if any('"' in k or k.encode() in ruleset.quote_escaped_keywords for k in rule.keywords)
+        for example in rule.examples
+    ]
+    pieces = st.one_of(
+        st.sampled_from(hideable),
+        st.sampled_from([*all_examples(), *keyword_fragments(), *MARKER_TEXTS]),
+    )
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        parts = [draw(noise.filter(lambda t: "\n" not in t and '"' not in t))]
+        for _ in range(draw(st.integers(0, 3))):
+            parts.append(draw(pieces).replace("\n", " "))
+            parts.append(draw(st.sampled_from(["", " ", ": ", "=", "\\", "{", "}"])))
+        inner = "".join(parts).replace('"', '\\"')
+        lines.append(draw(st.sampled_from(["x = ", "", '{"k": '])) + f'"{inner}"')
+    return "\n".join(lines).encode()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(quoted_documents())
+def test_passing_over_quote_only_literals_loses_no_finding(data: bytes) -> None:
+    # A literal whose only escapes are \" and whose raw text holds no keyword is not decoded:
+    # the findings must be exactly those of decoding every literal.
+    for scanner in scanners():
+        everything = _EveryLiteralDecoded(scanner.ruleset, scanner.engine, scanner.options)
+        assert scan(scanner, data).findings == scan(everything, data).findings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
 from keyscan.decoders.kubernetes import kubernetes_layers
@@ -31,18 +31,20 @@ def decode_layers(
     budget: int,
     markers: frozenset[str] = ALL_MARKERS,
     encoded_ends: Sequence[int] | None = None,
+    holds_keyword: Callable[[int, int], bool] | None = None,
 ) -> list[Decoded]:
     """Decoded layers of `data`, at most `budget` decoded bytes in all, in order of position.
 
     `markers` names the decoder markers stage 1 saw in `data`; a decoder whose marker is
     absent cannot find anything and is not run. `encoded_ends`, when stage 1 provides it, says
-    where base64 or hex text may end (decoders.markers).
+    where base64 or hex text may end (decoders.markers). `holds_keyword` lets the escape
+    decoder pass over string literals that cannot show stage 1 anything new (escape_layers).
     """
     layers: list[Decoded] = []
     if "kubernetes" in markers:
         layers += kubernetes_layers(data)
     if "escapes" in markers:
-        layers += escape_layers(data)
+        layers += escape_layers(data, holds_keyword)
     if "percent" in markers:
         layers += percent_layers(data)
     if not path.endswith(_DIGEST_FILES):

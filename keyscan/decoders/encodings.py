@@ -174,10 +174,21 @@ def percent_layers(data: bytes) -> Iterator[Decoded]:
 
 
 _ESCAPE_MARKER = re.compile(rb"\\[\"'ux/]")
+# Any escape but \" (a backslash not followed by a quote).
+_NOT_A_QUOTE_ESCAPE = re.compile(rb'\\[^"]')
 
 
-def escape_layers(data: bytes) -> Iterator[Decoded]:
-    """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`)."""
+def escape_layers(
+    data: bytes, holds_keyword: Callable[[int, int], bool] | None = None
+) -> Iterator[Decoded]:
+    """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`).
+
+    `holds_keyword(start, end)`, when given, says whether `data[start:end]`, read with its `\\"`
+    escapes decoded, may hold a keyword. A literal whose only escapes are `\\"` and which holds
+    none yields no layer: decoding only drops backslashes, so stage 1 would find nothing in it,
+    and its encoded runs (base64, hex, percent: none contains `"` or a backslash) are the raw
+    data's own, which the raw data's decoders already see.
+    """
     # Strings whose only escapes are \\n or \\t decode to what a scan of the raw line sees, so
     # only lines holding another escape are looked at.
     lines: set[int] = set()
@@ -189,6 +200,12 @@ def escape_layers(data: bytes) -> Iterator[Decoded]:
         for match in _STRING_LITERAL.finditer(data, line_start, line_end):
             literal = match.group(1)
             if b"\\" not in literal:
+                continue
+            if (
+                holds_keyword is not None
+                and _NOT_A_QUOTE_ESCAPE.search(literal) is None
+                and not holds_keyword(match.start(1), match.end(1))
+            ):
                 continue
             decoded = _unescape(literal)
             if decoded is not None and decoded != literal and len(decoded) >= 8:

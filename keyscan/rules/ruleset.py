@@ -61,6 +61,19 @@ class Ruleset:
                 and check.pattern.startswith(re.escape(literal))
             ):
                 self.gated_keywords[keyword_index] = check
+        # What a string literal whose only escapes are `\"` must hold, in its raw (escaped,
+        # lower-case) form, for its decoded form to show stage 1 a keyword the raw hits do not:
+        # a keyword with a quote in it, or a gated keyword (its raw hits are where its check
+        # matched the raw text, and decoding changes the text the check reads).
+        self.quote_escaped_keywords: tuple[bytes, ...] = tuple(
+            sorted(
+                {
+                    literal.lower().replace(b'"', b'\\"')
+                    for index, literal in enumerate(self.keywords)
+                    if b'"' in literal or index in self.gated_keywords
+                }
+            )
+        )
         self._compiled: dict[int, regex.Pattern[str]] = {}
         self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
 
@@ -114,6 +127,11 @@ def _matching_code_digest() -> bytes:
         "engine/hyperscan_engine.py",
         "engine/regex_engine.py",
         "rules/ruleset.py",
+        "decoders/driver.py",
+        "decoders/encodings.py",
+        "decoders/kubernetes.py",
+        "decoders/layer.py",
+        "decoders/markers.py",
     ):
         try:
             digest.update((package / name).read_bytes())
