@@ -191,12 +191,18 @@ def escape_layers(
     """
     # Strings whose only escapes are \\n or \\t decode to what a scan of the raw line sees, so
     # only lines holding another escape are looked at.
-    lines: set[int] = set()
-    for marker in _ESCAPE_MARKER.finditer(data):
-        lines.add(data.rfind(b"\n", 0, marker.start()) + 1)
-    for line_start in sorted(lines):
-        line_end = data.find(b"\n", line_start)
+    marker = _ESCAPE_MARKER.search(data)
+    while marker is not None:
+        line_start = data.rfind(b"\n", 0, marker.start()) + 1
+        line_end = data.find(b"\n", marker.end())
         line_end = len(data) if line_end == -1 else line_end
+        marker = _ESCAPE_MARKER.search(data, line_end)
+        if (
+            holds_keyword is not None
+            and _NOT_A_QUOTE_ESCAPE.search(data, line_start, line_end) is None
+            and not holds_keyword(line_start, line_end)
+        ):
+            continue  # every literal on the line would be passed over (below)
         for match in _STRING_LITERAL.finditer(data, line_start, line_end):
             literal = match.group(1)
             if b"\\" not in literal:
