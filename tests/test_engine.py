@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -277,3 +278,60 @@ def test_passing_over_quote_only_literals_loses_no_finding(data: bytes) -> None:
     for scanner in scanners():
         everything = _EveryLiteralDecoded(scanner.ruleset, scanner.engine, scanner.options)
         assert scan(scanner, data).findings == scan(everything, data).findings
+
+
+@functools.lru_cache(maxsize=1)
+def without_generic_checks() -> Ruleset:
+    """The built-in rules with the generic rules' `at_keyword` checks removed."""
+    return Ruleset(
+        [
+            replace(rule, at_keyword=None) if rule.generic and rule.at_keyword else rule
+            for rule in builtin().rules
+        ]
+    )
+
+
+NAME_WORDS = [
+    "token", "SECRET", "api-key", "ApiKey", "authkey", "private_key", "signingKey",
+    "encryption-key", "credentials", "password", "pwd", "Passphrase", "client_", "_url", "Name",
+    "é", "ä",
+]  # fmt: skip
+# Two of them hold letters a caseless regex folds onto ASCII (the Kelvin sign, the long s):
+# value bytes the byte-level checks must let through.
+VALUE_PIECES = [
+    "Zq4Tn9Vb3KR8xWm2Lp5", "a1B2c3D4e5F6g7H8", "\u212a9x7y6z5w4v3u2t1", "Zſ0123456789abcdef",
+    "/+=_-.~!@#$%^&*()", "${TOKEN}", "changeme",
+]  # fmt: skip
+OPENERS = ["", "x.", 'setProperty("', "put('", "ENV['", 'os.environ["', '<add key="', 'name = "']
+CLOSERS = ["", '"', "'", "`", '"]', "' ]"]
+SPACES = ["", " ", "  ", "\t", "\u00a0", "\u3000", "\n"]
+CONNECTORS = ["=", ":", "=>", ":=", "||=", ",", " value=", "value = ", "] =", "(", "-"]
+QUOTES = ["", '"', "'", "`", 'f"', "b'"]
+
+
+@st.composite
+def assignment_lines(draw: st.DrawFn) -> str:
+    """Assignment-shaped text, each part drawn from the shapes the generic patterns take or
+    nearly take, so that matches and near misses are both common."""
+
+    def pick(options: list[str]) -> str:
+        return draw(st.sampled_from(options))
+
+    name = "".join(draw(st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=3)))
+    value = "".join(draw(st.lists(st.sampled_from(VALUE_PIECES), min_size=1, max_size=2)))
+    quote = pick(QUOTES)
+    shape = [pick(OPENERS), name, pick(CLOSERS), pick(SPACES), pick(CONNECTORS), pick(SPACES)]
+    return "".join([*shape, quote, value, quote[-1:], pick(["", ")", '"', ",", " "])])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(assignment_lines(), st.sampled_from(SPACES + NAME_WORDS)), max_size=6))
+def test_generic_at_keyword_checks_never_lose_a_candidate(pieces: list[str]) -> None:
+    # `at_keyword` is a necessary condition of its pattern: dropping the hits where it fails
+    # leaves exactly the candidates the pattern finds around every hit. (A name spelled with a
+    # letter a caseless regex folds onto ASCII, `ſecret`, is no keyword stage 1 finds: such a
+    # match used to turn up only inside another keyword's window, and no longer does.)
+    data = "".join(pieces).encode()
+    checked, unchecked = builtin(), without_generic_checks()
+    hits = RegexEngine(unchecked).scan(data).hits
+    assert extract(data, hits, checked).candidates == extract(data, hits, unchecked).candidates
