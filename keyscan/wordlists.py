@@ -60,6 +60,9 @@ DOCUMENTED_EXAMPLES = frozenset(
         "5f352379324c22463451387a0aec5d2f",
         # FastAPI's OAuth2/JWT tutorial: https://fastapi.tiangolo.com/tutorial/security/oauth2-jwt/
         "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+        # Python's urllib.request examples (HTTPBasicAuthHandler), copied into its docs' forks:
+        # https://docs.python.org/3/library/urllib.request.html#examples
+        "kadidd!ehopper",
     }
 )
 
