@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import queue
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,44 +31,72 @@ class ObjectRef:
     path: str
 
 
-def _spawn(repo: Path, args: Sequence[str], stdin: int | None) -> subprocess.Popen[bytes]:
+def _spawn(
+    repo: Path, args: Sequence[str], stdin: int | None, stdout: int | IO[bytes] = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
             ["git", "-c", "core.quotepath=off", *args],
             cwd=repo,
             env=git_env(),
             stdin=stdin,
-            stdout=subprocess.PIPE,
+            stdout=stdout,
             stderr=subprocess.PIPE,
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
 
 
-def _failure(process: subprocess.Popen[bytes], repo: Path, name: str) -> GitError:
-    assert process.stderr is not None
-    message = process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+def _failure(
+    process: subprocess.Popen[bytes], repo: Path, name: str, stderr: bytes | None = None
+) -> GitError:
+    if stderr is None:
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+    message = stderr.decode("utf-8", "replace").strip().splitlines()
     return GitError(f"{repo}: git {name} failed: {message[-1] if message else process.returncode}")
 
 
 def list_objects(
     repo: Path, rev_args: Sequence[str], want_types: frozenset[str]
 ) -> Iterator[ObjectRef]:
-    """Every object `git rev-list --objects REV_ARGS` reaches, of the wanted types, once."""
-    lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None)
-    checker = subprocess.Popen(
-        ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-        cwd=repo,
-        env=git_env(),
-        stdin=lister.stdout,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert lister.stdout is not None and checker.stdout is not None
-    lister.stdout.close()  # the checker owns the pipe now
-    # The listing is drained as fast as git writes it, so both processes finish (and free the
-    # object table and pack mappings they hold) early instead of living as long as the scan
-    # that consumes the list; the list itself is a few MB.
+    """Every object `git rev-list --objects REV_ARGS` reaches, of the wanted types, once.
+
+    rev-list starts at once (while the caller sets up its workers) and runs to completion into a
+    temporary file before `cat-file --batch-check` reads it: each maps most of the pack, and run
+    side by side beside the workers' first batches they made an audit's memory peak. rev-list
+    alone takes well under a second on a 20,000-commit history.
+    """
+    # The file outlives this call: the returned iterator closes it.
+    listing = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None, stdout=listing)
+    except BaseException:
+        listing.close()
+        raise
+    return _checked_objects(repo, lister, listing, want_types)
+
+
+def _checked_objects(
+    repo: Path,
+    lister: subprocess.Popen[bytes],
+    listing: IO[bytes],
+    want_types: frozenset[str],
+) -> Iterator[ObjectRef]:
+    with listing:
+        _, errors = lister.communicate()
+        if lister.returncode != 0:
+            raise _failure(lister, repo, "rev-list", errors)
+        listing.seek(0)
+        checker = _spawn(
+            repo,
+            ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
+            listing.fileno(),
+        )
+    assert checker.stdout is not None
+    # The listing is drained as fast as git writes it, so the checker finishes (and frees the
+    # pack mappings it holds) early instead of living as long as the scan that consumes the
+    # list; the list itself is a few MB.
     chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     drain = threading.Thread(target=_drain, args=(checker.stdout, chunks), daemon=True)
     drain.start()
@@ -82,14 +111,17 @@ def list_objects(
                     path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
                     yield ObjectRef(parts[0].decode(), kind, int(parts[2]), path)
     finally:
-        for process in (lister, checker):
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-    if lister.returncode != 0:
-        raise _failure(lister, repo, "rev-list")
-    if checker.returncode != 0:
-        raise _failure(checker, repo, "cat-file --batch-check")
+        if checker.poll() is None:
+            checker.kill()
+        checker.wait()
+        drain.join()  # git has exited, so the pipe is at its end
+        checker.stdout.close()
+    try:
+        if checker.returncode != 0:
+            raise _failure(checker, repo, "cat-file --batch-check")
+    finally:
+        assert checker.stderr is not None
+        checker.stderr.close()
 
 
 def _drain(stream: IO[bytes], chunks: queue.SimpleQueue[bytes]) -> None:

@@ -80,10 +80,23 @@ def history_objects(
     already_clean: Callable[[str], bool] = lambda oid: False,
     rev_args: list[str] | None = None,
 ) -> Iterator[ObjectRef]:
-    """Every reachable blob, commit and annotated tag once, minus oversize and known-clean blobs."""
+    """Every reachable blob, commit and annotated tag once, minus oversize and known-clean blobs.
+
+    The listing starts at once; the objects come as the returned iterator is consumed.
+    """
     stats.shallow = is_shallow(repo)
     roots = rev_args if rev_args is not None else reachable_roots(repo)
-    for ref in list_objects(repo, roots, frozenset({"blob", "commit", "tag"})):
+    listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}))
+    return _scannable(listed, max_size, stats, already_clean)
+
+
+def _scannable(
+    listed: Iterator[ObjectRef],
+    max_size: int,
+    stats: HistoryStats,
+    already_clean: Callable[[str], bool],
+) -> Iterator[ObjectRef]:
+    for ref in listed:
         if ref.type == "blob" and ref.size > max_size:
             stats.skips.append(
                 Skip(ref.path or ref.oid, "too large", f"blob {ref.oid[:12]}: {ref.size} bytes")
