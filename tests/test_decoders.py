@@ -292,3 +292,15 @@ def test_quote_only_literals_without_a_keyword_are_passed_over() -> None:
     assert [layer.data for layer in escape_layers(url, lambda start, end: False)] == [
         b"https://ci.example.org/jobs/1234"
     ]
+
+
+def test_a_long_line_of_escaped_json_is_decoded_in_one_pass(tmp_path: Path) -> None:
+    # A notebook output cell: one 400 KB JSON string of JavaScript whose own JSON is escaped.
+    # Quotes pair in one pass over the line (finding a whole literal afresh at every quote took
+    # ten seconds on a 250 KB line), and a literal of any length is decoded.
+    password = corpus_password(random.Random(44))
+    filler = "".join(f'\\"k{index}\\": \\"v{index}\\", ' for index in range(20_000))
+    source = f'spec({{\\"password\\": \\"{password}\\", {filler}\\"end\\": 1}})'
+    (tmp_path / "chart.ipynb").write_text('{"outputs": [{"text": "' + source + '"}]}\n')
+    found = _where(_scan(tmp_path))
+    assert ("chart.ipynb", 1, 24, "generic.password-assignment", ("escapes",)) in found
