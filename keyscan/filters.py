@@ -72,7 +72,8 @@ _DIGEST_PREFIXED = regex.compile(
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REFERENCE = regex.compile(
     r"""(?x)
-      ^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?$   # obj.attr, settings.DB_PASSWORD
+      ^[A-Za-z_$][\w$]*(?:\.(?:[A-Za-z_$][\w$]*|\d{1,3}))+(?:\(\))?$   # obj.attr, markup.heading.1
+    | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$   # package.module:Attribute
     | ^[A-Z]{2,}(?:_[A-Z0-9]{2,})+$                         # ENV_VAR_NAME
     | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
     | ^[a-z]{2,}(?:_[a-z]{2,})+[0-9]{0,2}$                  # snake_case_identifier
