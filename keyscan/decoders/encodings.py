@@ -8,6 +8,7 @@ import codecs
 import json
 import re
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 from keyscan.decoders.layer import Decoded, looks_like_text
@@ -247,7 +248,11 @@ def _unescape(literal: bytes) -> bytes | None:
         if not text.isascii():
             return None
         try:
-            value = codecs.decode(text, "unicode_escape")
+            # An escape the codec does not know (`\\ `, `\\c`) is kept as written; the codec's
+            # DeprecationWarning about it would only be noise in the user's output.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                value = codecs.decode(text, "unicode_escape")
         except UnicodeDecodeError:
             return None
     if not isinstance(value, str):
