@@ -235,11 +235,35 @@ def code_expression(item: FilterInput) -> str | None:
     return None
 
 
+# The end of a URL's query up to a parameter's `=`, on a documentation or local-only host.
+_EXAMPLE_HOST_QUERY = regex.compile(
+    r"://(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test|localhost)"
+    r"|localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?::\d{1,5})?(?:/[^\s?#]*)?\?"
+    r"(?:[^\s#]*&)?[\w.\-]{1,40}=$",
+    regex.IGNORECASE,
+)
+# A form or header field that carries an anti-forgery token, up to where its value starts.
+_ANTI_FORGERY_FIELD = regex.compile(
+    r"(?i)(?:csrf|xsrf|authenticity_token|requestverificationtoken)"
+    # ... but not the server's secret that signs them (WTF_CSRF_SECRET_KEY): a credential.
+    r"(?![\w\-]{0,20}?(?:secret|key))[\w\-]{0,20}[\"']?"
+    r"(?:\s{0,3}[:=]|\s+value\s{0,3}=)\s{0,3}[\"']?$"
+)
+
+
 def example_host(item: FilterInput) -> str | None:
-    # Credentials for documentation hosts or for this machine only (a local database) open
-    # nothing anyone else can reach.
-    if _EXAMPLE_HOST.match(item.after):
+    # Credentials for documentation hosts or for this machine only (a local database, a
+    # notebook server's `?token=` in the URL it prints) open nothing anyone else can reach.
+    if _EXAMPLE_HOST.match(item.after) or _EXAMPLE_HOST_QUERY.search(item.before):
         return "credentials for a documentation or local-only host (example.com, localhost, 127.x)"
+    return None
+
+
+def anti_forgery(item: FilterInput) -> str | None:
+    # A CSRF token is minted per session to prove a form came from the site; it grants nothing
+    # on its own (a page saved with its form is where they get committed).
+    if _ANTI_FORGERY_FIELD.search(item.before):
+        return "an anti-forgery (CSRF) token: a per-session form value, not a credential"
     return None
 
 
@@ -335,6 +359,7 @@ GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
     ("code-expression", code_expression),
     ("identifier", identifier),
     ("example-host", example_host),
+    ("anti-forgery", anti_forgery),
     ("public-material", public_material),
     PROVIDER_FILTERS[-1],
 )
