@@ -100,6 +100,8 @@ class Summary:
     engine: str = ""
     cached_clean: int = 0  # history audits: blobs skipped because the cache knows them clean
     baselined: int = 0  # findings the baseline accepted (not reported)
+    # Why the scan could not cover everything it was asked to (exit code 2 after the report).
+    incomplete: list[str] = field(default_factory=list)
 
     def skipped_by_reason(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -12,7 +12,7 @@ from tests.conftest import commit, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
 
 
-def history(repo: Path, *args: str) -> tuple[int, dict, str]:
+def history(repo: Path, *args: str, incomplete: bool = False) -> tuple[int, dict, str]:
     rules = repo.parent / "custom-rules.yaml"
     rules.write_text(CUSTOM_RULE)
     done = run_keyscan(
@@ -28,7 +28,7 @@ def history(repo: Path, *args: str) -> tuple[int, dict, str]:
         "--show-secrets",
         *args,
     )
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode in ((2,) if incomplete else (0, 1)), done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -135,15 +135,26 @@ def test_not_a_repository_is_a_one_line_error(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_corrupt_repository_is_a_one_line_error(make_repo) -> None:
+def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     repo = make_repo()
-    commit(repo, "init", **{"a.txt": "a\n"})
+    token = custom_token(rng(24))
+    commit(repo, "init", **{"a.txt": "a\n", "b.env": f"TOKEN={token}\n"})
     blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
     os.chmod(repo / ".git" / "objects" / blob[:2] / blob[2:], 0o644)
     (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
-    done = run_keyscan("--history", str(repo), "--no-progress", "--no-cache")
-    assert done.returncode == 2, done.stdout
-    assert "git" in done.stderr and "Traceback" not in done.stderr
+    code, report, stderr = history(repo, "--no-cache", incomplete=True)
+    # The audit goes on past the lost object, reports what it found, and its exit code says
+    # it is incomplete.
+    assert code == 2
+    assert [f["secret"] for f in report["findings"]] == [token]
+    assert [s["path"] for s in report["summary"]["skipped"]] == [blob]
+    assert report["summary"]["incomplete"]
+    assert f"incomplete: {repo}: 1 object(s) missing" in stderr and blob in stderr
+    assert "Traceback" not in stderr
+    # Such an audit is not replayed from the cache: a second run looks again, and says so again.
+    cache = repo.parent / "cache"
+    assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
+    assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
 
 
 def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:

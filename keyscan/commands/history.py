@@ -76,7 +76,8 @@ def run_history(
             result, record = _full_audit(
                 request, repo, config, ruleset, options, cache_dir, progress, roots, stats, cache
             )
-            if cache is not None:
+            # An audit that missed objects is not one to replay: the next run looks again.
+            if cache is not None and not stats.missing:
                 cache.store_audit(state, record)
     finally:
         if cache is not None:
@@ -91,6 +92,11 @@ def run_history(
     result.findings = [f for f in result.findings if _path_allowed(f.path, config)]
     result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
+    if stats.missing:
+        result.summary.incomplete.append(
+            f"{repo}: {len(stats.missing)} object(s) missing (a corrupt or partial repository), "
+            f"first {stats.missing[0]}: the rest of history was audited"
+        )
     return result, stats
 
 

@@ -101,6 +101,10 @@ def run_scan(request: ScanRequest) -> int:
     if not request.format:
         request = replace(request, format=outcome.report_format or "text")
     _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
+    for reason in outcome.result.summary.incomplete:
+        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
+    if outcome.result.summary.incomplete:
+        return 2
     return 1 if outcome.result.findings else 0
 
 

@@ -85,6 +85,7 @@ def summary_to_dict(ctx: ReportContext) -> dict[str, Any]:
         "skipped_by_reason": summary.skipped_by_reason(),
         "cached_clean": summary.cached_clean,
         "baselined": summary.baselined,
+        "incomplete": list(summary.incomplete),
     }
 
 

@@ -128,6 +128,8 @@ def _summary_block(ctx: ReportContext) -> list[str]:
         rows.append(("cache", f"{summary.cached_clean:,} known-clean blobs not rescanned"))
     if summary.baselined:
         rows.append(("baseline", f"{summary.baselined:,} accepted findings not shown"))
+    if summary.incomplete:
+        rows.append(("incomplete", "; ".join(summary.incomplete)))
     width = max(len(label) for label, _ in rows)
     return [head, *(f"  {label:<{width}}  {value}" for label, value in rows)]
 

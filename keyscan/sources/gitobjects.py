@@ -9,7 +9,7 @@ import queue
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -58,9 +58,15 @@ def _failure(
 
 
 def list_objects(
-    repo: Path, rev_args: Sequence[str], want_types: frozenset[str]
+    repo: Path,
+    rev_args: Sequence[str],
+    want_types: frozenset[str],
+    on_missing: Callable[[str], None] = lambda oid: None,
 ) -> Iterator[ObjectRef]:
     """Every object `git rev-list --objects REV_ARGS` reaches, of the wanted types, once.
+
+    An object the repository lacks (corrupt, or a partial clone) goes to `on_missing` and the
+    listing goes on: one lost object must not cost the audit of all the others.
 
     rev-list starts at once (while the caller sets up its workers) and runs to completion into a
     temporary file before `cat-file --batch-check` reads it: each maps most of the pack, and run
@@ -70,11 +76,13 @@ def list_objects(
     # The file outlives this call: the returned iterator closes it.
     listing = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        lister = _spawn(repo, ["rev-list", "--objects", *rev_args], None, stdout=listing)
+        lister = _spawn(
+            repo, ["rev-list", "--objects", "--missing=print", *rev_args], None, stdout=listing
+        )
     except BaseException:
         listing.close()
         raise
-    return _checked_objects(repo, lister, listing, want_types)
+    return _checked_objects(repo, lister, listing, want_types, on_missing)
 
 
 def _checked_objects(
@@ -82,6 +90,7 @@ def _checked_objects(
     lister: subprocess.Popen[bytes],
     listing: IO[bytes],
     want_types: frozenset[str],
+    on_missing: Callable[[str], None],
 ) -> Iterator[ObjectRef]:
     with listing:
         _, errors = lister.communicate()
@@ -104,7 +113,12 @@ def _checked_objects(
         for chunk in iter(chunks.get, b""):
             for line in chunk.splitlines():
                 parts = line.split(b" ", 3)
-                if len(parts) < 3 or parts[1] == b"missing":
+                if len(parts) == 2 and parts[1] == b"missing":
+                    # rev-list prints what it cannot find as `?OID`, and the checker cannot find
+                    # it either.
+                    on_missing(parts[0].lstrip(b"?").decode("ascii", "replace"))
+                    continue
+                if len(parts) < 3:
                     continue
                 kind = parts[1].decode()
                 if kind in want_types:

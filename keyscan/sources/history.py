@@ -22,6 +22,7 @@ class HistoryStats:
     skips: list[Skip] = field(default_factory=list)
     shallow: bool = False
     cached_clean: int = 0
+    missing: list[str] = field(default_factory=list)  # objects the repository lacks
 
 
 def repository_root(path: Path) -> Path:
@@ -86,7 +87,12 @@ def history_objects(
     """
     stats.shallow = is_shallow(repo)
     roots = rev_args if rev_args is not None else reachable_roots(repo)
-    listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}))
+
+    def lost(oid: str) -> None:
+        stats.missing.append(oid)
+        stats.skips.append(Skip(oid, "missing object", f"object {oid} is missing from {repo}"))
+
+    listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}), lost)
     return _scannable(listed, max_size, stats, already_clean)
 
 
