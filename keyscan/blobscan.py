@@ -320,4 +320,9 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     """1-based line and 1-based column in characters (SARIF's unicodeCodePoints)."""
     line = data.count(b"\n", 0, offset) + 1
     start = data.rfind(b"\n", 0, offset) + 1
-    return line, len(data[start:offset].decode("utf-8", "surrogateescape")) + 1
+    prefix = data[start:offset]
+    # ASCII needs no decoding to count characters: a search index or bundle is one line of
+    # megabytes, and decoding it once per finding made its scan quadratic.
+    if prefix.isascii():
+        return line, len(prefix) + 1
+    return line, len(prefix.decode("utf-8", "surrogateescape")) + 1
