@@ -56,7 +56,14 @@ _PLACEHOLDER_WORDS = regex.compile(
     r"(?i)example|placeholder|changeme|change[_\-]me|redacted|dummy|your[_\-]|insert[_\-]?|"
     r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake"
 )
-_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210", "qwertyuiop", "asdfghjkl")
+_SEQUENCES = (
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "9876543210",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+)
 _HEX_DIGEST = regex.compile(
     r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$"
 )
