@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from keyscan.errors import ConfigError
 from keyscan.model import Finding
 from keyscan.output import write_report
@@ -116,6 +114,8 @@ def render_baseline(entries: Iterable[BaselineEntry]) -> str:
         if entry.verdict:
             record["verdict"] = entry.verdict
         records.append(record)
+    import yaml  # only writing a baseline needs PyYAML's dumper
+
     body = yaml.safe_dump(
         {"version": 1, "entries": records}, sort_keys=False, default_flow_style=False, width=100
     )

@@ -6,7 +6,6 @@ import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +77,10 @@ def scan_file_items(
     result.summary.rules_active = len(ruleset.rules)
     outcomes: Iterator[BatchResult]
     if jobs > 1 and len(batches) > 1 and _total_bytes(files) >= PARALLEL_MIN_BYTES:
+        # Imported here: multiprocessing costs start-up time that one-process scans (a warm
+        # history audit's replay, a small tree) never need.
+        from concurrent.futures import ProcessPoolExecutor
+
         pool = ProcessPoolExecutor(
             max_workers=min(jobs, len(batches)),
             initializer=init_pool_worker,
@@ -153,6 +156,8 @@ def scan_git_objects(
             for batch in batches:
                 take(scan_objects(scanner, catfile, batch), len(batch))
     else:
+        from concurrent.futures import Future, ProcessPoolExecutor
+
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=init_pool_worker,
