@@ -116,7 +116,8 @@ class BlobScanner:
             budget[0],
             stage1.markers,
             stage1.encoded_ends,
-            self._keyword_test(data, stage1),
+            # Only the escape decoder asks, and only when stage 1 saw an escape.
+            self._keyword_test(data, stage1) if "escapes" in stage1.markers else None,
         ):
             budget[0] -= len(piece.data)
             # A finding inside nested encodings points at the outermost encoded text: that is

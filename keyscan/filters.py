@@ -128,11 +128,12 @@ _CODE_SUFFIXES = (
     ".ps1",
     ".psm1",
 )
-_EXAMPLE_HOST = regex.compile(
-    r"^@(?:(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test|localhost)"
-    r"|example|localhost)|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?![\w.\-])",
-    regex.IGNORECASE,
+# Documentation hosts (RFC 2606 names) and this machine's own addresses.
+_EXAMPLE_HOSTS = (
+    r"(?:(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test|localhost)"
+    r"|example|localhost)|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])"
 )
+_EXAMPLE_HOST = regex.compile(r"^@" + _EXAMPLE_HOSTS + r"(?![\w.\-])", regex.IGNORECASE)
 _PATH_OR_URL = regex.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)")
 # A relative path to a document, page, source file or image (`tutorial/security/oauth2-jwt.md`
 # in a site's navigation).
@@ -244,9 +245,7 @@ def code_expression(item: FilterInput) -> str | None:
 
 # The end of a URL's query up to a parameter's `=`, on a documentation or local-only host.
 _EXAMPLE_HOST_QUERY = regex.compile(
-    r"://(?:[\w.\-]*\.)?(?:example\.(?:com|org|net)|[\w\-]+\.(?:example|invalid|test|localhost)"
-    r"|localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?::\d{1,5})?(?:/[^\s?#]*)?\?"
-    r"(?:[^\s#]*&)?[\w.\-]{1,40}=$",
+    r"://" + _EXAMPLE_HOSTS + r"(?::\d{1,5})?(?:/[^\s?#]*)?\?(?:[^\s#]*&)?[\w.\-]{1,40}=$",
     regex.IGNORECASE,
 )
 # A form or header field that carries an anti-forgery token, up to where its value starts.

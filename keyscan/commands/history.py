@@ -92,10 +92,11 @@ def run_history(
     result.findings = [f for f in result.findings if _path_allowed(f.path, config)]
     result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
-    if stats.missing:
+    missing = stats.missing
+    if missing:
         result.summary.incomplete.append(
-            f"{repo}: {len(stats.missing)} object(s) missing (a corrupt or partial repository), "
-            f"first {stats.missing[0]}: the rest of history was audited"
+            f"{repo}: {len(missing)} object(s) missing (a corrupt or partial repository), "
+            f"first {missing[0]}: the rest of history was audited"
         )
     return result, stats
 

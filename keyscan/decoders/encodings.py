@@ -198,25 +198,28 @@ def escape_layers(
         line_end = data.find(b"\n", marker.end())
         line_end = len(data) if line_end == -1 else line_end
         marker = _ESCAPE_MARKER.search(data, line_end)
-        if (
-            holds_keyword is not None
-            and _NOT_A_QUOTE_ESCAPE.search(data, line_start, line_end) is None
-            and not holds_keyword(line_start, line_end)
-        ):
-            continue  # every literal on the line would be passed over (below)
+        if _inert(data, line_start, line_end, holds_keyword):
+            continue  # every literal on the line would be passed over too
         for start, end in _string_literals(data, line_start, line_end):
             literal = data[start:end]
             if b"\\" not in literal:
                 continue
-            if (
-                holds_keyword is not None
-                and _NOT_A_QUOTE_ESCAPE.search(literal) is None
-                and not holds_keyword(start, end)
-            ):
+            if _inert(data, start, end, holds_keyword):
                 continue
             decoded = _unescape(literal)
             if decoded is not None and decoded != literal and len(decoded) >= 8:
                 yield Decoded("escapes", start, end, decoded, True)
+
+
+def _inert(
+    data: bytes, start: int, end: int, holds_keyword: Callable[[int, int], bool] | None
+) -> bool:
+    """`data[start:end]` has no escape but `\\"` and holds no keyword (escape_layers)."""
+    return (
+        holds_keyword is not None
+        and _NOT_A_QUOTE_ESCAPE.search(data, start, end) is None
+        and not holds_keyword(start, end)
+    )
 
 
 def _string_literals(data: bytes, line_start: int, line_end: int) -> Iterator[tuple[int, int]]:

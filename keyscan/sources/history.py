@@ -15,6 +15,9 @@ from keyscan.sources.gitobjects import ObjectRef, list_objects
 COMMIT_MESSAGE = "(commit message)"
 
 
+MISSING_OBJECT = "missing object"
+
+
 @dataclass
 class HistoryStats:
     """What the stream saw, for the summary: objects, skips, and whether history is complete."""
@@ -22,7 +25,11 @@ class HistoryStats:
     skips: list[Skip] = field(default_factory=list)
     shallow: bool = False
     cached_clean: int = 0
-    missing: list[str] = field(default_factory=list)  # objects the repository lacks
+
+    @property
+    def missing(self) -> list[str]:
+        """The objects the repository lacks, as listed in the skips."""
+        return [skip.path for skip in self.skips if skip.reason == MISSING_OBJECT]
 
 
 def repository_root(path: Path) -> Path:
@@ -89,8 +96,7 @@ def history_objects(
     roots = rev_args if rev_args is not None else reachable_roots(repo)
 
     def lost(oid: str) -> None:
-        stats.missing.append(oid)
-        stats.skips.append(Skip(oid, "missing object", f"object {oid} is missing from {repo}"))
+        stats.skips.append(Skip(oid, MISSING_OBJECT, f"object {oid} is missing from {repo}"))
 
     listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}), lost)
     return _scannable(listed, max_size, stats, already_clean)
