@@ -235,6 +235,32 @@ def test_a_keyword_is_gated_only_when_its_check_begins_with_it_literally() -> No
     assert gated == {b"c.d"}
 
 
+@pytest.mark.parametrize(
+    "check",
+    [
+        r"tok=[A-Z]{3}",  # hyperscan marks the blobs that hold it
+        r"tok=(?=[A-Z]{3})",  # a lookahead hyperscan cannot compile: searched in every blob
+    ],
+)
+def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(check: str) -> None:
+    rule = Rule(
+        id="demo.gated",
+        name="Demo",
+        description="Demo.",
+        severity="low",
+        keywords=("tok=",),
+        pattern=r"tok=(?P<secret>[A-Z]{3})",
+        at_keyword=check,
+    )
+    ruleset = Ruleset([rule])
+    assert list(ruleset.gated_keywords) == [0]
+    data = b"tok=ab tok=ABC\ntok=tok=XYZ tok=Ab"
+    expected = [(0, 7), (0, 19)]
+    for engine in (RegexEngine(ruleset), HyperscanEngine(ruleset)):
+        assert sorted(engine.scan(data).hits) == expected
+        assert engine.scan(b"tok=abc and no other").hits == []
+
+
 class _EveryLiteralDecoded(BlobScanner):
     """The scanner as it was before escape_layers could pass over quote-only literals."""
 

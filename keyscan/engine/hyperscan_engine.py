@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ class HyperscanEngine:
 
     A presence marker only needs to be seen once per blob (single-match), so text full of
     escapes costs no callbacks; the encoded-text markers report every match end, which the
-    base64/hex decoder needs as positions.
+    base64/hex decoder needs as positions. A gated keyword's check is a presence marker too:
+    `re` then looks for its hits only in the rare blob where hyperscan saw one, instead of
+    searching every blob in Python.
     """
 
     name = "hyperscan"
@@ -42,6 +45,11 @@ class HyperscanEngine:
         self._hs = hyperscan
         self._lengths = tuple(len(k) for k in ruleset.keywords)
         self._gated = ruleset.gated_keywords
+        # Checks hyperscan cannot compile (a lookaround, say) are searched in every blob.
+        self._marked_gates = tuple(k for k, check in self._gated.items() if _compiles(check))
+        self._unmarked_gates = {
+            k: check for k, check in self._gated.items() if k not in self._marked_gates
+        }
         self._database = self._load_or_compile(ruleset, cache_dir)
         self._scratch = hyperscan.Scratch(self._database)
 
@@ -52,15 +60,18 @@ class HyperscanEngine:
         searched = [i for i in range(len(ruleset.keywords)) if i not in ruleset.gated_keywords]
         keyword_flags = [0 if ruleset.case_sensitive[i] else hs.HS_FLAG_CASELESS for i in searched]
         markers_from = len(ruleset.keywords)
-        marker_count = len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS)
+        gates = [self._gated[k].pattern for k in self._marked_gates]
+        marker_count = len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS) + len(gates)
         database.compile(
             expressions=[_literal(ruleset.keywords[i]) for i in searched]
             + [pattern for _, pattern in DECODER_MARKERS]
-            + list(ENCODED_TEXT_MARKERS),
+            + list(ENCODED_TEXT_MARKERS)
+            + gates,
             ids=searched + list(range(markers_from, markers_from + marker_count)),
             flags=keyword_flags
             + [hs.HS_FLAG_SINGLEMATCH] * len(DECODER_MARKERS)
-            + [0] * len(ENCODED_TEXT_MARKERS),
+            + [0] * len(ENCODED_TEXT_MARKERS)
+            + [hs.HS_FLAG_SINGLEMATCH] * len(gates),
         )
         return database
 
@@ -68,7 +79,8 @@ class HyperscanEngine:
         hs = self._hs
         if cache_dir is None:
             return self._compile(ruleset)
-        patterns = repr((DECODER_MARKERS, ENCODED_TEXT_MARKERS)).encode()
+        gates = [self._gated[k].pattern for k in self._marked_gates]
+        patterns = repr((DECODER_MARKERS, ENCODED_TEXT_MARKERS, gates)).encode()
         markers = hashlib.sha256(patterns).hexdigest()[:8]
         cached = cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
         try:
@@ -80,16 +92,21 @@ class HyperscanEngine:
         return database
 
     def scan(self, data: bytes) -> Stage1:
-        hits: list[KeywordHit] = gated_hits(self._gated, data)
+        hits: list[KeywordHit] = []
         markers: list[str] = []
         encoded_ends: list[int] = []
+        gates_seen: dict[int, re.Pattern[bytes]] = dict(self._unmarked_gates)
         lengths = self._lengths
         keyword_count = len(lengths)
         encoded_from = keyword_count + len(DECODER_MARKERS)
+        gates_from = encoded_from + len(ENCODED_TEXT_MARKERS)
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             if index < keyword_count:
                 hits.append((index, end - lengths[index]))
+            elif index >= gates_from:
+                keyword_index = self._marked_gates[index - gates_from]
+                gates_seen[keyword_index] = self._gated[keyword_index]
             elif index >= encoded_from:
                 encoded_ends.append(end)
             else:
@@ -97,7 +114,22 @@ class HyperscanEngine:
 
         if data:
             self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        if gates_seen:
+            hits.extend(gated_hits(gates_seen, data))
         return Stage1(hits, frozenset(markers), encoded_ends)
+
+
+def _compiles(check: re.Pattern[bytes]) -> bool:
+    """Whether hyperscan accepts `check` as `re` reads it (no lookaround, no backreference)."""
+    import hyperscan
+
+    try:
+        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+            expressions=[check.pattern], ids=[0], flags=[hyperscan.HS_FLAG_SINGLEMATCH]
+        )
+    except hyperscan.error:
+        return False
+    return True
 
 
 def _write_quietly(path: Path, payload: bytes) -> None:
