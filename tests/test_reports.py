@@ -562,6 +562,32 @@ def test_sarif_omits_semantic_version_that_is_not_semver() -> None:
     assert driver["version"] == "0.1.dev3" and "semanticVersion" not in driver
 
 
+def test_sarif_invocation_says_whether_the_scan_was_complete() -> None:
+    run = json.loads(render_sarif(context()))["runs"][0]
+    [invocation] = run["invocations"]
+    assert invocation["executionSuccessful"] is True
+    assert invocation["startTimeUtc"] == "2026-11-22T10:00:00Z"
+    assert invocation["endTimeUtc"] == "2026-11-22T10:00:07Z"
+    skipped = {n["message"]["text"]: n["level"] for n in invocation["toolExecutionNotifications"]}
+    assert skipped == {"1 skipped: symlink loop": "warning", "1 skipped: too large": "warning"}
+
+    missing = "repo: 2 object(s) missing from the repository, first 0123abcd"
+    summary = Summary(incomplete=[missing], skipped=[Skip("0123abcd", "missing object")])
+    ctx = ReportContext(findings=sample_findings(), summary=summary, rules=RULES)
+    document = json.loads(render_sarif(ctx))
+    assert schema_errors(document) == []
+    [invocation] = document["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert "startTimeUtc" not in invocation
+    assert invocation["toolExecutionNotifications"][0] == {
+        "level": "error",
+        "message": {"text": missing},
+        "descriptor": {"id": "incomplete"},
+    }
+    # The findings of the part that was read are still reported.
+    assert len(document["runs"][0]["results"]) == len(sample_findings())
+
+
 def test_sarif_root_uri_of_the_filesystem_root() -> None:
     ctx = ReportContext(findings=[], summary=Summary(), rules={}, scan_root="/")
     run = json.loads(render_sarif(ctx))["runs"][0]

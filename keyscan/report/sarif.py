@@ -184,6 +184,39 @@ def _driver(ctx: ReportContext, rules: list[dict[str, Any]]) -> dict[str, Any]:
     return driver
 
 
+def _utc(timestamp: str) -> str:
+    # SARIF times are UTC written with a Z (SARIF 2.1.0, 3.9); the scan records +00:00.
+    return timestamp.removesuffix("+00:00") + "Z"
+
+
+def _invocation(ctx: ReportContext) -> dict[str, Any]:
+    """Whether the scan covered everything it was asked to, and what it could not read.
+
+    A missing object or an unreadable file is not an alert about the code, so it goes here,
+    where code scanning shows tool problems, instead of among the results."""
+    summary = ctx.summary
+    notifications: list[dict[str, Any]] = [
+        {"level": "error", "message": {"text": text}, "descriptor": {"id": "incomplete"}}
+        for text in summary.incomplete
+    ]
+    notifications += [
+        {
+            "level": "warning",
+            "message": {"text": f"{count} skipped: {reason}"},
+            "descriptor": {"id": "skipped"},
+        }
+        for reason, count in summary.skipped_by_reason().items()
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": not summary.incomplete}
+    if ctx.started:
+        invocation["startTimeUtc"] = _utc(ctx.started)
+    if ctx.finished:
+        invocation["endTimeUtc"] = _utc(ctx.finished)
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
 def render_sarif(ctx: ReportContext) -> str:
     findings = sorted_findings(ctx)
     first: dict[str, Finding] = {}
@@ -205,6 +238,7 @@ def render_sarif(ctx: ReportContext) -> str:
             {
                 "tool": {"driver": _driver(ctx, descriptors)},
                 "automationDetails": {"id": "keyscan/"},
+                "invocations": [_invocation(ctx)],
                 "columnKind": "unicodeCodePoints",
                 "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(ctx.scan_root)}},
                 "results": results,
