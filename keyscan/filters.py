@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ import regex
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
 from keyscan.rules.schema import Rule
-from keyscan.wordlists import is_default_value, is_documented_example
+from keyscan.wordlists import LOOK_ALIKES, is_default_value, is_documented_example
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ _PUBLIC_MATERIAL = regex.compile(
     r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)"
     r"|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
 )
+# A file format's magic number written as an escaped literal (PNG's, ELF's): a constant every
+# reader of the format knows.
+_FILE_SIGNATURE = regex.compile(r"^(?:\\x89PNG\\r\\n\\x1a\\n|\\x7fELF|%PDF-|GIF8[79]a)")
 _PASCAL_CASE = regex.compile(r"^_?[A-Z][a-z]*[A-Z]?[a-z]+(?:[A-Z]+[a-z]*)+$|^_?[A-Z][a-z]{2,}$")
 _CODE_SUFFIXES = (
     ".py",
@@ -199,6 +203,8 @@ def repetitive(item: FilterInput) -> str | None:
     if len(set(secret)) <= 3 and len(secret) >= 6:
         return "too few distinct characters"
     lowered = secret.lower()
+    if len(lowered) >= 3 and any(lowered in sequence for sequence in _SEQUENCES):
+        return f"nothing but a keyboard or counting sequence {lowered!r}"
     for sequence in _SEQUENCES:
         for i in range(len(sequence) - 5):
             if sequence[i : i + 6] in lowered:
@@ -276,10 +282,23 @@ def anti_forgery(item: FilterInput) -> str | None:
 _EMAIL = regex.compile(r"^[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+$")
 
 
+# Words that say "password" when they are the whole value (`p@ss`, `pword`).
+_PASSWORD_WORDS = frozenset({"pass", "pword", "pw", "pwd"})
+# A label made of lowercase words, one of them a password word (`pydantic-pw`, `db_pass`).
+_PASSWORD_LABEL = regex.compile(
+    r"^(?=.*(?:^|[-_.])(?:pw|pwd|pass|passwd|password|pword)(?:$|[-_.]))[a-z]+(?:[-_.][a-z]+)+$"
+)
+
+
 def self_describing(item: FilterInput) -> str | None:
-    letters = "".join(c for c in item.secret.lower() if c.isalpha())
-    if "password" in letters or "passwd" in letters:
+    # Percent-escapes and look-alike digits undone, so `p%40ss%2Fword` and `P@ssw0rd!` read
+    # as the word they spell; only ASCII letters count (`pasℝs` spells `pass`).
+    spelled = urllib.parse.unquote(item.secret).lower().translate(LOOK_ALIKES)
+    letters = "".join(c for c in spelled if "a" <= c <= "z")
+    if "password" in letters or "passwd" in letters or letters in _PASSWORD_WORDS:
         return "the value names a password instead of holding one"
+    if _PASSWORD_LABEL.match(item.secret):
+        return "the value is a label naming a password (`name-pw`), not a password"
     if _EMAIL.match(item.secret):
         return "an e-mail address (anonymous FTP and similar conventions), not a password"
     return None
@@ -302,6 +321,8 @@ def identifier(item: FilterInput) -> str | None:
 def public_material(item: FilterInput) -> str | None:
     if _PUBLIC_MATERIAL.search(item.secret) or _PUBLIC_MATERIAL.search(item.line[:200]):
         return "public key, certificate or publishable key"
+    if _FILE_SIGNATURE.match(item.secret):
+        return "a file format's signature (magic number), not a secret"
     return None
 
 

@@ -13,7 +13,7 @@ DEFAULT_VALUES = frozenset(
         *("required", "optional", "string", "value", "token", "key", "apikey", "api_key"),
         *("secretkey", "secret_key", "mypassword", "yourpassword", "demo", "sample"),
         *("public", "private", "hidden", "tiger", "scott", "hunter2", "foobar", "s3cr3t"),
-        *("foo", "bar", "baz", "qux"),
+        *("foo", "bar", "baz", "qux", "hello", "world", "helloworld"),
     }
 )
 
@@ -21,17 +21,26 @@ DEFAULT_VALUES = frozenset(
 # Between the words of a made-up value: punctuation, spaces and their percent-escapes.
 _WORD_SEPARATORS = re.compile(r"%[0-9a-f]{2}|[^a-z0-9]+")
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-f]{2}")
+# Digits and symbols written for the letters they look like (`t3s71ng`, `r00t`, `adm1n`).
+LOOK_ALIKES = str.maketrans("@4$5301!7", "aasseoiit")
+# A possessive glued to a default word (`mysecret`, `yourtoken`) adds nothing to it.
+_POSSESSIVES = ("my", "your", "our", "the", "some")
 
 
 def is_default_value(value: str) -> bool:
     """A default word, or nothing but default words, each perhaps numbered (`pass%20pass`,
-    `user:test`, `secret2`, `a%20secret`), or nothing but percent-escapes (`%3A%40c`)."""
+    `user:test`, `secret2`, `a%20secret`), or nothing but percent-escapes (`%3A%40c`); also
+    written with look-alike digits (`t3s71ng`) or after a possessive (`mysecret`)."""
     lowered = value.lower().strip("!.")
+    return _made_of_default_words(lowered) or _made_of_default_words(lowered.translate(LOOK_ALIKES))
+
+
+def _made_of_default_words(lowered: str) -> bool:
     if lowered in DEFAULT_VALUES:
         return True
     # Words of one or two letters (`a`, `my`) carry nothing either way.
     words = [
-        stem
+        _without_possessive(stem)
         for word in _WORD_SEPARATORS.split(lowered)
         if len(stem := word.rstrip("0123456789")) > 2
     ]
@@ -39,6 +48,13 @@ def is_default_value(value: str) -> bool:
         # Punctuation and fragments only: a credential only if it is not URL-encoding debris.
         return _PERCENT_ESCAPE.search(lowered) is not None
     return all(word in DEFAULT_VALUES for word in words)
+
+
+def _without_possessive(word: str) -> str:
+    for possessive in _POSSESSIVES:
+        if word.startswith(possessive) and word[len(possessive) :] in DEFAULT_VALUES:
+            return word[len(possessive) :]
+    return word
 
 
 # Values printed in specifications and vendor documentation as examples: they are everywhere in
@@ -63,6 +79,9 @@ DOCUMENTED_EXAMPLES = frozenset(
         # Python's urllib.request examples (HTTPBasicAuthHandler), copied into its docs' forks:
         # https://docs.python.org/3/library/urllib.request.html#examples
         "kadidd!ehopper",
+        # The Azure Storage emulator's (Azurite's) account key, the same on every machine:
+        # https://learn.microsoft.com/en-us/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
     }
 )
 

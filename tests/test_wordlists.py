@@ -1,0 +1,41 @@
+"""Default and made-up values: which spellings count as a default word, and which stay secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyscan.wordlists import is_default_value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "secret2",  # a numbered default word
+        "test1",  # a trailing digit is a number, not a look-alike `i`
+        "t3s71ng",  # look-alike digits for the letters of `testing`
+        "r00t",
+        "adm1n",
+        "pa55word",
+        "mysecret",  # a possessive glued to a default word
+        "yourtoken",
+        "theadmin",
+        "hello123",
+        "pass%20pass",
+    ],
+)
+def test_spellings_of_default_words_are_defaults(value: str) -> None:
+    assert is_default_value(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bosco",  # a name is not a default word
+        "myst3ry9",  # a possessive needs a default word after it
+        "the",  # a possessive alone is no default word
+        "Xk9#mQ2vLp8w",
+        "tiger^5HHH",  # a default word with more after it is a real (weak) password
+    ],
+)
+def test_other_values_are_not_defaults(value: str) -> None:
+    assert not is_default_value(value)
