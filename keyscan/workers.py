@@ -13,7 +13,7 @@ from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Dropped, Finding, Provenance, Skip
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import CatFile, ObjectRef
-from keyscan.sources.history import object_blob
+from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
 from keyscan.sources.worktree import FileItem
 
 
@@ -101,10 +101,18 @@ def scan_blobs(scanner: BlobScanner, blobs: Sequence[Blob]) -> BatchResult:
 
 
 def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRef]) -> BatchResult:
-    """Fetch git objects through this process's own cat-file and scan them."""
+    """Fetch git objects through this process's own cat-file and scan them; an object git
+    cannot read is a skip (the audit is then incomplete), not the end of the audit."""
     by_oid = {ref.oid: ref for ref in refs}
-    fetched = catfile.fetch([ref.oid for ref in refs])
-    return scan_blobs(scanner, [object_blob(by_oid[oid], data) for oid, _, data in fetched])
+    unreadable: list[Skip] = []
+
+    def skip(oid: str, why: str) -> None:
+        unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path or oid}: {why}"))
+
+    fetched = catfile.fetch([ref.oid for ref in refs], skip)
+    batch = scan_blobs(scanner, [object_blob(by_oid[oid], data) for oid, _, data in fetched])
+    batch.skips.extend(unreadable)
+    return batch
 
 
 class _PoolWorker:

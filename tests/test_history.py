@@ -6,9 +6,10 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
-from tests.conftest import commit, git, run_keyscan
+from tests.conftest import GIT_ENV, commit, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
 
 
@@ -149,12 +150,58 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert [f["secret"] for f in report["findings"]] == [token]
     assert [s["path"] for s in report["summary"]["skipped"]] == [blob]
     assert report["summary"]["incomplete"]
-    assert f"incomplete: {repo}: 1 object(s) missing" in stderr and blob in stderr
+    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and blob in stderr
     assert "Traceback" not in stderr
     # Such an audit is not replayed from the cache: a second run looks again, and says so again.
     cache = repo.parent / "cache"
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
+
+
+def _corrupt_packed_object(repo: Path, oid: str) -> None:
+    """Damage the middle of `oid`'s compressed data in the pack: git still lists the object and
+    reads its header, and `cat-file --batch` dies inside it."""
+    # Packed by hand (object names on stdin), then the loose copies dropped.
+    listed = git(repo, "rev-list", "--objects", "--all")
+    names = "".join(line.split()[0] + "\n" for line in listed.splitlines())
+    env = {**os.environ, **GIT_ENV}
+    pack_base = repo / ".git" / "objects" / "pack" / "pack"
+    subprocess.run(
+        ["git", "pack-objects", "-q", str(pack_base)],
+        cwd=repo, env=env, input=names, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    git(repo, "prune-packed")
+    [index] = (repo / ".git" / "objects" / "pack").glob("*.idx")
+    listing = git(repo, "verify-pack", "-v", str(index))
+    [entry] = [line.split() for line in listing.splitlines() if line.startswith(oid)]
+    size_in_pack, offset = int(entry[3]), int(entry[4])
+    pack = index.with_suffix(".pack")
+    os.chmod(pack, 0o644)
+    data = bytearray(pack.read_bytes())
+    middle = offset + size_in_pack // 2
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    pack.write_bytes(bytes(data))
+
+
+def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(25))
+    noise = rng(26)
+    text = "".join(noise.choice("abcdefghij klmnop\n") for _ in range(20_000))
+    # a.txt comes before b.env in the listing, so both sit in one batch with the damage first.
+    commit(repo, "init", **{"a.txt": text, "b.env": f"TOKEN={token}\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    _corrupt_packed_object(repo, blob)
+    for jobs in ("1", "2"):
+        # The exit code (2) is checked by history(..., incomplete=True).
+        _, report, stderr = history(repo, "--no-cache", "--jobs", jobs, incomplete=True)
+        assert [f["secret"] for f in report["findings"]] == [token]
+        assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
+            (blob, "unreadable object")
+        ]
+        assert f"{blob} (stored in" in report["summary"]["skipped"][0]["detail"]
+        assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr
+        assert "Traceback" not in stderr
 
 
 def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:

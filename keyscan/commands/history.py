@@ -22,6 +22,7 @@ from keyscan.sources.history import (
     COMMIT_MESSAGE,
     HistoryStats,
     history_objects,
+    lost_objects,
     reachable_roots,
 )
 from keyscan.sources.provenance import BlobHistory, ProvenanceResolver, ref_state
@@ -77,7 +78,7 @@ def run_history(
                 request, repo, config, ruleset, options, cache_dir, progress, roots, stats, cache
             )
             # An audit that missed objects is not one to replay: the next run looks again.
-            if cache is not None and not stats.missing:
+            if cache is not None and not lost_objects([*stats.skips, *result.summary.skipped]):
                 cache.store_audit(state, record)
     finally:
         if cache is not None:
@@ -92,11 +93,11 @@ def run_history(
     result.findings = [f for f in result.findings if _path_allowed(f.path, config)]
     result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
-    missing = stats.missing
-    if missing:
+    lost = lost_objects(result.summary.skipped)
+    if lost:
         result.summary.incomplete.append(
-            f"{repo}: {len(missing)} object(s) missing (a corrupt or partial repository), "
-            f"first {missing[0]}: the rest of history was audited"
+            f"{repo}: {len(lost)} object(s) missing or unreadable (a corrupt or partial "
+            f"repository), first {lost[0]}: the rest of history was audited"
         )
     return result, stats
 

@@ -9,7 +9,7 @@ import queue
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -161,20 +161,52 @@ class CatFile:
 
     def __init__(self, repo: Path):
         self.repo = repo
+        self._process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
         # One runs per worker: a 32 MiB delta-base cache each instead of git's 96 keeps the
         # tree's memory down (tree PSS in docs/benchmarks.md) at no measurable cost in speed
         # on the benchmarked histories. (Smaller pack windows were tried too: the remapping
         # cost more time than the memory they saved.)
-        self._process = _spawn(
-            repo, ["-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"], subprocess.PIPE
+        process = _spawn(
+            self.repo,
+            ["-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"],
+            subprocess.PIPE,
         )
-        assert self._process.stdout is not None
+        assert process.stdout is not None
         # A larger pipe lets git run ahead of the scan instead of stalling every 64 KiB.
         with contextlib.suppress(OSError, AttributeError):
-            fcntl.fcntl(self._process.stdout.fileno(), _F_SETPIPE_SZ, 1 << 20)
+            fcntl.fcntl(process.stdout.fileno(), _F_SETPIPE_SZ, 1 << 20)
+        return process
 
-    def fetch(self, oids: Sequence[str]) -> Iterator[tuple[str, str, bytes]]:
-        """(oid, type, content) for each oid, in order; a missing object is a GitError.
+    def fetch(
+        self, oids: Sequence[str], on_unreadable: Callable[[str, str], None] | None = None
+    ) -> Iterator[tuple[str, str, bytes]]:
+        """(oid, type, content) for each oid git can read, in order.
+
+        An object git cannot read (missing, or corrupt so that cat-file dies on it) goes to
+        `on_unreadable(oid, why)` and the others still come, through a new cat-file when the
+        old one died: one damaged object must not cost the rest of the batch. Without
+        `on_unreadable` it is a GitError.
+        """
+        remaining = list(oids)
+        while remaining:
+            read = yield from self._fetch_until_failure(remaining, on_unreadable)
+            if read == len(remaining):
+                return
+            # cat-file died on remaining[read]: what it said on the way out names the damage.
+            error = _failure(self._process, self.repo, "cat-file --batch")
+            if on_unreadable is None:
+                raise error
+            on_unreadable(remaining[read], str(error))
+            self.close()
+            self._process = self._start()
+            remaining = remaining[read + 1 :]
+
+    def _fetch_until_failure(
+        self, oids: Sequence[str], on_unreadable: Callable[[str, str], None] | None
+    ) -> Generator[tuple[str, str, bytes], None, int]:
+        """Yield each object until cat-file dies; return how many oids were answered.
 
         A writer thread queues every request at once and the output pipe is enlarged, so git
         decompresses ahead while the caller scans what already arrived.
@@ -190,23 +222,35 @@ class CatFile:
 
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
-        for oid in oids:
+        for answered, oid in enumerate(oids):
             header = stdout.readline().split()
             if len(header) == 2 and header[1] == b"missing":
-                raise GitError(f"{self.repo}: object {oid} is missing (corrupt or incomplete)")
-            if len(header) != 3:
-                raise _failure(process, self.repo, "cat-file --batch")
-            data = stdout.read(int(header[2]))
+                why = f"{self.repo}: object {oid} is missing (corrupt or incomplete)"
+                if on_unreadable is None:
+                    raise GitError(why)
+                on_unreadable(oid, why)
+                continue
+            data = stdout.read(int(header[2])) if len(header) == 3 else b""
+            if len(header) != 3 or len(data) != int(header[2]):
+                # cat-file died, on this object (inside it, for a corrupt pack entry): the
+                # writer's next write fails and it ends.
+                writer.join()
+                return answered
             stdout.read(1)
             yield oid, header[1].decode(), data
         writer.join()
+        return len(oids)
 
     def close(self) -> None:
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> CatFile:
         return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,13 @@ COMMIT_MESSAGE = "(commit message)"
 
 
 MISSING_OBJECT = "missing object"
+# An object git lists but cannot read (a corrupt pack entry).
+UNREADABLE_OBJECT = "unreadable object"
+
+
+def lost_objects(skips: Iterable[Skip]) -> list[str]:
+    """The objects an audit could not read, in the order it met them: it is incomplete."""
+    return [skip.path for skip in skips if skip.reason in (MISSING_OBJECT, UNREADABLE_OBJECT)]
 
 
 @dataclass
@@ -25,11 +32,6 @@ class HistoryStats:
     skips: list[Skip] = field(default_factory=list)
     shallow: bool = False
     cached_clean: int = 0
-
-    @property
-    def missing(self) -> list[str]:
-        """The objects the repository lacks, as listed in the skips."""
-        return [skip.path for skip in self.skips if skip.reason == MISSING_OBJECT]
 
 
 def repository_root(path: Path) -> Path:
