@@ -7,7 +7,7 @@ import binascii
 import zlib
 from collections.abc import Callable
 
-from keyscan.wordlists import is_default_value
+from keyscan.wordlists import is_default_value, is_word_label
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -52,7 +52,11 @@ def _basic_auth(token: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     user, sep, password = text.partition(":")
-    return bool(sep and user and text.isprintable()) and not is_default_value(password)
+    return (
+        bool(sep and user and text.isprintable())
+        and not is_default_value(password)
+        and not is_word_label(password)
+    )
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {

@@ -12,7 +12,12 @@ import regex
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
 from keyscan.rules.schema import Rule
-from keyscan.wordlists import LOOK_ALIKES, is_default_value, is_documented_example
+from keyscan.wordlists import (
+    LOOK_ALIKES,
+    is_default_value,
+    is_documented_example,
+    is_word_label,
+)
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,8 @@ def identifier(item: FilterInput) -> str | None:
         return "a UUID"
     if _REFERENCE.search(item.secret):
         return "a reference to a variable, setting or function, not a literal"
+    if is_word_label(item.secret):
+        return "a label made of words (`stale-token`, `users_list_1`), not a generated value"
     if _PATH_OR_URL.match(item.secret) or _RELATIVE_FILE.match(item.secret):
         return "a path or URL"
     if sum(1 for char in item.secret if char.isalpha() and not char.isascii()) * 2 > len(

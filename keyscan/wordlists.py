@@ -82,8 +82,28 @@ DOCUMENTED_EXAMPLES = frozenset(
         # The Azure Storage emulator's (Azurite's) account key, the same on every machine:
         # https://learn.microsoft.com/en-us/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+        # Stripe's sample test keys, shown in its API reference to every reader who is not
+        # logged in (https://docs.stripe.com/api/authentication), and the public test key its
+        # client libraries' test suites used.
+        *("sk_test_4eC39HqLyjWDarjtT1zdp7dc", "sk_test_BQokikJOvBiI2HlWgH4olfQ2"),
+        "tGN0bIwXnHdwOa85VABjPdSn8nWY7G7I",
+        # Slack's request-signing walk-through: its signing secret and the slash command's
+        # verification token (https://docs.slack.dev/authentication/verifying-requests-from-slack).
+        *("8f742231b10e8888abcd99yyyzzz85a5", "xyzz0WbapA4vBCDEFasx0q6G"),
+        # GitHub's webhook-validation walk-through:
+        # https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+        "It's a Secret to Everybody",
     }
 )
+
+
+# Lowercase words joined by `-` or `_`, perhaps numbered: a name someone wrote
+# (`stale-token`, `users_list_pagination_1`), where a generated value would mix its characters.
+_WORD_LABEL = re.compile(r"^[a-z]{2,}(?:[_\-][a-z]{2,})+(?:[_\-]?[0-9]{1,3})?$")
+
+
+def is_word_label(value: str) -> bool:
+    return _WORD_LABEL.match(value) is not None
 
 
 def is_documented_example(value: str) -> bool:

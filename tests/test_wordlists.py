@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyscan.wordlists import is_default_value
+from keyscan.wordlists import is_default_value, is_word_label
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,20 @@ def test_spellings_of_default_words_are_defaults(value: str) -> None:
 )
 def test_other_values_are_not_defaults(value: str) -> None:
     assert not is_default_value(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("stale-token", True),
+        ("users_list_pagination_1", True),
+        ("xoxb-chat_stream_test_token1", True),
+        ("keyinfo_test_123", True),
+        ("single", False),  # one word is not a label of words
+        ("a-b-c", False),  # one-letter fragments carry no words
+        ("k9x-2mqf-77ab", False),  # generated: digits inside the parts
+        ("token_rotation_secret2024", False),  # more than three digits: a value, not a number
+    ],
+)
+def test_word_labels(value: str, label: bool) -> None:
+    assert is_word_label(value) is label
