@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -82,6 +84,7 @@ _DIGEST_PREFIXED = regex.compile(
     # crypt(3) and password-hash encodings: the stored hash, not the password itself.
     r"|\$(?:1|2[abxy]?|5|6|7|y|gy|md5|argon2(?:id|i|d)|pbkdf2[\w-]*|scrypt|sha1)\$)"
 )
+_BASE64_VALUE = regex.compile(r"^[A-Za-z0-9+/]{4,}={0,2}$")
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REFERENCE = regex.compile(
     r"""(?x)
@@ -94,6 +97,14 @@ _REFERENCE = regex.compile(
     | (?i:os\.environ|process\.env|getenv|env\(|secrets\.|vault:|ssm:|arn:aws)
     """
 )
+# A pip/PEP 508 requirement pinned to a version: a tox or requirements line whose name holds
+# `token` (`tiktoken`) or `secret` is no assignment of a secret.
+_VERSION_REQUIREMENT = regex.compile(
+    r"^[A-Za-z0-9][\w.\-]*(?:\[[\w,.\-]+\])?\s{0,2}(?:===?|~=|!=|>=|<=)\s{0,2}v?\d[\w.\-*+!]*$"
+)
+# The scope part of a SigV4 `Credential=` (key id/date/region/service/aws4_request), which names
+# a day, a region and a service; the key id before it is reported by the AWS rules on its own.
+_SIGV4_SCOPE = regex.compile(r"^(?:[\w\-]+/)?\d{8}/[a-z0-9\-]+/[a-z0-9\-]+/aws4_request$")
 _PUBLIC_MATERIAL = regex.compile(
     r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)"
     r"|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
@@ -231,7 +242,21 @@ def digest(item: FilterInput) -> str | None:
 def default_value(item: FilterInput) -> str | None:
     if is_default_value(item.secret):
         return f"a well-known default or dummy value {item.secret.lower()!r}"
+    decoded = _base64_text(item.secret)
+    if decoded is not None and is_default_value(decoded):
+        return f"base64 of a well-known default or dummy value {decoded.lower()!r}"
     return None
+
+
+def _base64_text(value: str) -> str | None:
+    """`value` read as standard base64 of printable ASCII, if it is exactly that."""
+    if len(value) % 4 or not _BASE64_VALUE.match(value):
+        return None
+    try:
+        text = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return text if text.isprintable() else None
 
 
 def _inside_string_literal(before: str) -> bool:
@@ -316,6 +341,10 @@ def identifier(item: FilterInput) -> str | None:
         return "a reference to a variable, setting or function, not a literal"
     if is_word_label(item.secret):
         return "a label made of words (`stale-token`, `users_list_1`), not a generated value"
+    if _VERSION_REQUIREMENT.match(item.secret):
+        return "a package version requirement (`langchain==0.2.9`)"
+    if _SIGV4_SCOPE.match(item.secret):
+        return "an AWS Signature V4 credential scope (date/region/service/aws4_request)"
     if _PATH_OR_URL.match(item.secret) or _RELATIVE_FILE.match(item.secret):
         return "a path or URL"
     if sum(1 for char in item.secret if char.isalpha() and not char.isascii()) * 2 > len(

@@ -93,13 +93,19 @@ DOCUMENTED_EXAMPLES = frozenset(
         # GitHub's webhook-validation walk-through:
         # https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
         "It's a Secret to Everybody",
+        # The HOTP/TOTP test secret "12345678901234567890" of RFC 4226 (Appendix D) and RFC 6238
+        # (Appendix B), in the base32 that authenticator apps take.
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
     }
 )
 
 
-# Lowercase words joined by `-` or `_`, perhaps numbered: a name someone wrote
-# (`stale-token`, `users_list_pagination_1`), where a generated value would mix its characters.
-_WORD_LABEL = re.compile(r"^[a-z]{2,}(?:[_\-][a-z]{2,})+(?:[_\-]?[0-9]{1,3})?$")
+# Words of one case joined by `-`, `_` or `:`, perhaps numbered: a name someone wrote
+# (`stale-token`, `users_list_pagination_1`, `ACCOUNT_SID`), where a generated value would mix
+# its characters.
+_WORD_LABEL = re.compile(
+    r"^(?:[a-z]{2,}(?:[_\-:][a-z]{2,})+|[A-Z]{2,}(?:[_\-:][A-Z]{2,})+)(?:[_\-]?[0-9]{1,3})?$"
+)
 
 
 def is_word_label(value: str) -> bool:

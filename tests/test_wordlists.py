@@ -56,3 +56,15 @@ def test_other_values_are_not_defaults(value: str) -> None:
 )
 def test_word_labels(value: str, label: bool) -> None:
     assert is_word_label(value) is label
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("ACCOUNT_SID:AUTH_TOKEN", True),  # the names of what belongs there
+        ("auth:token", True),
+        ("Ab-cD_eF", False),  # mixed case: URL-safe base64 can look like this
+    ],
+)
+def test_word_labels_of_one_case(value: str, label: bool) -> None:
+    assert is_word_label(value) is label
