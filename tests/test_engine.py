@@ -15,7 +15,7 @@ from keyscan.blobscan import BlobScanner, ScanOptions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
 from keyscan.engine.base import Stage1, gated_hits
-from keyscan.engine.extract import extract
+from keyscan.engine.extract import MAX_WINDOW, _merged_windows, _window, extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
 from keyscan.fingerprint import blob_id, fingerprint
@@ -361,3 +361,32 @@ def test_generic_at_keyword_checks_never_lose_a_candidate(pieces: list[str]) -> 
     checked, unchecked = builtin(), without_generic_checks()
     hits = RegexEngine(unchecked).scan(data).hits
     assert extract(data, hits, checked).candidates == extract(data, hits, unchecked).candidates
+
+
+def _windows_one_per_hit(
+    data: bytes, spans: list[tuple[int, int]], rule: Rule
+) -> list[tuple[int, int]]:
+    """_merged_windows as it was before hits inside a window stopped costing a window each."""
+    windows: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        low, high = _window(data, start, end, rule)
+        if windows and low <= windows[-1][1] and high - windows[-1][0] <= MAX_WINDOW:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], high))
+        else:
+            windows.append((low, high))
+    return windows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"ab", b"\n", b"x" * 300, b"y" * 1100, b"kw"]), max_size=40),
+    st.lists(st.tuples(st.integers(0, 20_000), st.integers(1, 40)), max_size=30),
+    st.booleans(),
+)
+def test_hits_inside_a_window_leave_the_windows_unchanged(
+    pieces: list[bytes], hits: list[tuple[int, int]], multiline: bool
+) -> None:
+    data = b"".join(pieces)
+    spans = [(start, min(start + length, len(data))) for start, length in hits if start < len(data)]
+    rule = replace(builtin().rules[0], multiline=multiline)
+    assert _merged_windows(data, spans, rule) == _windows_one_per_hit(data, spans, rule)

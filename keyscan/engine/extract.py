@@ -53,6 +53,16 @@ def _window(data: bytes, start: int, end: int, rule: Rule) -> tuple[int, int]:
 def _merged_windows(data: bytes, spans: list[tuple[int, int]], rule: Rule) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     for start, end in sorted(spans):
+        # A hit that ends before the newline the last window stops at would only merge into it
+        # unchanged (its own window ends at that newline too), so it costs no window of its own:
+        # an SDK's generated pages hold hundreds of thousands of hits of its vendor's name.
+        if (
+            windows
+            and not rule.multiline
+            and end <= windows[-1][1]
+            and data[windows[-1][1] : windows[-1][1] + 1] == b"\n"
+        ):
+            continue
         low, high = _window(data, start, end, rule)
         if windows and low <= windows[-1][1] and high - windows[-1][0] <= MAX_WINDOW:
             windows[-1] = (windows[-1][0], max(windows[-1][1], high))
