@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.blobscan import BlobScanner, ScanOptions, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
 from keyscan.engine.base import Stage1, gated_hits
@@ -390,3 +390,25 @@ def test_hits_inside_a_window_leave_the_windows_unchanged(
     spans = [(start, min(start + length, len(data))) for start, length in hits if start < len(data)]
     rule = replace(builtin().rules[0], multiline=multiline)
     assert _merged_windows(data, spans, rule) == _windows_one_per_hit(data, spans, rule)
+
+
+def _position_from_the_start(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    prefix = data[data.rfind(b"\n", 0, offset) + 1 : offset]
+    return line, len(prefix.decode("utf-8", "surrogateescape")) + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"ab", b"\n", b"\xc3\xa9", b"x" * 50, b"\n\n"]), max_size=60),
+    st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_positions_counted_from_the_nearest_known_offset_are_exact(
+    pieces: list[bytes], offsets: list[int]
+) -> None:
+    # Findings are placed in any order (rule by rule); each answer must be what counting from
+    # the first byte gives.
+    data = b"".join(pieces)
+    positions = _Positions(data)
+    for offset in (o % (len(data) + 1) for o in offsets):
+        assert positions.of(offset) == _position_from_the_start(data, offset)
