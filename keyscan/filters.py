@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,8 +63,14 @@ _PLACEHOLDER_SHAPES = regex.compile(
 )
 _PLACEHOLDER_WORDS = regex.compile(
     r"(?i)example|placeholder|changeme|change[_\-]me|redacted|dummy|your[_\-]|insert[_\-]?|"
-    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake"
+    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake|"
+    r"change[_\-]?this"
 )
+# A value cut short for display (`eyJhbGciOiJIUzI1NiJ9...`): the rest was never written down.
+_TRUNCATED = regex.compile(r"(?:\.\.\.|…)$")
+# A shell parameter expansion up to its `:?` (`${DB_PASSWORD:?Variable not set}`): what follows
+# is the error message printed when the variable is unset.
+_EXPANSION_OPENED = regex.compile(r"\$\{[A-Za-z_]\w*:$")
 _SEQUENCES = (
     "0123456789",
     "abcdefghijklmnopqrstuvwxyz",
@@ -92,6 +99,8 @@ _REFERENCE = regex.compile(
     | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$   # package.module:Attribute
     | ^[A-Z]{2,}(?:_[A-Z0-9]{2,})+$                         # ENV_VAR_NAME
     | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
+    | ^[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{1,2}$         # PascalCaseIdentifier2
+    | ^[a-z]+(?:-[a-z]+)+=$                                 # a kebab-case attribute and `=`
     | ^[a-z]{2,}(?:_[a-z]{2,})+[0-9]{0,2}$                  # snake_case_identifier
     | \(|\)|\[|\]
     | (?i:os\.environ|process\.env|getenv|env\(|secrets\.|vault:|ssm:|arn:aws)
@@ -207,6 +216,10 @@ def placeholder(item: FilterInput) -> str | None:
     word = _PLACEHOLDER_WORDS.search(item.secret)
     if word:
         return f"placeholder word {word.group()!r}"
+    if _TRUNCATED.search(item.secret):
+        return "a value cut short with an ellipsis"
+    if item.secret.startswith("?") and _EXPANSION_OPENED.search(item.before):
+        return "the error message of a shell parameter expansion (`${VAR:?message}`)"
     return None
 
 
@@ -324,7 +337,8 @@ def self_describing(item: FilterInput) -> str | None:
     # Percent-escapes and look-alike digits undone, so `p%40ss%2Fword` and `P@ssw0rd!` read
     # as the word they spell; only ASCII letters count (`pasℝs` spells `pass`).
     spelled = urllib.parse.unquote(item.secret).lower().translate(LOOK_ALIKES)
-    letters = "".join(c for c in spelled if "a" <= c <= "z")
+    # Accents dropped too (`pässword`): a decomposed letter keeps its base letter.
+    letters = "".join(c for c in unicodedata.normalize("NFKD", spelled) if "a" <= c <= "z")
     if "password" in letters or "passwd" in letters or letters in _PASSWORD_WORDS:
         return "the value names a password instead of holding one"
     if _PASSWORD_LABEL.match(item.secret):

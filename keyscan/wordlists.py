@@ -96,15 +96,19 @@ DOCUMENTED_EXAMPLES = frozenset(
         # The HOTP/TOTP test secret "12345678901234567890" of RFC 4226 (Appendix D) and RFC 6238
         # (Appendix B), in the base32 that authenticator apps take.
         "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        # HTTP Basic's example credential, "Aladdin:open sesame" (RFC 7617, section 2).
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
     }
 )
 
 
-# Words of one case joined by `-`, `_` or `:`, perhaps numbered: a name someone wrote
-# (`stale-token`, `users_list_pagination_1`, `ACCOUNT_SID`), where a generated value would mix
-# its characters.
+# Words of one case joined by `-`, `_` or `:`, some parts perhaps numbers: a name someone wrote
+# (`stale-token`, `users_list_pagination_1`, `ACCOUNT_SID`, `test-secret-key-minimum-32-chars`),
+# where a generated value would mix letters and digits within its parts.
 _WORD_LABEL = re.compile(
-    r"^(?:[a-z]{2,}(?:[_\-:][a-z]{2,})+|[A-Z]{2,}(?:[_\-:][A-Z]{2,})+)(?:[_\-]?[0-9]{1,3})?$"
+    r"^(?=[^_\-:]*[_\-:])(?=.*[A-Za-z]{2})"  # two parts or more, and words among them
+    r"(?:(?:[a-z]{2,}|[0-9]{1,5})(?:[_\-:](?:[a-z]{2,}|[0-9]{1,5}))*[0-9]{0,3}"
+    r"|(?:[A-Z]{2,}|[0-9]{1,5})(?:[_\-:](?:[A-Z]{2,}|[0-9]{1,5}))*[0-9]{0,3})$"
 )
 
 

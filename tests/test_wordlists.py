@@ -51,7 +51,11 @@ def test_other_values_are_not_defaults(value: str) -> None:
         ("single", False),  # one word is not a label of words
         ("a-b-c", False),  # one-letter fragments carry no words
         ("k9x-2mqf-77ab", False),  # generated: digits inside the parts
-        ("token_rotation_secret2024", False),  # more than three digits: a value, not a number
+        ("token_rotation_secret2024", False),  # four digits glued to a word: not a number part
+        ("test-secret-key-minimum-length-32-chars", True),  # numbers as parts of their own
+        ("genius-industries-super-secret-key-2025", True),
+        ("2024-01-15", False),  # numbers alone are no words
+        ("v1-api", False),
     ],
 )
 def test_word_labels(value: str, label: bool) -> None:
