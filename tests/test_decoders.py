@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import string
 import urllib.parse
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers
+from keyscan.decoders.encodings import _string_literals, base64_and_hex_layers, escape_layers
 from keyscan.decoders.layer import looks_like_text
 from tests.conftest import commit, run_keyscan
 from tests.corpus.tokens import password as corpus_password
@@ -304,3 +305,32 @@ def test_a_long_line_of_escaped_json_is_decoded_in_one_pass(tmp_path: Path) -> N
     (tmp_path / "chart.ipynb").write_text('{"outputs": [{"text": "' + source + '"}]}\n')
     found = _where(_scan(tmp_path))
     assert ("chart.ipynb", 1, 24, "generic.password-assignment", ("escapes",)) in found
+
+
+def _literals_token_by_token(data: bytes, line_start: int, line_end: int) -> list[tuple[int, int]]:
+    """String literals found the way they were before escapes were blanked out for a split."""
+    spans: list[tuple[int, int]] = []
+    opened = -1
+    for token in re.compile(rb'\\.|"').finditer(data, line_start, line_end):
+        if token.end() - token.start() != 1:
+            continue
+        if opened < 0:
+            opened = token.end()
+        else:
+            spans.append((opened, token.start()))
+            opened = -1
+    return spans
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(['"', "\\", "a", "é", "\\\\", '\\"', "\n", " "]), max_size=60),
+    st.integers(0, 40),
+)
+def test_string_literals_pair_the_quotes_escapes_leave_alone(pieces: list[str], cut: int) -> None:
+    data = "".join(pieces).encode()
+    line_start = data.rfind(b"\n", 0, min(cut, len(data))) + 1
+    line_end = data.find(b"\n", line_start)
+    line_end = len(data) if line_end == -1 else line_end
+    expected = _literals_token_by_token(data, line_start, line_end)
+    assert list(_string_literals(data, line_start, line_end)) == expected

@@ -22,9 +22,8 @@ _BASE64_TABLE = bytes(0x41 if b in _BASE64_CHARS else 0x20 for b in range(256))
 _URL_TABLE = bytes(0x41 if b in _URL_CHARS else 0x20 for b in range(256))
 _MIN_BASE64 = 24
 _MIN_HEX = 32
-# What delimits double-quoted string literals on a line: a quote, or an escape (which never
-# opens or closes one).
-_QUOTE_OR_ESCAPE = re.compile(rb'\\.|"')
+# An escape: it never opens or closes a string literal.
+_ANY_ESCAPE = re.compile(rb"\\.")
 
 
 def _sextets(accept: Callable[[int], bool]) -> bytes:
@@ -227,17 +226,17 @@ def _string_literals(data: bytes, line_start: int, line_end: int) -> Iterator[tu
 
     Quotes pair left to right and an escaped quote never opens or closes a literal. (A regex
     that looks for a whole literal at every quote restarts at each one when a literal does not
-    close, which on a notebook's 250 KB line of escaped JSON took ten seconds.)
+    close, which on a notebook's 250 KB line of escaped JSON took ten seconds.) Escapes are
+    blanked out first, so the quotes left are the delimiters and a split finds them all at C
+    speed: a search index holds millions of escapes, which a token-by-token loop paid for.
     """
-    opened = -1
-    for token in _QUOTE_OR_ESCAPE.finditer(data, line_start, line_end):
-        if token.end() - token.start() != 1:
-            continue  # an escape
-        if opened < 0:
-            opened = token.end()
-        else:
-            yield opened, token.start()
-            opened = -1
+    pieces = _ANY_ESCAPE.sub(b"__", data[line_start:line_end]).split(b'"')
+    # pieces[1], pieces[3], ... are literals' contents, closed when another piece follows.
+    start = line_start + len(pieces[0]) + 1
+    for index in range(1, len(pieces) - 1, 2):
+        end = start + len(pieces[index])
+        yield start, end
+        start = end + 1 + len(pieces[index + 1]) + 1
 
 
 def _unescape(literal: bytes) -> bytes | None:
