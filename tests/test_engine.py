@@ -6,6 +6,7 @@ import base64
 import functools
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -240,9 +241,13 @@ def test_a_keyword_is_gated_only_when_its_check_begins_with_it_literally() -> No
     [
         r"tok=[A-Z]{3}",  # hyperscan marks the blobs that hold it
         r"tok=(?=[A-Z]{3})",  # a lookahead hyperscan cannot compile: searched in every blob
+        r"tok=(?a:[A-Z]{3})",  # an inline flag hyperscan rejects only when compiling
+        r"tok=[A-Z]{3}[ \n]{,1}",  # `{,1}`: literal text to hyperscan, a repeat to re
     ],
 )
-def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(check: str) -> None:
+def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(
+    check: str, tmp_path: Path
+) -> None:
     rule = Rule(
         id="demo.gated",
         name="Demo",
@@ -259,6 +264,10 @@ def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(che
     for engine in (RegexEngine(ruleset), HyperscanEngine(ruleset)):
         assert sorted(engine.scan(data).hits) == expected
         assert engine.scan(b"tok=abc and no other").hits == []
+    # The same through the on-disk database cache, written and then read back.
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        assert sorted(HyperscanEngine(ruleset, cache).scan(data).hits) == expected
 
 
 class _EveryLiteralDecoded(BlobScanner):

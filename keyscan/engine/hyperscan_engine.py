@@ -46,12 +46,23 @@ class HyperscanEngine:
         self._lengths = tuple(len(k) for k in ruleset.keywords)
         self._gated = ruleset.gated_keywords
         # Checks hyperscan cannot compile (a lookaround, say) are searched in every blob.
-        self._marked_gates = tuple(k for k, check in self._gated.items() if _compiles(check))
-        self._unmarked_gates = {
-            k: check for k, check in self._gated.items() if k not in self._marked_gates
-        }
+        self._mark_gates(tuple(k for k, check in self._gated.items() if _may_compile(check)))
         self._database = self._load_or_compile(ruleset, cache_dir)
         self._scratch = hyperscan.Scratch(self._database)
+
+    def _mark_gates(self, marked: tuple[int, ...]) -> None:
+        self._marked_gates = marked
+        self._unmarked_gates = {k: check for k, check in self._gated.items() if k not in marked}
+
+    def _compile_or_unmark(self, ruleset: Ruleset) -> Any:
+        """The database, without gate markers if a check has syntax the test did not foresee."""
+        try:
+            return self._compile(ruleset)
+        except self._hs.error:
+            if not self._marked_gates:
+                raise
+            self._mark_gates(())
+            return self._compile(ruleset)
 
     def _compile(self, ruleset: Ruleset) -> Any:
         hs = self._hs
@@ -75,20 +86,30 @@ class HyperscanEngine:
         )
         return database
 
-    def _load_or_compile(self, ruleset: Ruleset, cache_dir: Path | None) -> Any:
-        hs = self._hs
-        if cache_dir is None:
-            return self._compile(ruleset)
+    def _cache_file(self, ruleset: Ruleset, cache_dir: Path) -> Path:
         gates = [self._gated[k].pattern for k in self._marked_gates]
         patterns = repr((DECODER_MARKERS, ENCODED_TEXT_MARKERS, gates)).encode()
         markers = hashlib.sha256(patterns).hexdigest()[:8]
-        cached = cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
-        try:
-            return hs.loadb(cached.read_bytes(), mode=hs.HS_MODE_BLOCK)
-        except (OSError, hs.error):
-            pass
-        database = self._compile(ruleset)
-        _write_quietly(cached, hs.dumpb(database))
+        return cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
+
+    def _load_or_compile(self, ruleset: Ruleset, cache_dir: Path | None) -> Any:
+        hs = self._hs
+        if cache_dir is None:
+            return self._compile_or_unmark(ruleset)
+        marked = self._marked_gates
+        # The database as last compiled: with the gate markers, or without them when a check
+        # turned out not to compile.
+        for gates in dict.fromkeys([marked, ()]):
+            self._mark_gates(gates)
+            try:
+                return hs.loadb(
+                    self._cache_file(ruleset, cache_dir).read_bytes(), mode=hs.HS_MODE_BLOCK
+                )
+            except (OSError, hs.error):
+                pass
+        self._mark_gates(marked)
+        database = self._compile_or_unmark(ruleset)
+        _write_quietly(self._cache_file(ruleset, cache_dir), hs.dumpb(database))
         return database
 
     def scan(self, data: bytes) -> Stage1:
@@ -119,17 +140,16 @@ class HyperscanEngine:
         return Stage1(hits, frozenset(markers), encoded_ends)
 
 
-def _compiles(check: re.Pattern[bytes]) -> bool:
-    """Whether hyperscan accepts `check` as `re` reads it (no lookaround, no backreference)."""
-    import hyperscan
+# Syntax hyperscan does not support: lookarounds, atomic groups, conditionals, backreferences,
+# recursion, callouts, possessive quantifiers, \K \C \R \X; and `{,n}`, which `re` reads as
+# a repeat and hyperscan as literal text. Testing the text costs nothing at start-up, where
+# compiling a check to see took 40 ms; what slips through is caught when the database compiles
+# (HyperscanEngine._compile_or_unmark).
+_UNSUPPORTED = re.compile(rb"\(\?(?:[=!>(|R]|<[=!]|P=|C|\d)|\\[1-9gkKCRX]|[*+?}]\+|\{,")
 
-    try:
-        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-            expressions=[check.pattern], ids=[0], flags=[hyperscan.HS_FLAG_SINGLEMATCH]
-        )
-    except hyperscan.error:
-        return False
-    return True
+
+def _may_compile(check: re.Pattern[bytes]) -> bool:
+    return _UNSUPPORTED.search(check.pattern) is None
 
 
 def _write_quietly(path: Path, payload: bytes) -> None:
