@@ -7,7 +7,7 @@ import binascii
 import zlib
 from collections.abc import Callable
 
-from keyscan.wordlists import is_default_value, is_word_label
+from keyscan.wordlists import is_default_value, is_sequence_run, is_word_label
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -56,6 +56,7 @@ def _basic_auth(token: str) -> bool:
         bool(sep and user and text.isprintable())
         and not is_default_value(password)
         and not is_word_label(password)
+        and not is_sequence_run(password)
     )
 
 

@@ -17,8 +17,10 @@ from keyscan.entropy import shannon_entropy
 from keyscan.rules.schema import Rule
 from keyscan.wordlists import (
     LOOK_ALIKES,
+    SEQUENCES,
     is_default_value,
     is_documented_example,
+    is_sequence_run,
     is_word_label,
 )
 
@@ -71,14 +73,6 @@ _TRUNCATED = regex.compile(r"(?:\.\.\.|…)$")
 # A shell parameter expansion up to its `:?` (`${DB_PASSWORD:?Variable not set}`): what follows
 # is the error message printed when the variable is unset.
 _EXPANSION_OPENED = regex.compile(r"\$\{[A-Za-z_]\w*:$")
-_SEQUENCES = (
-    "0123456789",
-    "abcdefghijklmnopqrstuvwxyz",
-    "9876543210",
-    "qwertyuiop",
-    "asdfghjkl",
-    "zxcvbnm",
-)
 _HEX_DIGEST = regex.compile(
     r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$"
 )
@@ -232,9 +226,9 @@ def repetitive(item: FilterInput) -> str | None:
     if len(set(secret)) <= 3 and len(secret) >= 6:
         return "too few distinct characters"
     lowered = secret.lower()
-    if len(lowered) >= 3 and any(lowered in sequence for sequence in _SEQUENCES):
+    if is_sequence_run(lowered):
         return f"nothing but a keyboard or counting sequence {lowered!r}"
-    for sequence in _SEQUENCES:
+    for sequence in SEQUENCES:
         for i in range(len(sequence) - 5):
             if sequence[i : i + 6] in lowered:
                 return f"keyboard or counting sequence {sequence[i : i + 6]!r}"
@@ -336,11 +330,15 @@ _PASSWORD_LABEL = regex.compile(
 def self_describing(item: FilterInput) -> str | None:
     # Percent-escapes and look-alike digits undone, so `p%40ss%2Fword` and `P@ssw0rd!` read
     # as the word they spell; only ASCII letters count (`pasℝs` spells `pass`).
-    spelled = urllib.parse.unquote(item.secret).lower().translate(LOOK_ALIKES)
-    # Accents dropped too (`pässword`): a decomposed letter keeps its base letter.
-    letters = "".join(c for c in unicodedata.normalize("NFKD", spelled) if "a" <= c <= "z")
-    if "password" in letters or "passwd" in letters or letters in _PASSWORD_WORDS:
-        return "the value names a password instead of holding one"
+    # A symbol may stand for a letter (`p@ss`) or between words (`pass@word`): both readings.
+    lowered = item.secret.lower()
+    for spelled in {lowered, urllib.parse.unquote(lowered)}:
+        for reading in (spelled, spelled.translate(LOOK_ALIKES)):
+            # Accents dropped too (`pässword`): a decomposed letter keeps its base letter.
+            decomposed = unicodedata.normalize("NFKD", reading)
+            letters = "".join(c for c in decomposed if "a" <= c <= "z")
+            if "password" in letters or "passwd" in letters or letters in _PASSWORD_WORDS:
+                return "the value names a password instead of holding one"
     if _PASSWORD_LABEL.match(item.secret):
         return "the value is a label naming a password (`name-pw`), not a password"
     if _EMAIL.match(item.secret):

@@ -14,6 +14,8 @@ DEFAULT_VALUES = frozenset(
         *("secretkey", "secret_key", "mypassword", "yourpassword", "demo", "sample"),
         *("public", "private", "hidden", "tiger", "scott", "hunter2", "foobar", "s3cr3t"),
         *("foo", "bar", "baz", "qux", "hello", "world", "helloworld"),
+        # GitHub's fixed password for a token given as the user name (the token is the secret).
+        "x-oauth-basic",
     }
 )
 
@@ -100,6 +102,23 @@ DOCUMENTED_EXAMPLES = frozenset(
         "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
     }
 )
+
+
+# Runs people type for a made-up value: counting, the alphabet, keyboard rows.
+SEQUENCES = (
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "9876543210",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+)
+
+
+def is_sequence_run(value: str) -> bool:
+    """Nothing but a run of one sequence, three characters or more (`123`, `abc`, `qwer`)."""
+    lowered = value.lower()
+    return len(lowered) >= 3 and any(lowered in sequence for sequence in SEQUENCES)
 
 
 # Words of one case joined by `-`, `_` or `:`, some parts perhaps numbers: a name someone wrote
