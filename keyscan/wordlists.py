@@ -98,6 +98,9 @@ DOCUMENTED_EXAMPLES = frozenset(
         # The HOTP/TOTP test secret "12345678901234567890" of RFC 4226 (Appendix D) and RFC 6238
         # (Appendix B), in the base32 that authenticator apps take.
         "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        # The Amazon S3 Developer Guide's (2006-03-01) request-signing examples: access key id
+        # and secret key, copied into the tests of most S3 clients.
+        *("0PN5J17HBGZHT7JJ3X82", "uV3F3YluFJax1cknvbcGwgjvx4QpvB+leU8dUj2o"),
         # HTTP Basic's example credential, "Aladdin:open sesame" (RFC 7617, section 2).
         "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
     }
