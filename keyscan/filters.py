@@ -81,7 +81,7 @@ _DIGEST_CONTEXT = regex.compile(
     r"fingerprint|--hash=|\bh1:|nonce|cache[_-]?key"
 )
 _DIGEST_PREFIXED = regex.compile(
-    r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:]|\{S?SHA(?:256|512)?\}"
+    r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:]|\{S?SHA(?:256|512)?\}|#jbcrypt:"
     # crypt(3) and password-hash encodings: the stored hash, not the password itself.
     r"|\$(?:1|2[abxy]?|5|6|7|y|gy|md5|argon2(?:id|i|d)|pbkdf2[\w-]*|scrypt|sha1)\$)"
 )
@@ -89,7 +89,7 @@ _BASE64_VALUE = regex.compile(r"^[A-Za-z0-9+/]{4,}={0,2}$")
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REFERENCE = regex.compile(
     r"""(?x)
-      ^[A-Za-z_$][\w$]*(?:\.(?:[A-Za-z_$][\w$]*|\d{1,3}))+(?:\(\))?$   # obj.attr, markup.heading.1
+      ^[A-Za-z_$][\w$]*(?:\.(?:[A-Za-z_$][\w$\-]*|\d{1,3}))+(?:\(\))?$ # obj.attr, markup.heading.1
     | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$   # package.module:Attribute
     | ^[A-Z]{2,}(?:_[A-Z0-9]{2,})+$                         # ENV_VAR_NAME
     | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
@@ -105,6 +105,9 @@ _REFERENCE = regex.compile(
 _VERSION_REQUIREMENT = regex.compile(
     r"^[A-Za-z0-9][\w.\-]*(?:\[[\w,.\-]+\])?\s{0,2}(?:===?|~=|!=|>=|<=)\s{0,2}v?\d[\w.\-*+!]*$"
 )
+# A version, Debian's epoch and revision included (`1:4.5-1ubuntu2.5`, `10.3.2-beta1`): a
+# package list's `passwd` entry holds one.
+_VERSION = regex.compile(r"^v?(?:\d+:)?\d+(?:\.\d+)+(?:[-+~][0-9A-Za-z.+~]+)?$")
 # The scope part of a SigV4 `Credential=` (key id/date/region/service/aws4_request), which names
 # a day, a region and a service; the key id before it is reported by the AWS rules on its own.
 _SIGV4_SCOPE = regex.compile(r"^(?:[\w\-]+/)?\d{8}/[a-z0-9\-]+/[a-z0-9\-]+/aws4_request$")
@@ -355,6 +358,8 @@ def identifier(item: FilterInput) -> str | None:
         return "a label made of words (`stale-token`, `users_list_1`), not a generated value"
     if _VERSION_REQUIREMENT.match(item.secret):
         return "a package version requirement (`langchain==0.2.9`)"
+    if _VERSION.match(item.secret):
+        return "a version number (`1:4.5-1ubuntu2.5`)"
     if _SIGV4_SCOPE.match(item.secret):
         return "an AWS Signature V4 credential scope (date/region/service/aws4_request)"
     if _PATH_OR_URL.match(item.secret) or _RELATIVE_FILE.match(item.secret):
