@@ -89,7 +89,8 @@ _BASE64_VALUE = regex.compile(r"^[A-Za-z0-9+/]{4,}={0,2}$")
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REFERENCE = regex.compile(
     r"""(?x)
-      ^[A-Za-z_$][\w$]*(?:\.(?:[A-Za-z_$][\w$\-]*|\d{1,3}))+(?:\(\))?$ # obj.attr, markup.heading.1
+      ^(?!eyJ)[A-Za-z_$][\w$]*(?:\.(?:[A-Za-z_$][\w$]*|\d{1,3}))+(?:\(\))?$  # obj.attr, not a JWT
+    | ^[a-z]+(?:-[a-z]+)*(?:\.(?:[a-z]+(?:-[a-z]+)*|\d{1,3}))+$  # scope.name-with-hyphens.2
     | ^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$   # package.module:Attribute
     | ^[A-Z]{2,}(?:_[A-Z0-9]{2,})+$                         # ENV_VAR_NAME
     | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
