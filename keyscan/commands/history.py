@@ -71,15 +71,18 @@ def run_history(
     try:
         state = ref_state(repo, roots)
         previous = cache.audit(state) if cache else None
+        record = None
         if previous is not None:
             result = _replay(previous, repo, ruleset, options, request, stats, cache_dir)
         else:
             result, record = _full_audit(
                 request, repo, config, ruleset, options, cache_dir, progress, roots, stats, cache
             )
-            # An audit that missed objects is not one to replay: the next run looks again.
-            if cache is not None and not lost_objects([*stats.skips, *result.summary.skipped]):
-                cache.store_audit(state, record)
+        result.summary.skipped.extend(stats.skips)
+        lost = lost_objects(result.summary.skipped)
+        # An audit that missed objects is not one to replay: the next run looks again.
+        if cache is not None and record is not None and not lost:
+            cache.store_audit(state, record)
     finally:
         if cache is not None:
             cache.close()
@@ -91,9 +94,7 @@ def run_history(
         )
     # Both audits already give one finding per secret and path.
     result.findings = [f for f in result.findings if _path_allowed(f.path, config)]
-    result.summary.skipped.extend(stats.skips)
     result.summary.cached_clean = stats.cached_clean
-    lost = lost_objects(result.summary.skipped)
     if lost:
         result.summary.incomplete.append(
             f"{repo}: {len(lost)} object(s) missing or unreadable (a corrupt or partial "
