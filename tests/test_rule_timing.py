@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import regex
 
-from keyscan.engine.extract import UNGUARDED_WINDOW
+from keyscan.engine.extract import BLOCK_AFTER, UNGUARDED_WINDOW
 from keyscan.rules.load import load_rules
 from keyscan.rules.schema import Rule
 
@@ -76,3 +76,20 @@ def test_the_harness_catches_a_catastrophic_pattern() -> None:
     pattern = regex.compile(rule.pattern)
     first_windows = adversarial_windows(rule)[:2]
     assert not all(runs_within_guard(pattern, window, guard=0.5) for window in first_windows)
+
+
+MULTILINE_RULES = [rule for rule in load_rules() if rule.multiline]
+
+
+@pytest.mark.parametrize("rule", MULTILINE_RULES, ids=lambda rule: rule.id)
+@pytest.mark.parametrize("separator", ["\n", '\\n" +\n  "'], ids=["lines", "concatenated"])
+def test_multiline_rule_never_backtracks_on_a_block_that_never_ends(
+    rule: Rule, separator: str
+) -> None:
+    # A key header whose END line is missing (a truncated fixture, a docs excerpt) followed
+    # by a window's worth of base64: `+` fits both a base64 character and a string
+    # concatenation, and a pattern that lets it be either doubles its work at each one.
+    header = rule.examples[0].splitlines()[0]
+    line = "Ab+/" * 16 + separator
+    window = header + separator + line * (BLOCK_AFTER // len(line))
+    assert runs_within_guard(regex.compile(rule.pattern), window), rule.id
