@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -229,6 +230,22 @@ def test_cached_audit_sees_new_commits(make_repo, tmp_path: Path) -> None:
     assert after["findings"] == fresh["findings"]
     assert sorted(f["secret"] for f in after["findings"]) == sorted([first_token, second_token])
     assert after["summary"]["cached_clean"] >= 1  # the first commit's message was known clean
+
+
+def test_an_audit_that_did_not_decode_vouches_for_nothing_a_decoding_audit_would_flag(
+    make_repo, tmp_path: Path
+) -> None:
+    # Clean verdicts depend on every option that can hide a finding: decoding off, nothing
+    # encoded is seen, so what that audit cached must not spare the next, decoding one.
+    repo = make_repo()
+    token = custom_token(rng(29))
+    encoded = base64.b64encode(f"key={token}".encode()).decode()
+    commit(repo, "encoded", **{"a.txt": f"payload: {encoded}\n"})
+    cache = tmp_path / "cache"
+    blind, _, _ = history(repo, "--cache-dir", str(cache), "--decode-depth", "0")
+    code, report, _ = history(repo, "--cache-dir", str(cache))
+    assert blind == 0
+    assert code == 1 and [f["secret"] for f in report["findings"]] == [token]
 
 
 def test_the_same_secret_has_the_same_fingerprint_in_the_tree_and_in_history(make_repo) -> None:

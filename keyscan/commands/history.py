@@ -39,6 +39,8 @@ def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
         str(options.scan_binary),
         str(options.inline_ignores),
         str(options.max_file_size),
+        str(options.decode_depth),
+        str(options.foreign_markers),
         *(p.pattern for p in allow.regexes),
         *allow.stopwords,
     ]
