@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers, keystore_layers
+from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers_within, keystore_layers
 from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
@@ -24,13 +24,18 @@ from keyscan.model import Blob, Dropped, Finding, Skip
 from keyscan.rules.ruleset import Ruleset
 
 BINARY_SNIFF_BYTES = 8000
-_LINE_CONTEXT = 2048
+LINE_CONTEXT = 2048
 # Decoding may add at most twice the blob's size (plus this) of text to scan: bounded work even
 # for a file crafted as nested encodings.
 _DECODE_ALLOWANCE = 64 * 1024
 # Binary content is scanned as its printable runs: everything else becomes a line break, which keeps
 # byte offsets unchanged.
 _PRINTABLE_RUNS = bytes(b if 0x20 <= b < 0x7F or b == 0x09 else 0x0A for b in range(256))
+
+
+def decode_budget(size: int) -> int:
+    """Decoded bytes a blob of `size` bytes may add to its scan, over all nested layers."""
+    return 2 * size + _DECODE_ALLOWANCE
 
 
 def is_binary(data: bytes) -> bool:
@@ -49,6 +54,9 @@ class ScanOptions:
     explain: bool = False
     allowlist: GlobalAllowlist = GlobalAllowlist()
     decode_depth: int = DEFAULT_DEPTH  # nested encodings to look through; 0 turns decoding off
+    # Versions of a file in git sources are scanned as edits of an earlier clean version
+    # (keyscan.edits); off, each is scanned in full. Findings are the same either way.
+    edit_scans: bool = True
 
 
 @dataclass
@@ -60,6 +68,13 @@ class BlobResult:
     spans: list[tuple[int, int]] = field(default_factory=list)
     # Where the blob's findings are (line and column), made at the first finding.
     positions: _Positions | None = field(default=None, repr=False, compare=False)
+    # What edit scans (keyscan.edits) need to know of a scan: the decoded bytes it took,
+    # whether the decode budget ran out, the decoder markers stage 1 saw in the blob, and where
+    # the keywords of multi-line rules are (their windows run on for 16 KB).
+    decoded_bytes: int = 0
+    decode_cut: bool = False
+    markers: frozenset[str] = frozenset()
+    multiline_hits: list[int] = field(default_factory=list)
 
 
 class BlobScanner:
@@ -69,20 +84,33 @@ class BlobScanner:
         self.ruleset = ruleset
         self.engine = engine
         self.options = options
+        self._multiline_keywords = frozenset(
+            index
+            for index, users in enumerate(ruleset.keyword_rules)
+            if any(ruleset.rules[user].multiline for user in users)
+        )
 
-    def scan(self, blob: Blob) -> BlobResult:
+    def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
+        """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
         result = BlobResult()
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         stage1 = self._scan_layer(blob, data, result, None)
+        result.markers = stage1.markers
+        multiline = self._multiline_keywords
+        result.multiline_hits = sorted(start for index, start in stage1.hits if index in multiline)
         if self.options.decode_depth and blob.binary:
             for piece in keystore_layers(blob.data):
                 layer = _Layer((piece.name,), piece.start, piece.end, False)
                 self._scan_layer(blob, piece.data, result, layer)
         if self.options.decode_depth and not blob.binary:
-            budget = 2 * len(data) + _DECODE_ALLOWANCE
+            initial = decode_budget(len(data)) if budget is None else budget
+            remaining = [initial]
             self._scan_decoded(
-                blob, data, stage1, result, None, self.options.decode_depth, [budget]
+                blob, data, stage1, result, None, self.options.decode_depth, remaining
             )
+            result.decoded_bytes = initial - remaining[0]
+            # Spending the whole budget also stops nested decoding (see _scan_decoded).
+            result.decode_cut = result.decode_cut or remaining[0] <= 0
             self._prefer_decoded(result)
         return result
 
@@ -112,7 +140,7 @@ class BlobScanner:
         budget: list[int],
     ) -> None:
         """Scan what decoders recover from `data`, down to `depth` nested encodings."""
-        for piece in decode_layers(
+        pieces, complete = decode_layers_within(
             data,
             blob.provenance.path,
             budget[0],
@@ -120,7 +148,9 @@ class BlobScanner:
             stage1.encoded_ends,
             # Only the escape decoder asks, and only when stage 1 saw an escape.
             self._keyword_test(data, stage1) if "escapes" in stage1.markers else None,
-        ):
+        )
+        result.decode_cut = result.decode_cut or not complete
+        for piece in pieces:
             budget[0] -= len(piece.data)
             # A finding inside nested encodings points at the outermost encoded text: that is
             # what the user sees in the file and has to remove.
@@ -207,9 +237,9 @@ class BlobScanner:
         rule = self.ruleset.rules[candidate.rule_index]
         path = blob.provenance.path
         line_start = _line_start(data, candidate.start)
-        line_end = data.find(b"\n", candidate.end, candidate.end + _LINE_CONTEXT)
+        line_end = data.find(b"\n", candidate.end, candidate.end + LINE_CONTEXT)
         if line_end == -1:
-            line_end = min(len(data), candidate.end + _LINE_CONTEXT)
+            line_end = min(len(data), candidate.end + LINE_CONTEXT)
         previous_start = _line_start(data, max(0, line_start - 1)) if line_start else line_start
         item = FilterInput(
             foreign_markers=self.options.foreign_markers,
@@ -301,7 +331,7 @@ def _ignored_where_encoded(
 ) -> tuple[str, str] | None:
     # An inline ignore is written on the line the user sees: the one holding the encoded text.
     line_start = _line_start(original, layer.start)
-    line_end = original.find(b"\n", layer.start, layer.start + _LINE_CONTEXT)
+    line_end = original.find(b"\n", layer.start, layer.start + LINE_CONTEXT)
     previous_start = _line_start(original, max(0, line_start - 1)) if line_start else line_start
     seen = replace(
         item,
@@ -316,7 +346,7 @@ def _ignored_where_encoded(
 
 def _line_start(data: bytes, offset: int) -> int:
     # Bounded look-back: a 50 MB single-line file must not cost O(size) per candidate.
-    low = max(0, offset - _LINE_CONTEXT)
+    low = max(0, offset - LINE_CONTEXT)
     newline = data.rfind(b"\n", low, offset)
     return newline + 1 if newline != -1 else low
 

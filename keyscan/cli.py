@@ -199,6 +199,12 @@ def parse_size_option(
     "this many encodings deep (default 2; 0 = off).",
 )
 @click.option(
+    "--whole-versions",
+    is_flag=True,
+    help="--history: scan every version of a file whole, not only the lines it changed since "
+    "an earlier clean version (the findings are the same; for checking that, it is slower).",
+)
+@click.option(
     "--verify",
     is_flag=True,
     help="Ask each provider (read-only) whether the found keys are live. Off by default: "
@@ -236,6 +242,7 @@ def scan_command(path: Path, format_: str | None, output: str | None, **options:
         use_baseline=not options["no_baseline"],
         verify=network,
         decode_depth=options["decode_depth"],
+        edit_scans=not options["whole_versions"],
     )
     sys.exit(run_scan(request))
 

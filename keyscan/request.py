@@ -35,5 +35,6 @@ class ScanRequest:
     baseline: Path | None = None
     use_baseline: bool = True
     decode_depth: int | None = None  # --decode-depth; None: the configuration's, else 2
+    edit_scans: bool = True  # off with --whole-versions
     # Set only by --verify: the one way a scan ever makes a network call.
     verify: NetworkOptions | None = None

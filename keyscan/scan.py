@@ -28,6 +28,8 @@ BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
 # Below this much work a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Objects of a git source put in path order at a time (_object_batches).
+SORT_WINDOW = 32768
 
 
 @dataclass
@@ -110,16 +112,32 @@ def _merge(result: ScanResult, outcome: BatchResult) -> None:
 
 
 def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
-    batch: list[ObjectRef] = []
-    size = 0
-    for ref in refs:
-        batch.append(ref)
-        size += ref.size
-        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+    # The versions of a file, met one after another, are scanned as edits of each other
+    # (keyscan.edits): the listing is put in path order one window at a time, which keeps
+    # memory flat and most versions of a file in the same batch.
+    for window in _windows(refs, SORT_WINDOW):
+        window.sort(key=lambda ref: ref.path)
+        batch: list[ObjectRef] = []
+        size = 0
+        for ref in window:
+            batch.append(ref)
+            size += ref.size
+            if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                yield batch
+                batch, size = [], 0
+        if batch:
             yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+
+
+def _windows(refs: Iterator[ObjectRef], size: int) -> Iterator[list[ObjectRef]]:
+    window: list[ObjectRef] = []
+    for ref in refs:
+        window.append(ref)
+        if len(window) >= size:
+            yield window
+            window = []
+    if window:
+        yield window
 
 
 def scan_git_objects(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
+from keyscan.edits import CleanVersion, EditScanner
 from keyscan.engine.base import Engine
 from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Dropped, Finding, Provenance, Skip
@@ -81,14 +82,28 @@ def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
     return batch
 
 
-def scan_blobs(scanner: BlobScanner, blobs: Sequence[Blob]) -> BatchResult:
-    """Scan blobs already in memory (git sources); a blob fully scanned with no finding is clean."""
+def scan_blobs(
+    scanner: BlobScanner, blobs: Sequence[Blob], versions: Sequence[bool] = ()
+) -> BatchResult:
+    """Scan blobs already in memory (git sources); a blob fully scanned with no finding is clean.
+
+    `versions[i]` says blob i is a version of the file at its path (not a commit message): such
+    a blob is scanned as an edit of the last clean version of that path met in this batch.
+    """
     batch = BatchResult()
-    for blob in blobs:
+    edits = EditScanner(scanner)
+    earlier: dict[str, CleanVersion] = {}
+    for index, blob in enumerate(blobs):
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
             continue
-        result = scanner.scan(blob)
+        path = blob.provenance.path
+        if index < len(versions) and versions[index]:
+            result, version = edits.scan(blob, earlier.get(path))
+            if version is not None:
+                earlier[path] = version
+        else:
+            result = scanner.scan(blob)
         batch.findings.extend(result.findings)
         batch.dropped.extend((blob.provenance.path, d) for d in result.dropped)
         batch.skips.extend(result.skips)
@@ -109,8 +124,12 @@ def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRe
     def skip(oid: str, why: str) -> None:
         unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path or oid}: {why}"))
 
-    fetched = catfile.fetch([ref.oid for ref in refs], skip)
-    batch = scan_blobs(scanner, [object_blob(by_oid[oid], data) for oid, _, data in fetched])
+    fetched = [(by_oid[oid], data) for oid, _, data in catfile.fetch([r.oid for r in refs], skip)]
+    batch = scan_blobs(
+        scanner,
+        [object_blob(ref, data) for ref, data in fetched],
+        [scanner.options.edit_scans and ref.type == "blob" for ref, _ in fetched],
+    )
     batch.skips.extend(unreadable)
     return batch
 

@@ -169,6 +169,7 @@ def blob_scan_options(request: ScanRequest, config: Config) -> ScanOptions:
         explain=request.explain,
         allowlist=replace(config.allowlist, paths=()),
         decode_depth=_first_set(request.decode_depth, config.decode_depth, DEFAULT_DEPTH),
+        edit_scans=request.edit_scans,
     )
 
 

@@ -25,15 +25,16 @@ MAX_DEPTH = 3
 DEFAULT_DEPTH = 2
 
 
-def decode_layers(
+def decode_layers_within(
     data: bytes,
     path: str,
     budget: int,
     markers: frozenset[str] = ALL_MARKERS,
     encoded_ends: Sequence[int] | None = None,
     holds_keyword: Callable[[int, int], bool] | None = None,
-) -> list[Decoded]:
-    """Decoded layers of `data`, at most `budget` decoded bytes in all, in order of position.
+) -> tuple[list[Decoded], bool]:
+    """Decoded layers of `data` within `budget` decoded bytes in all, in order of position, and
+    whether they are all of them (False: the budget cut the rest off).
 
     `markers` names the decoder markers stage 1 saw in `data`; a decoder whose marker is
     absent cannot find anything and is not run. `encoded_ends`, when stage 1 provides it, says
@@ -59,9 +60,9 @@ def decode_layers(
     for layer in sorted(layers, key=lambda item: (item.start, item.end)):
         spent += len(layer.data)
         if spent > budget:
-            break
+            return kept, False
         kept.append(layer)
-    return kept
+    return kept, True
 
 
 # Binary files that are credentials in themselves: Java keystores (JKS, JCEKS) and PKCS#12.

@@ -22,8 +22,13 @@ _ENTRY = re.compile(
 )
 
 
+def is_secret_manifest(data: bytes) -> bool:
+    """Whether `data` has a `kind: Secret` line, which makes kubernetes_layers look at it."""
+    return b"Secret" in data and _SECRET_KIND.search(data) is not None
+
+
 def kubernetes_layers(data: bytes) -> Iterator[Decoded]:
-    if b"Secret" not in data or not _SECRET_KIND.search(data):
+    if not is_secret_manifest(data):
         return
     for block in _DATA_BLOCK.finditer(data):
         parent = len(block.group("indent"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 
@@ -74,6 +76,10 @@ class Ruleset:
                 }
             )
         )
+        # How far past its own line anything either stage reads for a keyword on that line may
+        # look: the longest keyword or `at_keyword` check (a check may run on past the line's
+        # end). None when a check has no bound: edit scans (keyscan.edits) are then off.
+        self.edit_reach: int | None = _edit_reach(self.keywords, self.at_keyword)
         self._compiled: dict[int, regex.Pattern[str]] = {}
         self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
 
@@ -108,6 +114,28 @@ class Ruleset:
         state["_compiled"] = {}
         state["_allow_regexes"] = {}
         return state
+
+
+# A check that may match this many bytes is as good as unbounded for edit scans.
+_UNBOUNDED_REACH = 1 << 16
+# Assertions just past a match (`\b`, a lookahead of one character) read a little further.
+_ASSERTION_SLACK = 8
+
+
+def _edit_reach(
+    keywords: Sequence[bytes], checks: Sequence[re.Pattern[bytes] | None]
+) -> int | None:
+    # The parser `re` compiles with is the one that knows how long a match can be.
+    parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+    widest = max(len(keyword) for keyword in keywords)
+    for check in checks:
+        if check is None:
+            continue
+        width = int(parser.parse(check.pattern).getwidth()[1])
+        if width >= _UNBOUNDED_REACH:
+            return None
+        widest = max(widest, width)
+    return widest + _ASSERTION_SLACK
 
 
 def _matching_code_digest() -> bytes:

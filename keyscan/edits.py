@@ -1,0 +1,332 @@
+"""Edit scans: a file's version read as an edit of a clean earlier version, so that only the
+lines whose surroundings the edit changed are scanned again.
+
+Why this is exact. Every step of a scan decides about a line from that line, the line before it
+(inline ignores) and at most `Ruleset.edit_reach` bytes after it (a keyword's `at_keyword`
+check may run on past the line's end): stage-2 windows end at line ends, filters read the line
+and the one before, and every decoder works inside one line. What is not line-local is handled
+apart: a multi-line rule's keyword depends on the block of text around it (its window runs
+16 KB on), so each one's block must be an unchanged copy; a Kubernetes Secret manifest (a value
+is read with the `kind:` line), a binary file and the decode budget (a blob-wide total, carried
+along here) are never scanned as edits.
+
+So if the earlier version has no finding at all, any line of the new version whose context (the
+line before it, the line, and the reach after it) is an unchanged copy of a context in the
+earlier version has no finding either. Only the other lines are scanned, each within a region
+that holds its whole context. If none of those regions holds a finding, the new version is
+clean; if one does, or anything else is unusual (a skip, the budget), the version is scanned in
+full, so what is reported always comes from a full scan.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass
+
+from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budget
+from keyscan.decoders.kubernetes import is_secret_manifest
+from keyscan.engine.extract import BLOCK_AFTER, BLOCK_BEFORE
+from keyscan.model import Blob
+
+# Below this size a full scan costs less than working out what changed.
+MIN_EDIT_SIZE = 8 * 1024
+# Regions this close together are scanned as one: a scan call costs about as much as
+# scanning this many bytes.
+_JOIN_GAP = 4 * 1024
+# An edit is worth it only when it leaves at least half the file unscanned.
+_MAX_SHARE = 0.5
+# Comparing happens in pieces this large: a larger slice of bytes is an mmap and page faults.
+_CHUNK = 64 * 1024
+# A line used to find where the old text resumes after a change: long enough to be telling.
+_ANCHOR = 64
+_MIN_ANCHOR = 16
+# An anchor is looked for this far on (an edit that adds or deletes more is found by moving
+# on line by line), and searching may read this many times the new version's size in all.
+_SEARCH_WINDOW = 16 * 1024
+_SEARCH_FACTOR = 8
+# Where neither next line is found, both sides move on this far, then twice as far each time.
+_FIRST_JUMP = 256
+# Steps the search for unchanged copies may take: this many, plus one per this many bytes.
+_STEPS_BASE = 8
+_BYTES_PER_STEP = 8 * 1024
+# Differences are narrowed down by halving to a piece this small.
+_SMALL_PIECE = 64
+# What a multi-line rule's keyword at offset h depends on: its window (BLOCK_BEFORE before,
+# BLOCK_AFTER after the keyword) and, around a candidate in it, the candidate's line and the
+# line before (each read at most LINE_CONTEXT bytes long). The keyword's own length and the
+# ruleset's reach are added at run time.
+_MULTILINE_BEFORE = BLOCK_BEFORE + 2 * LINE_CONTEXT + 2
+_MULTILINE_AFTER = BLOCK_AFTER + LINE_CONTEXT
+
+# (start, end) of a range of the new version, and where its copy starts in the old one.
+Segment = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class CleanVersion:
+    """A version of a file that holds no finding, the decoded bytes its scan took, and where
+    the keywords of multi-line rules are in it."""
+
+    data: bytes
+    decoded_bytes: int
+    multiline_hits: tuple[int, ...]
+    # Whether "Secret" occurs in it: only then can an edit make it a Kubernetes Secret manifest.
+    mentions_secret: bool
+
+
+def clean_version(blob: Blob, result: BlobResult) -> CleanVersion | None:
+    """`blob` as an earlier version for edit scans, if its scan allows (see the module doc)."""
+    mentions_secret = "kubernetes" in result.markers
+    usable = (
+        not blob.binary
+        and not result.decode_cut
+        and not result.findings
+        and not result.skips
+        and not (mentions_secret and is_secret_manifest(blob.data))
+    )
+    if not usable:
+        return None
+    return CleanVersion(
+        blob.data, result.decoded_bytes, tuple(result.multiline_hits), mentions_secret
+    )
+
+
+class EditScanner:
+    """Scans versions of files, each as an edit of an earlier clean version when it can."""
+
+    def __init__(self, scanner: BlobScanner):
+        self.scanner = scanner
+        reach = scanner.ruleset.edit_reach
+        # Explanations list every dropped candidate, which only a full scan sees.
+        self._reach = None if scanner.options.explain else reach
+        longest = max(len(keyword) for keyword in scanner.ruleset.keywords)
+        self._multiline_after = _MULTILINE_AFTER + longest + (reach or 0)
+
+    def scan(
+        self, blob: Blob, earlier: CleanVersion | None
+    ) -> tuple[BlobResult, CleanVersion | None]:
+        """The scan of `blob` (from a full scan whenever it holds anything), and `blob` as an
+        earlier version for the next one."""
+        if earlier is not None and self._reach is not None and not blob.binary:
+            version = self._as_edit(blob, earlier, self._reach)
+            if version is not None:
+                return BlobResult(), version
+        result = self.scanner.scan(blob)
+        return result, clean_version(blob, result)
+
+    def _as_edit(self, blob: Blob, earlier: CleanVersion, reach: int) -> CleanVersion | None:
+        """`blob` as a clean version if scanning only what the edit changed shows it clean;
+        None when it must be scanned in full."""
+        data = blob.data
+        if len(data) < MIN_EDIT_SIZE:
+            return None
+        segments = matched_segments(earlier.data, data)
+        regions = changed_regions(data, segments, reach)
+        if sum(end - start for start, end in regions) > _MAX_SHARE * len(data):
+            return None
+        # Lines outside the regions decode as they did in the earlier version, so the whole
+        # blob decodes to at most the earlier total plus what the regions decode.
+        decoded = earlier.decoded_bytes
+        limit = decode_budget(len(data))
+        hits = set(_carried_hits(earlier.multiline_hits, segments, reach))
+        # A "Secret" in the new version is in an unchanged copy or in a region.
+        mentions_secret = earlier.mentions_secret
+        for start, end in regions:
+            part = self.scanner.scan(
+                Blob(blob.id, data[start:end], blob.provenance), limit - decoded
+            )
+            if part.findings or part.skips or part.decode_cut:
+                return None
+            decoded += part.decoded_bytes
+            hits.update(start + hit for hit in part.multiline_hits)
+            mentions_secret = mentions_secret or "kubernetes" in part.markers
+        if decoded >= limit or (mentions_secret and is_secret_manifest(data)):
+            return None
+        # A multi-line rule's keyword decides from a whole block: unchanged blocks only.
+        for hit in hits:
+            low = max(-1, hit - _MULTILINE_BEFORE)
+            high = min(len(data), hit + self._multiline_after)
+            if not _inside_one(segments, low, high):
+                return None
+        return CleanVersion(data, decoded, tuple(sorted(hits)), mentions_secret)
+
+
+def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:
+    """The earlier version's keyword offsets that lie in unchanged copies, moved to where the
+    copies are in the new version. Those nearer than `reach` to a copy's end are left out:
+    they are in a changed region, whose scan finds them."""
+    carried = []
+    old_starts = [old_start for _, _, old_start in segments]
+    for hit in hits:
+        index = bisect.bisect_right(old_starts, hit) - 1
+        if index < 0:
+            continue
+        start, end, old_start = segments[index]
+        moved = hit - old_start + start
+        if moved + reach <= end:
+            carried.append(moved)
+    return carried
+
+
+def _inside_one(segments: list[Segment], low: int, high: int) -> bool:
+    """Whether the bytes from `low` to `high` (both included) lie in one unchanged copy."""
+    index = bisect.bisect_right(segments, (low, float("inf"), 0)) - 1
+    return index >= 0 and segments[index][0] <= low and high < segments[index][1]
+
+
+def changed_regions(new: bytes, segments: list[Segment], reach: int) -> list[tuple[int, int]]:
+    """Ranges of whole lines of `new` holding the context of every line whose context is not
+    inside one unchanged copy (see the module doc)."""
+    # Gaps between copies, those nearer each other than _JOIN_GAP taken together: a range for
+    # two gaps holds both ranges and what is between them.
+    gaps: list[tuple[int, int]] = []
+    for (_, gap_start, _), (gap_end, _, _) in itertools.pairwise(segments):
+        if gaps and gap_start - gaps[-1][1] <= _JOIN_GAP:
+            gaps[-1] = (gaps[-1][0], gap_end)
+        else:
+            gaps.append((gap_start, gap_end))
+    regions: list[tuple[int, int]] = []
+    for gap_start, gap_end in gaps:
+        # The first line whose reach after it touches the gap, and the line after the one
+        # holding the gap's end (its line before is in the gap).
+        first = _line_start(new, max(0, gap_start - reach))
+        last_end = _line_end(new, _line_end(new, gap_end) + 1)
+        # Each of those lines' context: the line before the first, the reach after the last.
+        start = _line_start(new, first - 1) if first else 0
+        end = min(len(new), _line_end(new, min(len(new), last_end + reach)) + 1)
+        if regions and start <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+        else:
+            regions.append((start, end))
+    return regions
+
+
+def matched_segments(old: bytes, new: bytes) -> list[Segment]:
+    """Ranges of `new` that are unchanged copies of bytes of `old`, in order in both, starting
+    with the common beginning (from -1: both have the same start) and ending with the common
+    end (to beyond the end: both have the same end)."""
+    shorter = min(len(old), len(new))
+    head = _common_prefix(old, new, 0, 0, shorter)
+    tail = _common_suffix(old, new, shorter - head)
+    new_stop, old_stop = len(new) - tail, len(old) - tail
+    segments: list[Segment] = [(-1, head, -1)]
+    segments += _resynchronised(old, new, head, head, new_stop, old_stop)
+    segments.append((new_stop, len(new) + 1, old_stop))
+    return segments
+
+
+def _resynchronised(
+    old: bytes, new: bytes, new_at: int, old_at: int, new_stop: int, old_stop: int
+) -> list[Segment]:
+    """Unchanged copies inside the changed middle. After each difference, the next line of
+    each side is searched for in the other: lines added to `new` are passed over by finding
+    `old`'s next line further on in `new`, lines deleted from `old` by finding `new`'s next line
+    further on in `old`. When neither is found both sides move on, further each time."""
+    segments: list[Segment] = []
+    allowance = _SEARCH_FACTOR * len(new)
+    # An edit of many small changes all over (a translation catalogue's line numbers) is
+    # cheaper to scan whole than to take apart: past this many steps the rest is all changed.
+    steps = _STEPS_BASE + len(new) // _BYTES_PER_STEP
+    jump = 0
+    while allowance > 0 and steps > 0:
+        steps -= 1
+        new_line = _next_line(new, new_at + jump, new_stop)
+        old_line = _next_line(old, old_at + jump, old_stop)
+        if new_line < 0 or old_line < 0:
+            break
+        # Where `new`'s next line is in `old`, and where `old`'s next line is in `new`: the one
+        # that passes over fewer bytes wins.
+        limit = min(old_stop, old_at + _SEARCH_WINDOW)
+        in_old = old.find(new[new_line : new_line + _ANCHOR], old_at, limit)
+        allowance -= (limit if in_old == -1 else in_old) - old_at
+        limit = min(new_stop, new_at + _SEARCH_WINDOW)
+        in_new = new.find(old[old_line : old_line + _ANCHOR], new_at, limit)
+        allowance -= (limit if in_new == -1 else in_new) - new_at
+        if in_old == -1 and in_new == -1:
+            new_at, old_at = new_line, old_line
+            jump = 2 * jump or _FIRST_JUMP
+            continue
+        jump = 0
+        if in_new == -1 or (in_old != -1 and in_old - old_at < in_new - new_at):
+            new_from, old_from = new_line, in_old
+        else:
+            new_from, old_from = in_new, old_line
+        length = _common_prefix(
+            old, new, old_from, new_from, min(old_stop - old_from, new_stop - new_from)
+        )
+        segments.append((new_from, new_from + length, old_from))
+        new_at, old_at = new_from + length, old_from + length
+    return segments
+
+
+def _next_line(data: bytes, at: int, stop: int) -> int:
+    """Where the line after the one holding `at` starts, at least _MIN_ANCHOR bytes before
+    `stop`; -1 if it does not."""
+    end = data.find(b"\n", at, stop)
+    return -1 if end == -1 or end + 1 + _MIN_ANCHOR > stop else end + 1
+
+
+def _common_prefix(old: bytes, new: bytes, old_at: int, new_at: int, limit: int) -> int:
+    """How many bytes `old[old_at:]` and `new[new_at:]` share at their start, at most `limit`."""
+    done, step = 0, 1024
+    while done < limit:
+        size = min(step, limit - done)
+        if not old.startswith(new[new_at + done : new_at + done + size], old_at + done):
+            return done + _first_difference(old, new, old_at + done, new_at + done, size)
+        done += size
+        step = min(4 * step, _CHUNK)
+    return limit
+
+
+def _first_difference(old: bytes, new: bytes, old_at: int, new_at: int, size: int) -> int:
+    """The offset of the first byte that differs in `size` bytes known to differ somewhere."""
+    # Halving down to a small piece, then one comparison of the piece as two integers: the
+    # highest bit of their exclusive or is in the first byte that differs.
+    low, high = 0, size
+    while high - low > _SMALL_PIECE:
+        middle = (low + high) // 2
+        if old.startswith(new[new_at + low : new_at + middle], old_at + low):
+            low = middle
+        else:
+            high = middle
+    mine = int.from_bytes(old[old_at + low : old_at + high], "big")
+    theirs = int.from_bytes(new[new_at + low : new_at + high], "big")
+    return high - ((mine ^ theirs).bit_length() + 7) // 8
+
+
+def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
+    """How many bytes `old` and `new` share at their end, at most `limit`."""
+    old_end, new_end = len(old), len(new)
+    done, step = 0, 1024
+    while done < limit:
+        size = min(step, limit - done)
+        if not old.endswith(new[new_end - done - size : new_end - done], 0, old_end - done):
+            return done + _last_difference(old, new, old_end - done, new_end - done, size)
+        done += size
+        step = min(4 * step, _CHUNK)
+    return limit
+
+
+def _last_difference(old: bytes, new: bytes, old_end: int, new_end: int, size: int) -> int:
+    """How many bytes before `old_end` and `new_end` match, of `size` known to differ."""
+    low, high = 0, size
+    while high - low > _SMALL_PIECE:
+        middle = (low + high) // 2
+        if old.endswith(new[new_end - middle : new_end - low], 0, old_end - low):
+            low = middle
+        else:
+            high = middle
+    mine = int.from_bytes(old[old_end - high : old_end - low], "little")
+    theirs = int.from_bytes(new[new_end - high : new_end - low], "little")
+    return high - ((mine ^ theirs).bit_length() + 7) // 8
+
+
+def _line_start(data: bytes, offset: int) -> int:
+    return data.rfind(b"\n", 0, offset) + 1
+
+
+def _line_end(data: bytes, offset: int) -> int:
+    """The offset of the newline ending the line that holds `offset` (or the data's end)."""
+    end = data.find(b"\n", offset)
+    return len(data) if end == -1 else end

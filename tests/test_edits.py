@@ -1,0 +1,296 @@
+"""Edit scans: a version scanned as an edit of a clean earlier one reports exactly what a full
+scan reports, and scans only a little of the file when the edit is small."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keyscan.blobscan import BlobResult, BlobScanner, ScanOptions
+from keyscan.edits import (
+    MIN_EDIT_SIZE,
+    CleanVersion,
+    EditScanner,
+    changed_regions,
+    clean_version,
+    matched_segments,
+)
+from keyscan.engine.regex_engine import RegexEngine
+from keyscan.fingerprint import blob_id
+from keyscan.model import Blob, Provenance
+from keyscan.rules.load import load_rules
+from keyscan.rules.ruleset import Ruleset
+from tests.conftest import commit, run_keyscan
+from tests.fakes import github_pat, random_chars, rng
+
+PATH = "src/settings.py"
+
+
+@functools.lru_cache(maxsize=1)
+def scanner() -> BlobScanner:
+    ruleset = Ruleset(load_rules())
+    return BlobScanner(ruleset, RegexEngine(ruleset), ScanOptions())
+
+
+def blob(text: str, path: str = PATH) -> Blob:
+    data = text.encode()
+    return Blob(blob_id(data), data, Provenance(path))
+
+
+def full(text: str, path: str = PATH) -> BlobResult:
+    return scanner().scan(blob(text, path))
+
+
+def earlier(text: str, path: str = PATH) -> CleanVersion:
+    version = clean_version(blob(text, path), full(text, path))
+    assert version is not None, "the earlier version must be clean"
+    return version
+
+
+def as_edit(old: str, new: str, path: str = PATH) -> tuple[BlobResult, CleanVersion | None]:
+    return EditScanner(scanner()).scan(blob(new, path), earlier(old, path))
+
+
+def filler(lines: int, tag: str = "") -> str:
+    return "".join(f"value_{tag}{n} = compute({n}, 'plain text here')\n" for n in range(lines))
+
+
+def key_body(seed: int, lines: int) -> str:
+    r = rng(seed)
+    return "".join(
+        base64.b64encode(bytes(r.randrange(256) for _ in range(48))).decode() + "\n"
+        for _ in range(lines)
+    )
+
+
+def test_a_small_edit_of_a_large_clean_file_scans_only_around_the_edit() -> None:
+    old = filler(400)
+    new = old.replace("value_200 = compute(200,", "value_200 = recompute(200,")
+    segments = matched_segments(old.encode(), new.encode())
+    regions = changed_regions(new.encode(), segments, scanner().ruleset.edit_reach or 0)
+    assert len(regions) == 1
+    assert sum(end - start for start, end in regions) < len(new) // 20
+    result, version = as_edit(old, new)
+    assert result.findings == [] and version is not None and version.data == new.encode()
+
+
+def test_a_secret_added_in_the_middle_of_a_large_file_is_found_by_the_edit_scan() -> None:
+    token = github_pat(rng(1))
+    old = filler(300)
+    new = old.replace("value_150 = compute", f'TOKEN = "{token}"\nvalue_150 = compute')
+    result, version = as_edit(old, new)
+    assert [f.secret for f in result.findings] == [token]
+    assert result.findings == full(new).findings
+    assert version is None  # a version with a finding is no earlier version
+
+
+def test_deleting_the_ignore_comment_above_a_secret_brings_the_finding_back() -> None:
+    token = github_pat(rng(2))
+    head, tail = filler(200, "a"), filler(200, "b")
+    old = f'{head}# keyscan:allow-next-line\nTOKEN = "{token}"\n{tail}'
+    new = f'{head}TOKEN = "{token}"\n{tail}'
+    assert full(old).findings == []
+    result, _ = as_edit(old, new)
+    assert [f.secret for f in result.findings] == [token]
+    assert result.findings == full(new).findings
+
+
+def test_closing_a_private_key_block_far_below_its_first_line_is_found() -> None:
+    # The edit is the END line, kilobytes under the BEGIN keyword that a private-key rule's
+    # window starts from: the lines around the edit alone show nothing.
+    body = key_body(3, 80)
+    head, tail = filler(200, "a"), filler(200, "b")
+    old = f"{head}-----BEGIN RSA PRIVATE KEY-----\n{body}{tail}"
+    new = f"{head}-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\n{tail}"
+    assert len(body) > 4 * 1024
+    result, _ = as_edit(old, new)
+    assert [f.rule_id for f in result.findings] == ["private-key.pem"]
+    assert result.findings == full(new).findings
+
+
+QUOTED_PASSWORD_RULE = """
+rules:
+  - id: test.quoted-db-password
+    name: Quoted database password
+    description: A rule that only matches a quoted value, as the Kubernetes decoder writes it.
+    severity: high
+    keywords: [DB_PASSWORD]
+    pattern: 'DB_PASSWORD: "(?P<secret>[^"]{12,})"'
+"""
+
+
+def test_turning_a_config_map_into_a_secret_decodes_its_values(tmp_path: Path) -> None:
+    # The Kubernetes decoder reads a value together with the manifest's `kind:` line, which
+    # here is kilobytes above the value. The rule sees only the decoded form, so the
+    # ConfigMap is clean and the Secret is not.
+    rule_file = tmp_path / "rule.yaml"
+    rule_file.write_text(QUOTED_PASSWORD_RULE)
+    ruleset = Ruleset(load_rules([rule_file], include_builtin=False))
+    only_rule = BlobScanner(ruleset, RegexEngine(ruleset), ScanOptions())
+    password = random_chars(rng(4), 20)
+    value = base64.b64encode(password.encode()).decode()
+    labels = "".join(f"    label-{n}: value-{n}\n" for n in range(400))
+    manifest = (
+        "apiVersion: v1\nkind: {kind}\nmetadata:\n  name: app\n  labels:\n"
+        + labels
+        + f"data:\n  DB_PASSWORD: {value}\n"
+    )
+    old, new = manifest.format(kind="ConfigMap"), manifest.format(kind="Secret")
+    path = "deploy/app.yaml"
+    version = clean_version(blob(old, path), only_rule.scan(blob(old, path)))
+    assert version is not None
+    result, _ = EditScanner(only_rule).scan(blob(new, path), version)
+    assert [f.secret for f in result.findings] == [password]
+    assert result.findings == only_rule.scan(blob(new, path)).findings
+
+
+def test_a_version_with_a_finding_or_a_binary_one_is_never_an_earlier_version() -> None:
+    token = github_pat(rng(5))
+    with_secret = filler(300) + f'TOKEN = "{token}"\n'
+    assert clean_version(blob(with_secret), full(with_secret)) is None
+    binary = Blob("b" * 40, b"\x00\x01" + filler(300).encode(), Provenance(PATH), binary=True)
+    assert clean_version(binary, scanner().scan(binary)) is None
+
+
+def test_explanations_always_come_from_full_scans() -> None:
+    ruleset = scanner().ruleset
+    explaining = BlobScanner(ruleset, RegexEngine(ruleset), ScanOptions(explain=True))
+    old = filler(400) + 'password = "changeme123"\n'
+    new = old.replace("value_7 = compute", "value_7 = recompute")
+    version = clean_version(blob(old), explaining.scan(blob(old)))
+    assert version is not None
+    result, _ = EditScanner(explaining).scan(blob(new), version)
+    assert result.dropped and result.dropped == explaining.scan(blob(new)).dropped
+
+
+# Lines an edit may add or remove: secrets (built at test time), ignore comments, keywords of
+# multi-line rules, Kubernetes markers, encodings, long lines and plain code.
+def _line_pool() -> list[str]:
+    r = rng(6)
+    token = github_pat(r)
+    secret = base64.b64encode(f"password={random_chars(r, 18)}#9".encode()).decode()
+    return [
+        f'TOKEN = "{token}"',
+        "# keyscan:allow-next-line",
+        f'GITHUB = "{token}"  # keyscan:allow',
+        f"blob = '{secret}'",
+        f"db_password = '{random_chars(r, 14)}#2x'",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----",
+        *key_body(7, 3).splitlines(),
+        "machine example.net login deploy",
+        f"  password {random_chars(r, 16)}9",
+        "kind: Secret",
+        "data:",
+        "  API_TOKEN: " + base64.b64encode(random_chars(r, 24).encode()).decode(),
+        'escaped = "\\u0070assword=\\"' + random_chars(r, 16) + '1\\""',
+        "url = 'https://user:" + random_chars(r, 12) + "3@db.example.net/x'",
+        "x" * 3000,
+        "",
+        "def handler(event):",
+        "    return event",
+    ]
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[str, str]:
+    pool = _line_pool()
+    base = filler(draw(st.integers(20, 400)), "q").splitlines()
+    lines = list(base)
+    for _ in range(draw(st.integers(0, 4))):
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(pool)))
+    old = lines[:]
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["insert", "delete", "replace", "byte"]))
+        at = draw(st.integers(0, max(0, len(lines) - 1)))
+        if kind == "insert" or not lines:
+            lines.insert(at, draw(st.sampled_from(pool)))
+        elif kind == "delete":
+            del lines[at : at + draw(st.integers(1, 3))]
+        elif kind == "replace":
+            lines[at] = draw(st.sampled_from(pool))
+        elif lines[at]:
+            where = draw(st.integers(0, len(lines[at]) - 1))
+            lines[at] = (
+                lines[at][:where]
+                + draw(st.sampled_from(["!", "\n", "", "=", "s"]))
+                + (lines[at][where + 1 :])
+            )
+    ending = draw(st.sampled_from(["\n", ""]))
+    return "\n".join(old) + ending, "\n".join(lines) + ending
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits())
+def test_an_edit_scan_reports_exactly_what_a_full_scan_reports(pair: tuple[str, str]) -> None:
+    old, new = pair
+    old_version = clean_version(blob(old), full(old))
+    result, version = EditScanner(scanner()).scan(blob(new), old_version)
+    expected = full(new)
+    assert result.findings == expected.findings
+    assert result.skips == expected.skips
+    assert version == clean_version(blob(new), expected) or (
+        # An edit scan records an upper bound of the decoded bytes and where multi-line
+        # keywords are, found the same way; the content is what matters.
+        version is not None and version.data == new.encode() and not expected.findings
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n"]), max_size=60),
+    st.lists(st.sampled_from(["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n"]), max_size=60),
+)
+def test_unchanged_copies_are_copies_and_regions_are_whole_lines(
+    old_parts: list[str], new_parts: list[str]
+) -> None:
+    old, new = "".join(old_parts).encode(), "".join(new_parts).encode()
+    segments = matched_segments(old, new)
+    previous_end = -1
+    for start, end, old_start in segments[1:-1]:
+        assert previous_end <= start < end <= len(new)
+        assert new[start:end] == old[old_start : old_start + end - start]
+        previous_end = end
+    head_end = segments[0][1]
+    assert new[:head_end] == old[:head_end]
+    tail_start, _, old_tail = segments[-1]
+    assert new[tail_start:] == old[old_tail:] and len(new) - tail_start == len(old) - old_tail
+    regions = changed_regions(new, segments, 5)
+    for (start, end), following in zip(regions, [*regions[1:], None], strict=True):
+        assert start == 0 or new[start - 1 : start] == b"\n"
+        assert end == len(new) or new[end - 1 : end] == b"\n"
+        assert following is None or end < following[0]
+
+
+def test_the_history_audit_reports_the_same_with_and_without_edit_scans(
+    make_repo: Callable[[str], Path],
+) -> None:
+    repo = make_repo("repo")
+    token = github_pat(rng(8))
+    lines = filler(600).splitlines(keepends=True)
+    assert len("".join(lines)) > MIN_EDIT_SIZE
+    commit(repo, "first", **{"settings.py": "".join(lines)})
+    for n in (100, 200, 300):
+        lines[n] = f"value_{n} = compute({n}, 'changed')\n"
+        commit(repo, f"edit {n}", **{"settings.py": "".join(lines)})
+    lines.insert(400, f'TOKEN = "{token}"\n')
+    introduced = commit(repo, "add a token", **{"settings.py": "".join(lines)})
+    lines[500] = "value_500 = 0\n"
+    commit(repo, "edit 500", **{"settings.py": "".join(lines)})
+    del lines[400]
+    commit(repo, "remove the token", **{"settings.py": "".join(lines)})
+    reports = []
+    for extra in ([], ["--whole-versions"]):
+        done = run_keyscan("--history", str(repo), "--format", "json", "--no-cache", *extra)
+        assert done.returncode == 1, done.stderr
+        reports.append(json.loads(done.stdout)["findings"])
+    assert reports[0] == reports[1]
+    (finding,) = reports[0]
+    assert finding["commit"] == introduced and finding["line"] == 401
+    assert finding["commit_count"] == 2 and finding["at_head"] is False
