@@ -154,17 +154,18 @@ class EditScanner:
 
 def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:
     """The earlier version's keyword offsets that lie in unchanged copies, moved to where the
-    copies are in the new version. Those nearer than `reach` to a copy's end are left out:
-    they are in a changed region, whose scan finds them."""
+    copies are in the new version. Those nearer than `reach` to the end of a copy other than
+    the common end may run on past it: they are in a changed region, whose scan finds them."""
     carried = []
     old_starts = [old_start for _, _, old_start in segments]
+    last = len(segments) - 1
     for hit in hits:
         index = bisect.bisect_right(old_starts, hit) - 1
         if index < 0:
             continue
         start, end, old_start = segments[index]
         moved = hit - old_start + start
-        if moved + reach <= end:
+        if moved + reach <= end or index == last:
             carried.append(moved)
     return carried
 
