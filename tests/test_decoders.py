@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyscan.decoders.encodings import _string_literals, base64_and_hex_layers, escape_layers
+from keyscan.decoders.kubernetes import is_secret_manifest
 from keyscan.decoders.layer import looks_like_text
 from tests.conftest import commit, run_keyscan
 from tests.corpus.tokens import password as corpus_password
@@ -334,3 +335,22 @@ def test_string_literals_pair_the_quotes_escapes_leave_alone(pieces: list[str], 
     line_end = len(data) if line_end == -1 else line_end
     expected = _literals_token_by_token(data, line_start, line_end)
     assert list(_string_literals(data, line_start, line_end)) == expected
+
+
+_KIND_SECRET_LINE = re.compile(rb"^kind:\s*[\"']?Secret[\"']?\s*$", re.M)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"kind:", b"kind: Secret", b"Secret", b" ", b"\t", b"\n", b"\r", b"'", b'"', b"x"]
+        ),
+        max_size=14,
+    )
+)
+def test_a_secret_manifest_is_a_line_that_says_kind_secret(parts: list[bytes]) -> None:
+    # is_secret_manifest looks only where `kind:` begins a line; a regex search over the whole
+    # data is the definition it must agree with.
+    data = b"".join(parts)
+    assert is_secret_manifest(data) == (_KIND_SECRET_LINE.search(data) is not None)
