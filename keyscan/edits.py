@@ -98,8 +98,9 @@ class EditScanner:
     def __init__(self, scanner: BlobScanner):
         self.scanner = scanner
         reach = scanner.ruleset.edit_reach
+        options = scanner.options
         # Explanations list every dropped candidate, which only a full scan sees.
-        self._reach = None if scanner.options.explain else reach
+        self._reach = reach if options.edit_scans and not options.explain else None
         longest = max(len(keyword) for keyword in scanner.ruleset.keywords)
         self._multiline_after = _MULTILINE_AFTER + longest + (reach or 0)
 
@@ -108,7 +109,9 @@ class EditScanner:
     ) -> tuple[BlobResult, CleanVersion | None]:
         """The scan of `blob` (from a full scan whenever it holds anything), and `blob` as an
         earlier version for the next one."""
-        if earlier is not None and self._reach is not None and not blob.binary:
+        if self._reach is None:
+            return self.scanner.scan(blob), None
+        if earlier is not None and not blob.binary:
             version = self._as_edit(blob, earlier, self._reach)
             if version is not None:
                 return BlobResult(), version

@@ -82,23 +82,22 @@ def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
     return batch
 
 
-def scan_blobs(
-    scanner: BlobScanner, blobs: Sequence[Blob], versions: Sequence[bool] = ()
-) -> BatchResult:
+def scan_blobs(scanner: BlobScanner, blobs: Sequence[tuple[Blob, bool]]) -> BatchResult:
     """Scan blobs already in memory (git sources); a blob fully scanned with no finding is clean.
 
-    `versions[i]` says blob i is a version of the file at its path (not a commit message): such
-    a blob is scanned as an edit of the last clean version of that path met in this batch.
+    Each blob comes with whether it is a version of the file at its path (not a commit or tag
+    message): such a blob is scanned as an edit of the last clean version of that path met in
+    this batch.
     """
     batch = BatchResult()
     edits = EditScanner(scanner)
     earlier: dict[str, CleanVersion] = {}
-    for index, blob in enumerate(blobs):
+    for blob, is_version in blobs:
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
             continue
         path = blob.provenance.path
-        if index < len(versions) and versions[index]:
+        if is_version:
             result, version = edits.scan(blob, earlier.get(path))
             if version is not None:
                 earlier[path] = version
@@ -124,11 +123,10 @@ def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRe
     def skip(oid: str, why: str) -> None:
         unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path or oid}: {why}"))
 
-    fetched = [(by_oid[oid], data) for oid, _, data in catfile.fetch([r.oid for r in refs], skip)]
+    fetched = catfile.fetch([ref.oid for ref in refs], skip)
     batch = scan_blobs(
         scanner,
-        [object_blob(ref, data) for ref, data in fetched],
-        [scanner.options.edit_scans and ref.type == "blob" for ref, _ in fetched],
+        [(object_blob(by_oid[oid], data), by_oid[oid].type == "blob") for oid, _, data in fetched],
     )
     batch.skips.extend(unreadable)
     return batch
