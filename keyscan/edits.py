@@ -6,7 +6,8 @@ Why this is exact. Every step of a scan decides about a line from that line, the
 check may run on past the line's end): stage-2 windows end at line ends, filters read the line
 and the one before, and every decoder works inside one line. What is not line-local is handled
 apart: a multi-line rule's keyword depends on the block of text around it (its window runs
-16 KB on), so each one's block must be an unchanged copy; a Kubernetes Secret manifest (a value
+16 KB on), so each one's block must be an unchanged copy, unless its rules require a literal
+(netrc's `password`) that the new version lacks near it; a Kubernetes Secret manifest (a value
 is read with the `kind:` line), a binary file and the decode budget (a blob-wide total, carried
 along here) are never scanned as edits.
 
@@ -28,6 +29,7 @@ from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budge
 from keyscan.decoders.kubernetes import is_secret_manifest
 from keyscan.engine.extract import BLOCK_AFTER, BLOCK_BEFORE
 from keyscan.model import Blob
+from keyscan.rules.ruleset import Ruleset
 
 # Below this size a full scan costs less than working out what changed.
 MIN_EDIT_SIZE = 8 * 1024
@@ -101,8 +103,10 @@ class EditScanner:
         options = scanner.options
         # Explanations list every dropped candidate, which only a full scan sees.
         self._reach = reach if options.edit_scans and not options.explain else None
-        longest = max(len(keyword) for keyword in scanner.ruleset.keywords)
+        ruleset = scanner.ruleset
+        longest = max(len(keyword) for keyword in ruleset.keywords)
         self._multiline_after = _MULTILINE_AFTER + longest + (reach or 0)
+        self._multiline_requires = _multiline_requirements(ruleset)
 
     def scan(
         self, blob: Blob, earlier: CleanVersion | None
@@ -150,9 +154,40 @@ class EditScanner:
         for hit in hits:
             low = max(-1, hit - _MULTILINE_BEFORE)
             high = min(len(data), hit + self._multiline_after)
-            if not _inside_one(segments, low, high):
+            if not _inside_one(segments, low, high) and not self._inert(data, hit):
                 return None
         return CleanVersion(data, decoded, tuple(sorted(hits)), mentions_secret)
+
+    def _inert(self, data: bytes, hit: int) -> bool:
+        """Whether the multi-line keyword at `hit` yields no window at all in `data`: each of
+        its multi-line rules requires a literal and none is near enough (extract's check)."""
+        matched = False
+        for keyword, literals in self._multiline_requires:
+            if data[hit : hit + len(keyword)].lower() != keyword:
+                continue
+            if literals is None:
+                return False
+            matched = True
+            low, high = max(0, hit - BLOCK_BEFORE), hit + len(keyword) + BLOCK_AFTER
+            if any(data.find(literal, low, high) != -1 for literal in literals):
+                return False
+        return matched
+
+
+def _multiline_requirements(ruleset: Ruleset) -> list[tuple[bytes, tuple[bytes, ...] | None]]:
+    """Each multi-line rule's keyword (lower case), with the literals one of which its rules
+    require near it, or None when one of them requires none."""
+    requirements = []
+    for index, users in enumerate(ruleset.keyword_rules):
+        multiline = [user for user in users if ruleset.rules[user].multiline]
+        if not multiline:
+            continue
+        literals: tuple[bytes, ...] | None = ()
+        for user in multiline:
+            required = ruleset.requires[user]
+            literals = None if not required or literals is None else (*literals, *required)
+        requirements.append((ruleset.keywords[index].lower(), literals))
+    return requirements
 
 
 def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:

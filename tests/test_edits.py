@@ -126,6 +126,48 @@ def test_a_key_header_on_the_last_line_is_carried_to_the_next_version() -> None:
     assert list(version.multiline_hits) == [new.index("-----BEGIN")]
 
 
+def test_a_netrc_password_added_lines_below_its_machine_line_is_found() -> None:
+    # The netrc rule's window runs from `machine` over long login and account lines to
+    # `password`; the edit adds only the password line, whose own context (the line before
+    # and the ruleset's reach after) does not reach back to the machine line.
+    password = random_chars(rng(9), 16) + "7"
+    head, tail = filler(200, "a"), filler(200, "b")
+    user = random_chars(rng(10), 128)
+    blank = "\n" + " " * 62 + "\n"  # the most blank space the rule allows between fields
+    entry = f"machine build.corp.net{blank}login {user}{blank}account {user}{blank}"
+    assert len(entry) > 2 * (scanner().ruleset.edit_reach or 0)
+    old, new = f"{head}{entry}{tail}", f"{head}{entry}password {password}\n{tail}"
+    path = "deploy/.netrc"
+    result, _ = as_edit(old, new, path)
+    assert [f.rule_id for f in result.findings] == ["netrc.password"]
+    assert result.findings == full(new, path).findings
+
+
+class _CountingScanner(BlobScanner):
+    """The production scanner, keeping the size of every blob it is asked to scan."""
+
+    def __init__(self) -> None:
+        base = scanner()
+        super().__init__(base.ruleset, build_engine(base.ruleset, "auto", None), base.options)
+        self.sizes: list[int] = []
+
+    def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
+        self.sizes.append(len(blob.data))
+        return super().scan(blob, budget)
+
+
+def test_an_edit_near_a_machine_word_without_any_password_is_an_edit_scan() -> None:
+    # "machine" starts netrc's 16 KB window, but the rule requires "password" in it: with
+    # none near, an edit close by needs no full scan.
+    old = filler(100, "a") + "# the build machine keeps its cache\n" + filler(300, "b")
+    new = old.replace("value_b5 = compute", "value_b5 = recompute")
+    counting = _CountingScanner()
+    result, version = EditScanner(counting).scan(blob(new), earlier(old))
+    assert result.findings == [] and version is not None
+    assert counting.sizes and max(counting.sizes) < len(new) // 10
+    assert list(version.multiline_hits) == full(new).multiline_hits == [new.index("machine k")]
+
+
 QUOTED_PASSWORD_RULE = """
 rules:
   - id: test.quoted-db-password
