@@ -30,6 +30,10 @@ BATCH_FILES = 256
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Objects of a git source put in path order at a time (_object_batches).
 SORT_WINDOW = 32768
+# A worker streams a batch of objects (one blob and one earlier version in memory at a time),
+# so these batches can be larger: each starts its files' versions with a full scan.
+OBJECT_BATCH_BYTES = 32 * 1024 * 1024
+OBJECT_BATCH_FILES = 1024
 
 
 @dataclass
@@ -122,7 +126,7 @@ def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
         for ref in window:
             batch.append(ref)
             size += ref.size
-            if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            if size >= OBJECT_BATCH_BYTES or len(batch) >= OBJECT_BATCH_FILES:
                 yield batch
                 batch, size = [], 0
         if batch:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,25 +82,29 @@ def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
     return batch
 
 
-def scan_blobs(scanner: BlobScanner, blobs: Sequence[tuple[Blob, bool]]) -> BatchResult:
-    """Scan blobs already in memory (git sources); a blob fully scanned with no finding is clean.
+def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> BatchResult:
+    """Scan blobs as they come (git sources); a blob fully scanned with no finding is clean.
 
     Each blob comes with whether it is a version of the file at its path (not a commit or tag
-    message): such a blob is scanned as an edit of the last clean version of that path met in
-    this batch.
+    message): such a blob is scanned as an edit of the last clean version of that path, when
+    no other path came in between. Git sources come in path order, and holding one earlier
+    version keeps a batch's memory at two blobs however large the batch.
     """
     batch = BatchResult()
     edits = EditScanner(scanner)
-    earlier: dict[str, CleanVersion] = {}
+    earlier: tuple[str, CleanVersion] | None = None
     for blob, is_version in blobs:
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
             continue
         path = blob.provenance.path
         if is_version:
-            result, version = edits.scan(blob, earlier.get(path))
+            same_path = earlier is not None and earlier[0] == path
+            result, version = edits.scan(blob, earlier[1] if same_path and earlier else None)
             if version is not None:
-                earlier[path] = version
+                earlier = (path, version)
+            elif not same_path:
+                earlier = None
         else:
             result = scanner.scan(blob)
         batch.findings.extend(result.findings)
@@ -126,7 +130,7 @@ def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRe
     fetched = catfile.fetch([ref.oid for ref in refs], skip)
     batch = scan_blobs(
         scanner,
-        [(object_blob(by_oid[oid], data), by_oid[oid].type == "blob") for oid, _, data in fetched],
+        ((object_blob(by_oid[oid], data), by_oid[oid].type == "blob") for oid, _, data in fetched),
     )
     batch.skips.extend(unreadable)
     return batch
