@@ -33,7 +33,7 @@ SORT_WINDOW = 32768
 # A worker streams a batch of objects (one blob and one earlier version in memory at a time),
 # so these batches can be larger: each starts its files' versions with a full scan.
 OBJECT_BATCH_BYTES = 32 * 1024 * 1024
-OBJECT_BATCH_FILES = 1024
+OBJECT_BATCH_FILES = 256
 
 
 @dataclass
