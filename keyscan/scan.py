@@ -22,6 +22,7 @@ from keyscan.workers import (
     scan_files_in_worker,
     scan_objects,
     scan_objects_in_worker,
+    worker_ready,
 )
 
 BATCH_BYTES = 4 * 1024 * 1024
@@ -185,6 +186,9 @@ def scan_git_objects(
             initializer=init_pool_worker,
             initargs=(ruleset, engine.name, cache_dir, options, repo),
         ) as pool:
+            # The workers start (and build their scanners) now, while the listing is read,
+            # instead of when the first batch is ready.
+            pool.submit(worker_ready)
             in_flight: deque[tuple[Future[BatchResult], int]] = deque()
             for batch in batches:
                 in_flight.append((pool.submit(scan_objects_in_worker, batch), len(batch)))

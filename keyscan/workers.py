@@ -156,6 +156,10 @@ def init_pool_worker(
         _PoolWorker.catfile = CatFile(repo)
 
 
+def worker_ready() -> None:
+    """A task that only makes the pool start its workers."""
+
+
 def _worker_scanner() -> BlobScanner:
     scanner = _PoolWorker.scanner
     if scanner is None:
