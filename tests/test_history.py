@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import GIT_ENV, commit, git, run_keyscan
-from tests.fakes import CUSTOM_RULE, custom_token, rng
+from tests.fakes import CUSTOM_RULE, custom_token, github_pat, rng
 
 
 def history(repo: Path, *args: str, incomplete: bool = False) -> tuple[int, dict, str]:
@@ -379,3 +379,32 @@ def test_a_secret_on_several_lines_of_a_file_counts_each_commit_once(make_repo) 
     [finding] = report["findings"]
     assert finding["line"] == 1
     assert finding["commit_count"] == 3
+
+
+def test_a_replay_whose_rules_miss_a_leak_runs_every_rule(make_repo, tmp_path: Path) -> None:
+    # A replay runs only the rules that found the recorded leaks. Should a leak not come back
+    # so (here the record names another rule), the replay runs every rule instead.
+    repo = make_repo()
+    token = github_pat(rng(43))
+    commit(repo, "leak", **{"settings.py": f'TOKEN = "{token}"\n'})
+    cache = tmp_path / "cache"
+
+    def audit() -> list[dict]:
+        done = run_keyscan(
+            "--history", str(repo), "--format", "json", "--no-progress", "--cache-dir", str(cache)
+        )
+        assert done.returncode == 1, done.stderr
+        return json.loads(done.stdout)["findings"]
+
+    first = audit()
+    assert [f["rule_id"] for f in first] == ["github.pat-classic"]
+    [database] = cache.glob("audit-cache*.sqlite3")
+    with sqlite3.connect(database) as connection:
+        [(refs, text)] = connection.execute("SELECT refs, record FROM audits").fetchall()
+        record = json.loads(text)
+        assert record["rules"] == ["github.pat-classic"]
+        record["rules"] = ["netrc.password"]
+        connection.execute(
+            "UPDATE audits SET record = ? WHERE refs = ?", (json.dumps(record), refs)
+        )
+    assert audit() == first

@@ -159,9 +159,11 @@ def _full_audit(
         # versions of the file contribute counts and refs, which are kept here (no secret).
         "objects": [objects[oid] for oid in sorted(representatives)],
         "leaks": [
-            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob]
+            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob, f.line]
             for f in result.findings
         ],
+        # The rules that found them: a replay runs only these, unless it then misses a leak.
+        "rules": sorted({f.rule_id for f in result.findings}),
         "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
         "shallow": stats.shallow,
@@ -184,33 +186,55 @@ def _replay(
     stats.shallow = bool(record["shallow"])
     stats.skips = [Skip(*skip) for skip in record["skips"]]
     refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
-    histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
-    result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, cache_dir, 1)
-    findings = [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
-    leaks = record.get("leaks")
-    if leaks is not None:
-        # Each leak as the full audit reported it: from the version it showed (a rescanned
-        # later version can hold the same secret too), with the commit count, refs and HEAD
-        # presence of all its versions.
-        totals = {
-            (fp, path): (count, tuple(refs), at_head, shown[0] if shown else None)
-            for fp, path, count, refs, at_head, *shown in leaks
-        }
-        shown_versions = [
-            f
-            for f in findings
-            if (total := totals.get((f.fingerprint, f.path))) and total[3] in (None, f.blob)
-        ]
-        kept: list[Finding] = []
-        for finding in _one_per_secret_and_path(shown_versions):
-            count, leak_refs, at_head, _ = totals[(finding.fingerprint, finding.path)]
-            kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
-        findings = kept
-    else:
-        findings = _one_per_secret_and_path(findings)  # a record from before "leaks" existed
-    result.findings = findings
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
+    leaks = record.get("leaks")
+    rule_ids = record.get("rules")
+    if leaks and rule_ids and set(rule_ids) <= set(ruleset.by_id):
+        # Compiling the patterns of rules that found nothing is most of a replay's time. Other
+        # rules can only take a span from these (never add one), so each leak comes back
+        # unless one of them mattered: then it is a full replay after all.
+        narrowed = ruleset.select(enable=rule_ids)
+        result = scan_git_objects(iter(refs), repo, narrowed, options, request.engine, cache_dir, 1)
+        result.summary.rules_active = len(ruleset.rules)
+        findings, complete = _replayed_leaks(result.findings, record, leaks)
+        if complete:
+            result.findings = findings
+            return result
+    result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, cache_dir, 1)
+    if leaks is None:  # a record from before "leaks" existed
+        histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
+        result.findings = _one_per_secret_and_path(
+            [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
+        )
+        return result
+    result.findings, _ = _replayed_leaks(result.findings, record, leaks)
     return result
+
+
+def _replayed_leaks(
+    findings: list[Finding], record: dict[str, Any], leaks: list[list[Any]]
+) -> tuple[list[Finding], bool]:
+    """Each leak as the full audit reported it: from the version it showed (a rescanned later
+    version can hold the same secret too), with the commit count, refs and HEAD presence of
+    all its versions; and whether every leak the record names came back as it was shown."""
+    histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
+    findings = [_with_history(f, histories[f.blob]) for f in findings if f.blob in histories]
+    totals = {
+        (fp, path): (count, tuple(refs), at_head, *shown)
+        for fp, path, count, refs, at_head, *shown in leaks
+    }
+    shown_versions = [
+        f
+        for f in findings
+        if (total := totals.get((f.fingerprint, f.path)))
+        and (len(total) < 4 or total[3] == f.blob)
+        and (len(total) < 5 or total[4] == f.line)
+    ]
+    kept: list[Finding] = []
+    for finding in _one_per_secret_and_path(shown_versions):
+        count, leak_refs, at_head, *_ = totals[(finding.fingerprint, finding.path)]
+        kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
+    return kept, len(kept) == len(totals)
 
 
 def _path_allowed(path: str, config: Config) -> bool:
