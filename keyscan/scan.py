@@ -29,8 +29,11 @@ BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
 # Below this much work a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Objects of a git source put in path order at a time (_object_batches).
+# Objects of a git source put in path order at a time (_object_batches). The first window is
+# small, so that the workers start as soon as the listing does; it holds the files at the tip,
+# which are one version each.
 SORT_WINDOW = 32768
+FIRST_SORT_WINDOW = 2048
 # A worker streams a batch of objects (one blob and one earlier version in memory at a time),
 # so these batches can be larger: each starts its files' versions with a full scan.
 OBJECT_BATCH_BYTES = 32 * 1024 * 1024
@@ -120,7 +123,7 @@ def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
     # The versions of a file, met one after another, are scanned as edits of each other
     # (keyscan.edits): the listing is put in path order one window at a time, which keeps
     # memory flat and most versions of a file in the same batch.
-    for window in _windows(refs, SORT_WINDOW):
+    for window in _windows(refs, SORT_WINDOW, FIRST_SORT_WINDOW):
         window.sort(key=lambda ref: ref.path)
         batch: list[ObjectRef] = []
         size = 0
@@ -134,13 +137,14 @@ def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
             yield batch
 
 
-def _windows(refs: Iterator[ObjectRef], size: int) -> Iterator[list[ObjectRef]]:
+def _windows(refs: Iterator[ObjectRef], size: int, first: int) -> Iterator[list[ObjectRef]]:
     window: list[ObjectRef] = []
+    limit = first
     for ref in refs:
         window.append(ref)
-        if len(window) >= size:
+        if len(window) >= limit:
             yield window
-            window = []
+            window, limit = [], size
     if window:
         yield window
 
