@@ -159,7 +159,16 @@ def _full_audit(
         # versions of the file contribute counts and refs, which are kept here (no secret).
         "objects": [objects[oid] for oid in sorted(representatives)],
         "leaks": [
-            [f.fingerprint, f.path, f.commit_count, list(f.refs), f.at_head, f.blob, f.line]
+            [
+                f.fingerprint,
+                f.path,
+                f.commit_count,
+                list(f.refs),
+                f.at_head,
+                f.blob,
+                f.line,
+                f.column,
+            ]
             for f in result.findings
         ],
         # The rules that found them: a replay runs only these, unless it then misses a leak.
@@ -219,20 +228,20 @@ def _replayed_leaks(
     all its versions; and whether every leak the record names came back as it was shown."""
     histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
     findings = [_with_history(f, histories[f.blob]) for f in findings if f.blob in histories]
+    # A leak's place as it was shown: blob, line and column (older records hold fewer).
     totals = {
-        (fp, path): (count, tuple(refs), at_head, *shown)
+        (fp, path): (count, tuple(refs), at_head, tuple(shown))
         for fp, path, count, refs, at_head, *shown in leaks
     }
     shown_versions = [
         f
         for f in findings
         if (total := totals.get((f.fingerprint, f.path)))
-        and (len(total) < 4 or total[3] == f.blob)
-        and (len(total) < 5 or total[4] == f.line)
+        and total[3] == (f.blob, f.line, f.column)[: len(total[3])]
     ]
     kept: list[Finding] = []
     for finding in _one_per_secret_and_path(shown_versions):
-        count, leak_refs, at_head, *_ = totals[(finding.fingerprint, finding.path)]
+        count, leak_refs, at_head, _ = totals[(finding.fingerprint, finding.path)]
         kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
     return kept, len(kept) == len(totals)
 
