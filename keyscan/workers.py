@@ -92,19 +92,18 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
     """
     batch = BatchResult()
     edits = EditScanner(scanner)
-    earlier: tuple[str, CleanVersion] | None = None
+    earlier_path = ""
+    earlier_version: CleanVersion | None = None
     for blob, is_version in blobs:
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
             continue
         path = blob.provenance.path
         if is_version:
-            same_path = earlier is not None and earlier[0] == path
-            result, version = edits.scan(blob, earlier[1] if same_path and earlier else None)
-            if version is not None:
-                earlier = (path, version)
-            elif not same_path:
-                earlier = None
+            if path != earlier_path:
+                earlier_path, earlier_version = path, None
+            result, version = edits.scan(blob, earlier_version)
+            earlier_version = version or earlier_version
         else:
             result = scanner.scan(blob)
         batch.findings.extend(result.findings)
