@@ -84,11 +84,6 @@ class BlobScanner:
         self.ruleset = ruleset
         self.engine = engine
         self.options = options
-        self._multiline_keywords = frozenset(
-            index
-            for index, users in enumerate(ruleset.keyword_rules)
-            if any(ruleset.rules[user].multiline for user in users)
-        )
 
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
@@ -96,7 +91,7 @@ class BlobScanner:
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         stage1 = self._scan_layer(blob, data, result, None)
         result.markers = stage1.markers
-        multiline = self._multiline_keywords
+        multiline = self.ruleset.multiline_keywords
         result.multiline_hits = sorted(start for index, start in stage1.hits if index in multiline)
         if self.options.decode_depth and blob.binary:
             for piece in keystore_layers(blob.data):

@@ -29,7 +29,6 @@ from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budge
 from keyscan.decoders.kubernetes import is_secret_manifest
 from keyscan.engine.extract import BLOCK_AFTER, BLOCK_BEFORE
 from keyscan.model import Blob
-from keyscan.rules.ruleset import Ruleset
 
 # Below this size a full scan costs less than working out what changed.
 MIN_EDIT_SIZE = 8 * 1024
@@ -106,7 +105,11 @@ class EditScanner:
         ruleset = scanner.ruleset
         longest = max(len(keyword) for keyword in ruleset.keywords)
         self._multiline_after = _MULTILINE_AFTER + longest + (reach or 0)
-        self._multiline_requires = _multiline_requirements(ruleset)
+        # Lower case: which keyword a hit is, is told from the bytes at it.
+        self._multiline_requires = [
+            (ruleset.keywords[index].lower(), literals)
+            for index, literals in ruleset.multiline_keywords.items()
+        ]
 
     def scan(
         self, blob: Blob, earlier: CleanVersion | None
@@ -172,22 +175,6 @@ class EditScanner:
             if any(data.find(literal, low, high) != -1 for literal in literals):
                 return False
         return matched
-
-
-def _multiline_requirements(ruleset: Ruleset) -> list[tuple[bytes, tuple[bytes, ...] | None]]:
-    """Each multi-line rule's keyword (lower case), with the literals one of which its rules
-    require near it, or None when one of them requires none."""
-    requirements = []
-    for index, users in enumerate(ruleset.keyword_rules):
-        multiline = [user for user in users if ruleset.rules[user].multiline]
-        if not multiline:
-            continue
-        literals: tuple[bytes, ...] | None = ()
-        for user in multiline:
-            required = ruleset.requires[user]
-            literals = None if not required or literals is None else (*literals, *required)
-        requirements.append((ruleset.keywords[index].lower(), literals))
-    return requirements
 
 
 def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:

@@ -205,7 +205,7 @@ def _replay(
         narrowed = ruleset.select(enable=rule_ids)
         result = scan_git_objects(iter(refs), repo, narrowed, options, request.engine, cache_dir, 1)
         result.summary.rules_active = len(ruleset.rules)
-        findings, complete = _replayed_leaks(result.findings, record, leaks)
+        findings, complete = _replayed_leaks(result.findings, record)
         if complete:
             result.findings = findings
             return result
@@ -216,13 +216,11 @@ def _replay(
             [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
         )
         return result
-    result.findings, _ = _replayed_leaks(result.findings, record, leaks)
+    result.findings, _ = _replayed_leaks(result.findings, record)
     return result
 
 
-def _replayed_leaks(
-    findings: list[Finding], record: dict[str, Any], leaks: list[list[Any]]
-) -> tuple[list[Finding], bool]:
+def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[list[Finding], bool]:
     """Each leak as the full audit reported it: from the version it showed (a rescanned later
     version can hold the same secret too), with the commit count, refs and HEAD presence of
     all its versions; and whether every leak the record names came back as it was shown."""
@@ -231,7 +229,7 @@ def _replayed_leaks(
     # A leak's place as it was shown: blob, line and column (older records hold fewer).
     totals = {
         (fp, path): (count, tuple(refs), at_head, tuple(shown))
-        for fp, path, count, refs, at_head, *shown in leaks
+        for fp, path, count, refs, at_head, *shown in record["leaks"]
     }
     shown_versions = [
         f

@@ -76,6 +76,15 @@ class Ruleset:
                 }
             )
         )
+        # Keywords of multi-line rules (their windows run on for 16 KB), each with the literals
+        # one of which those rules require near it, or None when one of them requires none.
+        self.multiline_keywords: dict[int, tuple[bytes, ...] | None] = {}
+        for keyword_index, users in enumerate(self.keyword_rules):
+            literals: tuple[bytes, ...] | None = ()
+            for user in (u for u in users if self.rules[u].multiline):
+                required = self.requires[user]
+                literals = None if not required or literals is None else (*literals, *required)
+                self.multiline_keywords[keyword_index] = literals
         # How far past its own line anything either stage reads for a keyword on that line may
         # look: the longest keyword or `at_keyword` check (a check may run on past the line's
         # end). None when a check has no bound: edit scans (keyscan.edits) are then off.
