@@ -32,10 +32,10 @@ class AuditCache:
         self.ruleset_hash = ruleset_hash
         self.disabled_reason: str | None = None
         self._connection: sqlite3.Connection | None = None
+        # Loaded on first use: an audit replayed from its record never needs it.
         self._clean: set[bytes] | None = None
         self._pending: list[bytes] = []
         self._ruleset_id: int | None = None
-        self._load()
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._connection is not None or self.disabled_reason is not None:

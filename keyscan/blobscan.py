@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from keyscan.decoders.driver import DEFAULT_DEPTH, decode_layers_within, keystore_layers
+from keyscan.decoders.driver import decode_layers_within, keystore_layers
 from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
@@ -14,16 +14,15 @@ from keyscan.filters import (
     GENERIC_FILTERS,
     PROVIDER_FILTERS,
     FilterInput,
-    GlobalAllowlist,
     first_reason,
     global_allowlist,
     inline_ignore,
 )
 from keyscan.fingerprint import fingerprint
 from keyscan.model import Blob, Dropped, Finding, Skip
+from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 
-BINARY_SNIFF_BYTES = 8000
 LINE_CONTEXT = 2048
 # Decoding may add at most twice the blob's size (plus this) of text to scan: bounded work even
 # for a file crafted as nested encodings.
@@ -36,27 +35,6 @@ _PRINTABLE_RUNS = bytes(b if 0x20 <= b < 0x7F or b == 0x09 else 0x0A for b in ra
 def decode_budget(size: int) -> int:
     """Decoded bytes a blob of `size` bytes may add to its scan, over all nested layers."""
     return 2 * size + _DECODE_ALLOWANCE
-
-
-def is_binary(data: bytes) -> bool:
-    """git's rule: a NUL byte in the first 8000 bytes."""
-    return b"\x00" in data[:BINARY_SNIFF_BYTES]
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """Knobs of the scan path; no network, no output concerns."""
-
-    max_file_size: int = 10 * 1024 * 1024
-    scan_binary: bool = True
-    inline_ignores: bool = True
-    foreign_markers: bool = True
-    explain: bool = False
-    allowlist: GlobalAllowlist = GlobalAllowlist()
-    decode_depth: int = DEFAULT_DEPTH  # nested encodings to look through; 0 turns decoding off
-    # Versions of a file in git sources are scanned as edits of an earlier clean version
-    # (keyscan.edits); off, each is scanned in full. Findings are the same either way.
-    edit_scans: bool = True
 
 
 @dataclass

@@ -10,9 +10,8 @@ from typing import Any
 
 import regex
 
-from keyscan.decoders.driver import MAX_DEPTH
 from keyscan.errors import ConfigError, KeyscanError
-from keyscan.filters import GlobalAllowlist
+from keyscan.options import MAX_DEPTH, GlobalAllowlist
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
 CONFIG_NAMES = (".keyscan.yaml", ".keyscan.yml")

@@ -14,6 +14,7 @@ import regex
 
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
+from keyscan.options import GlobalAllowlist
 from keyscan.rules.schema import Rule
 from keyscan.wordlists import (
     LOOK_ALIKES,
@@ -42,15 +43,6 @@ class FilterInput:
     @property
     def quoted(self) -> bool:
         return bool(self.before) and self.before[-1] in "\"'`" and self.after[:1] == self.before[-1]
-
-
-@dataclass(frozen=True)
-class GlobalAllowlist:
-    """User-level allowlist from the configuration: applies to every rule."""
-
-    paths: tuple[regex.Pattern[str], ...] = ()
-    regexes: tuple[regex.Pattern[str], ...] = ()
-    stopwords: tuple[str, ...] = ()
 
 
 Filter = Callable[[FilterInput], "str | None"]

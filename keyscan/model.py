@@ -15,6 +15,14 @@ class Provenance:
     date: str | None = None
 
 
+# git's rule for binary content: a NUL byte in the first 8000 bytes.
+BINARY_SNIFF_BYTES = 8000
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\x00" in data[:BINARY_SNIFF_BYTES]
+
+
 @dataclass(frozen=True)
 class Blob:
     """One distinct content to scan; `id` is its git blob id so each content is scanned once."""
@@ -77,6 +85,9 @@ class Finding:
     # Only with --verify: live | dead | unknown, and why (an HTTP status, never a response body).
     verification: str | None = None
     verification_reason: str = ""
+    # A warm history audit replayed from its record, which keeps no secret: `secret` then holds
+    # only the redacted form the full audit reported.
+    secret_withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,8 @@ class Summary:
     rules_active: int = 0
     engine: str = ""
     cached_clean: int = 0  # history audits: blobs skipped because the cache knows them clean
+    # Warm history audits: objects whose findings came from the last audit's record, unscanned.
+    replayed: int = 0
     baselined: int = 0  # findings the baseline accepted (not reported)
     # Why the scan could not cover everything it was asked to (exit code 2 after the report).
     incomplete: list[str] = field(default_factory=list)
@@ -108,3 +121,12 @@ class Summary:
         for skip in self.skipped:
             counts[skip.reason] = counts.get(skip.reason, 0) + 1
         return dict(sorted(counts.items()))
+
+
+@dataclass
+class ScanResult:
+    """What a scan found, what its filters dropped (by path, for --explain), and its counts."""
+
+    findings: list[Finding] = field(default_factory=list)
+    dropped: list[tuple[str, Dropped]] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)

@@ -22,6 +22,8 @@ def redact(secret: str, show_prefix: bool = True) -> str:
 
 def shown_secret(finding: Finding, rules: Mapping[str, Rule], show_secrets: bool) -> str:
     """The secret as a report may print it: clear only when the user asked for it."""
+    if finding.secret_withheld:
+        return finding.secret  # already redacted when it was recorded; the clear text is gone
     if show_secrets:
         return finding.secret
     rule = rules.get(finding.rule_id)

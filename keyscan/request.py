@@ -38,3 +38,9 @@ class ScanRequest:
     edit_scans: bool = True  # off with --whole-versions
     # Set only by --verify: the one way a scan ever makes a network call.
     verify: NetworkOptions | None = None
+
+    @property
+    def needs_secrets(self) -> bool:
+        """Whether anything after the scan reads what a scan record keeps no trace of: the
+        secrets themselves (shown, verified) or the candidates filters dropped (--explain)."""
+        return self.show_secrets or self.verify is not None or self.explain

@@ -6,11 +6,11 @@ import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.blobscan import BlobScanner, ScanOptions
-from keyscan.model import Dropped, Finding, Summary
+from keyscan.blobscan import BlobScanner
+from keyscan.model import Finding, ScanResult
+from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import CatFile, ObjectRef
 from keyscan.sources.worktree import FileItem
@@ -38,13 +38,6 @@ FIRST_SORT_WINDOW = 2048
 # so these batches can be larger: each starts its files' versions with a full scan.
 OBJECT_BATCH_BYTES = 32 * 1024 * 1024
 OBJECT_BATCH_FILES = 256
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding] = field(default_factory=list)
-    dropped: list[tuple[str, Dropped]] = field(default_factory=list)
-    summary: Summary = field(default_factory=Summary)
 
 
 def _batches(files: Sequence[FileItem]) -> Iterator[list[FileItem]]:

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
+from keyscan.blobscan import BlobScanner
 from keyscan.edits import CleanVersion, EditScanner
 from keyscan.engine.base import Engine
 from keyscan.fingerprint import blob_id
-from keyscan.model import Blob, Dropped, Finding, Provenance, Skip
+from keyscan.model import Blob, Dropped, Finding, Provenance, Skip, is_binary
+from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import CatFile, ObjectRef
 from keyscan.sources.history import UNREADABLE_OBJECT, object_blob

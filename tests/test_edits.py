@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyscan.blobscan import BlobResult, BlobScanner, ScanOptions
+from keyscan.blobscan import BlobResult, BlobScanner
 from keyscan.edits import (
     MIN_EDIT_SIZE,
     CleanVersion,
@@ -24,6 +24,7 @@ from keyscan.edits import (
 from keyscan.engine.regex_engine import RegexEngine
 from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Provenance
+from keyscan.options import ScanOptions
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
 from keyscan.workers import build_engine

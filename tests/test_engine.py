@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyscan.blobscan import BlobScanner, ScanOptions, _Positions
+from keyscan.blobscan import BlobScanner, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
 from keyscan.engine.base import Stage1, gated_hits
@@ -21,6 +21,7 @@ from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
 from keyscan.fingerprint import blob_id, fingerprint
 from keyscan.model import Blob, Provenance
+from keyscan.options import ScanOptions
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
 from keyscan.rules.schema import Rule

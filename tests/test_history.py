@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import GIT_ENV, commit, git, run_keyscan
-from tests.fakes import CUSTOM_RULE, custom_token, github_pat, rng
+from tests.fakes import CUSTOM_RULE, custom_token, github_pat, random_chars, rng
 
 
 def history(repo: Path, *args: str, incomplete: bool = False) -> tuple[int, dict, str]:
@@ -286,7 +286,7 @@ def test_audit_cache_keeps_rulesets_apart_and_sets_an_old_schema_aside(tmp_path:
     with AuditCache(old, "a" * 64) as upgraded:
         upgraded.mark_clean([blob])
     with AuditCache(old, "a" * 64) as reopened:
-        assert reopened.disabled_reason is None and reopened.is_clean(blob)
+        assert reopened.is_clean(blob) and reopened.disabled_reason is None
     assert (old / DB_NAME).with_suffix(".corrupt").exists()
 
 
@@ -408,3 +408,87 @@ def test_a_replay_whose_rules_miss_a_leak_runs_every_rule(make_repo, tmp_path: P
             "UPDATE audits SET record = ? WHERE refs = ?", (json.dumps(record), refs)
         )
     assert audit() == first
+
+
+def test_a_warm_audit_reports_from_its_record_and_reads_no_object(
+    make_repo, tmp_path: Path
+) -> None:
+    # Refs unchanged since an audit with these rules: without --show-secrets the report comes
+    # from the audit's record, which keeps the findings only as redacted. The object holding
+    # the leak is deleted after the first audit to prove the replay never reads it; asking for
+    # the secrets in clear makes it rescan, and then the loss shows.
+    repo = make_repo()
+    token = custom_token(rng(44))
+    commit(repo, "init", **{"a.txt": "a\n"})
+    commit(repo, "leak", **{"app.env": f"TOKEN={token}\n", "b.txt": "b\n"})
+    cache = tmp_path / "cache"
+    rules = tmp_path / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+
+    def audit(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_keyscan(
+            "--history", str(repo), "--rules", str(rules), "--format", "json",
+            "--no-progress", "--cache-dir", str(cache), *args,
+        )  # fmt: skip
+
+    first = audit()
+    assert first.returncode == 1, first.stderr
+    first_report = json.loads(first.stdout)
+    assert [f["rule_id"] for f in first_report["findings"]] == ["test.custom-token"]
+    [database] = cache.glob("audit-cache*.sqlite3")
+    with sqlite3.connect(database) as connection:
+        stored = "\n".join(text for (text,) in connection.execute("SELECT record FROM audits"))
+    assert "reported" in stored and token not in stored and token[:8] not in stored
+
+    blob = git(repo, "rev-parse", "HEAD:app.env").strip()
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    os.chmod(loose, 0o644)
+    loose.unlink()
+
+    warm = audit()
+    assert warm.returncode == 1, warm.stderr
+    warm_report = json.loads(warm.stdout)
+    assert warm_report["findings"] == first_report["findings"]
+    assert warm_report["summary"]["replayed"] == 1
+    assert warm_report["summary"]["files_scanned"] == 0
+    assert warm_report["summary"]["cached_clean"] == first_report["summary"]["files_scanned"] - 1
+
+    shown = audit("--show-secrets")
+    assert shown.returncode == 2, shown.stderr
+    assert blob in shown.stderr and token not in shown.stderr
+
+
+def test_a_warm_audit_keeps_what_a_report_shows_of_each_secret(make_repo, tmp_path: Path) -> None:
+    # A provider token's report shows its format prefix, a generic one nothing; the replayed
+    # report must show the same, in text as in JSON.
+    repo = make_repo()
+    pat = github_pat(rng(45))
+    generic = random_chars(rng(46), 32)
+    commit(
+        repo, "leak", **{"settings.py": f'GITHUB_TOKEN = "{pat}"\nclient_secret = "{generic}"\n'}
+    )
+    cache = tmp_path / "cache"
+
+    def audit(*args: str) -> str:
+        done = run_keyscan(
+            "--history", str(repo), "--no-progress", "--cache-dir", str(cache), "--no-color",
+            *args,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        return done.stdout
+
+    first_json, first_text = audit("--format", "json"), audit("--format", "text")
+    warm_json = audit("--format", "json")
+    uncached = run_keyscan(
+        "--history", str(repo), "--no-progress", "--no-cache", "--format", "json"
+    )
+    first, warm = json.loads(first_json), json.loads(warm_json)
+    assert first["findings"] == warm["findings"] == json.loads(uncached.stdout)["findings"]
+    assert {f["rule_id"]: f["secret"] for f in warm["findings"]} == {
+        "github.pat-classic": pat[:4] + "…",
+        "generic.secret-assignment": "…",
+    }
+    warm_text = audit("--format", "text")
+    findings_block = first_text.split("\n\n")[:-1]
+    assert warm_text.split("\n\n")[:-1] == findings_block
+    assert "replayed" in warm_text.split("\n\n")[-1]

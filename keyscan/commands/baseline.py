@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import click
@@ -11,6 +11,7 @@ from keyscan.baseline import BASELINE_NAME, load_baseline, merged, write_baselin
 from keyscan.errors import KeyscanError
 from keyscan.model import Finding
 from keyscan.request import ScanRequest
+from keyscan.rules.schema import Rule
 
 
 @click.group("baseline")
@@ -40,7 +41,7 @@ def _options(function: Callable[..., None]) -> Callable[..., None]:
 
 
 def _collect(path: Path, history: bool, config: Path | None, rule_paths: tuple[Path, ...],
-             no_progress: bool) -> tuple[list[Finding], Path]:  # fmt: skip
+             no_progress: bool) -> tuple[list[Finding], Path, Mapping[str, Rule]]:  # fmt: skip
     from keyscan.commands.scan import execute
 
     request = ScanRequest(
@@ -52,7 +53,7 @@ def _collect(path: Path, history: bool, config: Path | None, rule_paths: tuple[P
         use_baseline=False,
     )
     outcome = execute(request)
-    return outcome.result.findings, outcome.config_root
+    return outcome.result.findings, outcome.config_root, outcome.ruleset.by_id
 
 
 @baseline_group.command("create")
@@ -61,7 +62,7 @@ def _collect(path: Path, history: bool, config: Path | None, rule_paths: tuple[P
 def create(path: Path, history: bool, output: Path | None, config: Path | None,
            rule_paths: tuple[Path, ...], no_progress: bool, force: bool) -> None:  # fmt: skip
     """Write a baseline that accepts every finding of a scan of PATH."""
-    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    findings, root, _ = _collect(path, history, config, rule_paths, no_progress)
     target = output or root / BASELINE_NAME
     if target.exists() and not force:
         raise KeyscanError(
@@ -79,7 +80,7 @@ def create(path: Path, history: bool, output: Path | None, config: Path | None,
 def update(path: Path, history: bool, output: Path | None, config: Path | None,
            rule_paths: tuple[Path, ...], no_progress: bool, prune: bool) -> None:  # fmt: skip
     """Add today's new findings to the baseline, keeping what is already written about the rest."""
-    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    findings, root, _ = _collect(path, history, config, rule_paths, no_progress)
     target = output or root / BASELINE_NAME
     existing = load_baseline(target) if target.exists() else None
     entries = merged(existing, findings, prune=prune)
@@ -96,9 +97,9 @@ def audit(path: Path, history: bool, output: Path | None, config: Path | None,
     positive (stored as `verdict`; the secret itself is never written)."""
     from dataclasses import replace
 
-    from keyscan.redact import redact
+    from keyscan.redact import shown_secret
 
-    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    findings, root, rules = _collect(path, history, config, rule_paths, no_progress)
     target = output or root / BASELINE_NAME
     if not target.exists():
         raise KeyscanError(f"{target}: no baseline to audit (`keyscan baseline create` first)")
@@ -114,9 +115,8 @@ def audit(path: Path, history: bool, output: Path | None, config: Path | None,
         click.echo(f"\n[{number}/{len(pending)}] {entry.rule}  {entry.fingerprint[:16]}")
         where = seen.get(entry.fingerprint, [])
         for finding in where[:5]:
-            click.echo(
-                f"  {finding.path}:{finding.line}:{finding.column}  {redact(finding.secret)}"
-            )
+            shown = shown_secret(finding, rules, show_secrets=False)
+            click.echo(f"  {finding.path}:{finding.line}:{finding.column}  {shown}")
         if not where:
             click.echo("  not found by this scan (stale: `keyscan baseline update --prune`)")
         if entry.reason:
@@ -150,7 +150,7 @@ def import_(source: Path, path: Path, history: bool, output: Path | None, config
     """
     from keyscan.migrate import match_legacy
 
-    findings, root = _collect(path, history, config, rule_paths, no_progress)
+    findings, root, _ = _collect(path, history, config, rule_paths, no_progress)
     target = output or root / BASELINE_NAME
     existing = load_baseline(target) if target.exists() else None
     accepted, unmatched, total = match_legacy(source, findings)

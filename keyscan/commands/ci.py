@@ -20,7 +20,7 @@ from keyscan.errors import KeyscanError
 
 if TYPE_CHECKING:
     from keyscan.commands.hook import ScanSetup
-    from keyscan.scan import ScanResult
+    from keyscan.model import ScanResult
 
 FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 
@@ -28,7 +28,7 @@ FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 def execute(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
     from keyscan.blobscan import BlobScanner
     from keyscan.commands.rangescan import range_scan, scan_changes, scan_messages
-    from keyscan.scan import ScanResult
+    from keyscan.model import ScanResult
     from keyscan.sources.changes import commits_in_range, range_changes
 
     s = setup

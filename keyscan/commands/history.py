@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keyscan.blobscan import ScanOptions
 from keyscan.config import Config
-from keyscan.model import Finding, Skip
+from keyscan.model import Finding, ScanResult, Skip
+from keyscan.options import ScanOptions
+from keyscan.redact import shown_secret
 from keyscan.request import ScanRequest
 from keyscan.rules.ruleset import Ruleset
-from keyscan.scan import ScanResult, scan_git_objects
 from keyscan.sources.gitobjects import ObjectRef
 from keyscan.sources.history import (
     COMMIT_MESSAGE,
@@ -117,6 +117,9 @@ def _full_audit(
     stats: HistoryStats,
     cache: AuditCache | None,
 ) -> tuple[ScanResult, dict[str, Any]]:
+    # Imported here, as in _replay: an audit replayed from its record never loads the scanner.
+    from keyscan.scan import scan_git_objects
+
     refs = history_objects(
         repo, options.max_file_size, stats, cache.is_clean if cache else (lambda oid: False), roots
     )
@@ -173,6 +176,9 @@ def _full_audit(
         ],
         # The rules that found them: a replay runs only these, unless it then misses a leak.
         "rules": sorted({f.rule_id for f in result.findings}),
+        # The findings as a report shows them without --show-secrets: a replay that needs no
+        # secret reports these and rescans nothing.
+        "reported": [_withheld(f, ruleset) for f in result.findings],
         "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
         "shallow": stats.shallow,
@@ -190,12 +196,22 @@ def _replay(
     stats: HistoryStats,
     cache_dir: Path | None,
 ) -> ScanResult:
-    """Refs are exactly as at the last audit with these rules: rescan only the objects that had
-    findings, and reuse their provenance."""
+    """Refs are exactly as at the last audit with these rules: report the findings its record
+    keeps; or, when the secrets themselves are wanted, rescan only the objects that had findings
+    and reuse their provenance."""
     stats.shallow = bool(record["shallow"])
     stats.skips = [Skip(*skip) for skip in record["skips"]]
     refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
+    reported = None if request.needs_secrets else _recorded_findings(record.get("reported"))
+    if reported is not None:
+        result = ScanResult(findings=reported)
+        result.summary.rules_active = len(ruleset.rules)
+        result.summary.engine = "none (replayed from the audit cache)"
+        result.summary.replayed = len(refs)
+        return result
+    from keyscan.scan import scan_git_objects
+
     leaks = record.get("leaks")
     rule_ids = record.get("rules")
     if leaks and rule_ids and set(rule_ids) <= set(ruleset.by_id):
@@ -242,6 +258,29 @@ def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[li
         count, leak_refs, at_head, _ = totals[(finding.fingerprint, finding.path)]
         kept.append(replace(finding, commit_count=count, refs=leak_refs, at_head=at_head))
     return kept, len(kept) == len(totals)
+
+
+def _withheld(finding: Finding, ruleset: Ruleset) -> dict[str, Any]:
+    entry = asdict(finding)
+    entry["secret"] = shown_secret(finding, ruleset.by_id, show_secrets=False)
+    entry["secret_withheld"] = True
+    return entry
+
+
+def _recorded_findings(reported: list[dict[str, Any]] | None) -> list[Finding] | None:
+    """The findings a record reports, or None when it has none in this version's layout."""
+    if reported is None:
+        return None
+    findings = []
+    for entry in reported:
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()
+        }
+        try:
+            findings.append(Finding(**values))
+        except TypeError:
+            return None
+    return findings
 
 
 def _path_allowed(path: str, config: Config) -> bool:

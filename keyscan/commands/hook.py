@@ -15,13 +15,12 @@ from keyscan.cli import parse_size_option
 from keyscan.errors import KeyscanError
 
 if TYPE_CHECKING:
-    from keyscan.blobscan import ScanOptions
     from keyscan.config import Config
     from keyscan.engine.base import Engine
-    from keyscan.model import Finding
+    from keyscan.model import Finding, ScanResult
+    from keyscan.options import ScanOptions
     from keyscan.request import ScanRequest
     from keyscan.rules.ruleset import Ruleset
-    from keyscan.scan import ScanResult
     from keyscan.sources.changes import Change
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -201,7 +200,7 @@ def _merge_into(total: ScanResult, part: ScanResult) -> None:
 def _whole_files(repo: Path, setup: ScanSetup, paths: Sequence[str]) -> ScanResult:
     """Files pre-commit names that have no staged change (`--all-files`, `--files`): as on disk."""
     from keyscan.blobscan import BlobScanner
-    from keyscan.scan import ScanResult
+    from keyscan.model import ScanResult
     from keyscan.sources.worktree import FileItem
     from keyscan.workers import scan_files
 

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from keyscan.blobscan import BlobScanner, ScanOptions, is_binary
+from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
 from keyscan.gitcmd import run_git
-from keyscan.model import Blob, Finding, Provenance, Skip, Summary
+from keyscan.model import Blob, Finding, Provenance, ScanResult, Skip, Summary, is_binary
+from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
-from keyscan.scan import ScanResult
 from keyscan.sources.changes import (
     ZERO_OIDS,
     Change,

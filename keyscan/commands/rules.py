@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.blobscan import BlobScanner
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
 from keyscan.engine.regex_engine import RegexEngine
 from keyscan.errors import KeyscanError
 from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Finding, Provenance
+from keyscan.options import ScanOptions
 from keyscan.rules.load import builtin_rule_texts, read_rule_file, rule_files_under
 from keyscan.rules.ruleset import Ruleset
 from keyscan.rules.schema import Rule, parse_rule_file

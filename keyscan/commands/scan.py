@@ -13,19 +13,17 @@ import click
 
 from keyscan import __version__
 from keyscan.baseline import BASELINE_NAME, Baseline, apply_baseline, load_baseline
-from keyscan.blobscan import ScanOptions
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
-from keyscan.decoders.driver import DEFAULT_DEPTH
 from keyscan.errors import ConfigError
 from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
-from keyscan.model import Finding, Skip
+from keyscan.model import Finding, ScanResult, Skip
+from keyscan.options import DEFAULT_DEPTH, ScanOptions
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
 from keyscan.request import ScanRequest
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
-from keyscan.scan import ScanResult, scan_file_items
 from keyscan.sources.worktree import FileItem, list_worktree
 from keyscan.terminal import use_color, use_progress
 
@@ -144,6 +142,8 @@ def execute(request: ScanRequest) -> Outcome:
         return _run_history_scan(request)
     if request.mode in ("staged", "diff", "pre-push"):
         return _run_change_scan(request)
+    from keyscan.scan import scan_file_items
+
     started = _now()
     listing = list_worktree(request.target)
     config_root = listing.config_root or listing.root

@@ -21,8 +21,6 @@ _DIGEST_FILES = (
     ".svg",
     ".sum",
 )
-MAX_DEPTH = 3
-DEFAULT_DEPTH = 2
 
 
 def decode_layers_within(

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan import __version__
-from keyscan.blobscan import BlobScanner, ScanOptions
+from keyscan.blobscan import BlobScanner
 from keyscan.config import discover_config
 from keyscan.errors import KeyscanError
 from keyscan.fingerprint import fingerprint
 from keyscan.net.address import AddressPolicy
 from keyscan.net.client import ClientSettings, SafeHttpClient, connect_map_from_env
+from keyscan.options import ScanOptions
 from keyscan.remote.catalog import network_specs
 from keyscan.remote.spec import NetworkSpec
 from keyscan.remote.targets import PARTNERS, ReportedFinding, Target, TargetReader

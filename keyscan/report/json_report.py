@@ -84,6 +84,7 @@ def summary_to_dict(ctx: ReportContext) -> dict[str, Any]:
         ],
         "skipped_by_reason": summary.skipped_by_reason(),
         "cached_clean": summary.cached_clean,
+        "replayed": summary.replayed,
         "baselined": summary.baselined,
         "incomplete": list(summary.incomplete),
     }

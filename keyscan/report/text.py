@@ -126,6 +126,14 @@ def _summary_block(ctx: ReportContext) -> list[str]:
     ]
     if summary.cached_clean:
         rows.append(("cache", f"{summary.cached_clean:,} known-clean blobs not rescanned"))
+    if summary.replayed:
+        rows.append(
+            (
+                "replayed",
+                f"{summary.replayed:,} objects with findings, from the last audit of these refs "
+                "(--show-secrets rescans them)",
+            )
+        )
     if summary.baselined:
         rows.append(("baseline", f"{summary.baselined:,} accepted findings not shown"))
     if summary.incomplete:

@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.blobscan import is_binary
 from keyscan.errors import GitError
 from keyscan.gitcmd import run_git
-from keyscan.model import Blob, Provenance, Skip
+from keyscan.model import Blob, Provenance, Skip, is_binary
 from keyscan.sources.gitobjects import ObjectRef, list_objects
 
 COMMIT_MESSAGE = "(commit message)"
