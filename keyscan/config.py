@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import regex
 
 from keyscan.errors import ConfigError, KeyscanError
 from keyscan.options import MAX_DEPTH, GlobalAllowlist
@@ -69,7 +68,7 @@ def glob_to_regex(glob: str) -> str:
             out.append("[^/]")
             i += 1
         else:
-            out.append(regex.escape(glob[i]))
+            out.append(re.escape(glob[i]))
             i += 1
     prefix = "^" if anchored or "/" in glob else "^(?:.*/)?"
     suffix = "/" if directory else "(?:/|$)"
@@ -162,6 +161,10 @@ def config_from_mapping(doc: Any, path: Path) -> Config:
     for key in allow:
         if key not in _ALLOW_KEYS:
             raise ConfigError(f"{path}{_line_of(allow, key)}: allowlist: unknown key {key!r}")
+    # Imported on use: most scans have no patterns to compile, and a warm history audit, which
+    # compiles none at all, would spend a tenth of its time importing regex.
+    import regex
+
     try:
         allowlist = GlobalAllowlist(
             paths=tuple(

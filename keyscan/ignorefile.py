@@ -7,18 +7,21 @@ under matching paths). `#` starts a comment; blank lines are ignored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import regex
+from typing import TYPE_CHECKING
 
 from keyscan.config import glob_to_regex
 from keyscan.errors import ConfigError
 from keyscan.model import Finding
 
+if TYPE_CHECKING:
+    import regex
+
 IGNORE_FILE = ".keyscanignore"
-_FINGERPRINT = regex.compile(r"^fingerprint:([0-9a-f]{64})(?:\s+(\S+))?\s*(?:#\s*(.*))?$")
+_FINGERPRINT = re.compile(r"^fingerprint:([0-9a-f]{64})(?:\s+(\S+))?\s*(?:#\s*(.*))?$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ def load_ignore_file(path: Path) -> IgnoreFile:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    import regex  # on use, as in keyscan.config
+
     paths: list[regex.Pattern[str]] = []
     fingerprints: list[tuple[str, regex.Pattern[str] | None, str]] = []
     for number, raw in enumerate(lines, 1):

@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import GIT_ENV, commit, git, run_keyscan
@@ -492,3 +493,24 @@ def test_a_warm_audit_keeps_what_a_report_shows_of_each_secret(make_repo, tmp_pa
     findings_block = first_text.split("\n\n")[:-1]
     assert warm_text.split("\n\n")[:-1] == findings_block
     assert "replayed" in warm_text.split("\n\n")[-1]
+
+
+def test_a_warm_audit_loads_no_scanning_code(make_repo, tmp_path: Path) -> None:
+    # Most of a warm audit's time is start-up: the record answers, so neither the scanner, its
+    # filters, the engines nor the regex module may be imported on the way.
+    repo = make_repo()
+    commit(repo, "leak", **{"settings.py": f'GITHUB_TOKEN = "{github_pat(rng(47))}"\n'})
+    audit = [sys.executable, "-X", "importtime", "-m", "keyscan", "--history", str(repo),
+             "--no-progress", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    first = subprocess.run(audit, capture_output=True, text=True, timeout=300)
+    warm = subprocess.run(audit, capture_output=True, text=True, timeout=300)
+    assert first.returncode == warm.returncode == 1, warm.stderr
+    assert warm.stdout.split("\n\n")[:-1] == first.stdout.split("\n\n")[:-1]
+
+    def imported(done: subprocess.CompletedProcess[str]) -> set[str]:
+        lines = (line.split("|")[-1].strip() for line in done.stderr.splitlines())
+        return {name for name in lines if name}
+
+    scanning = {"keyscan.blobscan", "keyscan.filters", "keyscan.engine.extract", "regex"}
+    assert scanning <= imported(first)
+    assert not scanning & imported(warm)

@@ -9,12 +9,14 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-
-import regex
+from typing import TYPE_CHECKING
 
 from keyscan import __version__
 from keyscan.errors import KeyscanError
 from keyscan.rules.schema import Rule
+
+if TYPE_CHECKING:
+    import regex
 
 # Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
 ENGINE_SEMANTICS = 2
@@ -95,6 +97,8 @@ class Ruleset:
     def pattern(self, index: int) -> regex.Pattern[str]:
         compiled = self._compiled.get(index)
         if compiled is None:
+            import regex  # on use, as in keyscan.config
+
             compiled = regex.compile(self.rules[index].pattern)
             self._compiled[index] = compiled
         return compiled
@@ -102,6 +106,8 @@ class Ruleset:
     def allow_regexes(self, index: int) -> tuple[regex.Pattern[str], ...]:
         compiled = self._allow_regexes.get(index)
         if compiled is None:
+            import regex
+
             compiled = tuple(regex.compile(p) for p in self.rules[index].allowlist.regexes)
             self._allow_regexes[index] = compiled
         return compiled
@@ -157,6 +163,9 @@ def _matching_code_digest() -> bytes:
     for name in (
         "filters.py",
         "blobscan.py",
+        "edits.py",
+        "options.py",
+        "model.py",
         "wordlists.py",
         "checksums.py",
         "engine/base.py",

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import regex
+from typing import TYPE_CHECKING, Any
 
 from keyscan.errors import RuleError
 from keyscan.rules.yamlload import LinedDict, load_yaml
 
+if TYPE_CHECKING:
+    import regex
+
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("provider", "generic")
 CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon", "basic-auth")
-_ID_SHAPE = regex.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
+_ID_SHAPE = re.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
 _TOP_KEYS = frozenset({"rules"})
 _RULE_KEYS = frozenset(
     {
@@ -111,7 +112,15 @@ def _str_list(value: Any, file: str, rule: str | None, field: str) -> tuple[str,
     return tuple(value)
 
 
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    import regex  # on use, as in keyscan.config: rules mostly come parsed from the rule cache
+
+    return regex.compile(pattern)
+
+
 def _compile_check(pattern: str, file: str, rule: str | None, field: str) -> None:
+    import regex
+
     try:
         regex.compile(pattern)
     except regex.error as exc:
@@ -145,7 +154,7 @@ def _check_network(raw: Mapping[str, Any], pattern: str, where: str, rule_id: st
         return
     from keyscan.remote.spec import SpecError, parse_network
 
-    groups = frozenset(regex.compile(pattern).groupindex) - {"secret"}
+    groups = frozenset(_compiled(pattern).groupindex) - {"secret"}
     try:
         parse_network(rule_id, raw.get("hosts"), raw.get("verify"), raw.get("revoke"), groups)
     except SpecError as exc:
@@ -196,7 +205,7 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
             raise RuleError(where, f"does not compile: {exc}", rule_id, "at_keyword") from None
     pattern = _str(raw["pattern"], where, rule_id, "pattern")
     _compile_check(pattern, where, rule_id, "pattern")
-    if "secret" not in regex.compile(pattern).groupindex:
+    if "secret" not in _compiled(pattern).groupindex:
         raise RuleError(where, "must define the named group (?P<secret>...)", rule_id, "pattern")
     entropy = raw.get("entropy")
     if entropy is not None and (
