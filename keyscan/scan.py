@@ -38,6 +38,8 @@ FIRST_SORT_WINDOW = 2048
 # so these batches can be larger: each starts its files' versions with a full scan.
 OBJECT_BATCH_BYTES = 32 * 1024 * 1024
 OBJECT_BATCH_FILES = 256
+# The smallest batch the end of a listing is cut into.
+TAIL_BATCH_BYTES = 1024 * 1024
 
 
 def _batches(files: Sequence[FileItem]) -> Iterator[list[FileItem]]:
@@ -112,34 +114,46 @@ def _merge(result: ScanResult, outcome: BatchResult) -> None:
     result.summary.binary_scanned += outcome.binary_scanned
 
 
-def _object_batches(refs: Iterator[ObjectRef]) -> Iterator[list[ObjectRef]]:
+def _object_batches(refs: Iterator[ObjectRef], workers: int) -> Iterator[list[ObjectRef]]:
     # The versions of a file, met one after another, are scanned as edits of each other
     # (keyscan.edits): the listing is put in path order one window at a time, which keeps
     # memory flat and most versions of a file in the same batch.
-    for window in _windows(refs, SORT_WINDOW, FIRST_SORT_WINDOW):
+    for window, last in _windows(refs, SORT_WINDOW, FIRST_SORT_WINDOW):
         window.sort(key=lambda ref: ref.path)
+        # The last window's batches shrink as it runs out, so that at the end no worker is
+        # left alone with a large batch while the others wait. Every batch still starts its
+        # files with a full scan, which is why the others stay large.
+        shrinking = last and workers > 1
+        left = sum(ref.size for ref in window)
         batch: list[ObjectRef] = []
         size = 0
         for ref in window:
             batch.append(ref)
             size += ref.size
-            if size >= OBJECT_BATCH_BYTES or len(batch) >= OBJECT_BATCH_FILES:
+            limit = OBJECT_BATCH_BYTES
+            if shrinking:
+                limit = min(limit, max(TAIL_BATCH_BYTES, left // (2 * workers)))
+            if size >= limit or len(batch) >= OBJECT_BATCH_FILES:
                 yield batch
+                left -= size
                 batch, size = [], 0
         if batch:
             yield batch
 
 
-def _windows(refs: Iterator[ObjectRef], size: int, first: int) -> Iterator[list[ObjectRef]]:
+def _windows(
+    refs: Iterator[ObjectRef], size: int, first: int
+) -> Iterator[tuple[list[ObjectRef], bool]]:
+    """Windows of the listing, each with whether it is known to be the last (it came up short)."""
     window: list[ObjectRef] = []
     limit = first
     for ref in refs:
         window.append(ref)
         if len(window) >= limit:
-            yield window
+            yield window, False
             window, limit = [], size
     if window:
-        yield window
+        yield window, True
 
 
 def scan_git_objects(
@@ -161,7 +175,7 @@ def scan_git_objects(
     engine = build_engine(ruleset, engine_name, cache_dir)
     result.summary.engine = engine.name
     result.summary.rules_active = len(ruleset.rules)
-    batches = _object_batches(refs)
+    batches = _object_batches(refs, jobs)
 
     def take(outcome: BatchResult, count: int) -> None:
         _merge(result, outcome)

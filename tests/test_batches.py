@@ -1,0 +1,58 @@
+"""How a git listing is cut into batches for the workers: path order, bounded, a short tail."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keyscan.scan import (
+    FIRST_SORT_WINDOW,
+    OBJECT_BATCH_BYTES,
+    OBJECT_BATCH_FILES,
+    SORT_WINDOW,
+    TAIL_BATCH_BYTES,
+    _object_batches,
+)
+from keyscan.sources.gitobjects import ObjectRef
+
+MIB = 1024 * 1024
+
+
+def _refs(sizes: list[int], paths: list[str]) -> list[ObjectRef]:
+    return [
+        ObjectRef(f"{i:040x}", "blob", size, paths[i % len(paths)]) for i, size in enumerate(sizes)
+    ]
+
+
+def test_the_end_of_a_listing_is_cut_into_ever_smaller_batches() -> None:
+    # 200 versions of 1 MiB: one worker takes them 32 MiB at a time; with two, the batches
+    # shrink towards the end so that neither is left alone with a large one.
+    refs = _refs([MIB] * 200, ["big.bin"])
+    assert [len(b) for b in _object_batches(iter(refs), 1)] == [32] * 6 + [8]
+    two = [len(b) for b in _object_batches(iter(refs), 2)]
+    assert sum(two) == 200 and two == sorted(two, reverse=True)
+    assert two[0] == OBJECT_BATCH_BYTES // MIB and two[-1] == TAIL_BATCH_BYTES // MIB
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 3 * MIB), max_size=FIRST_SORT_WINDOW + 300),
+    paths=st.lists(st.sampled_from(["a.py", "b/c.txt", "d.md", "z"]), min_size=1, max_size=5),
+    workers=st.integers(1, 4),
+)
+def test_batches_hold_every_object_once_in_path_order_per_window(
+    sizes: list[int], paths: list[str], workers: int
+) -> None:
+    refs = _refs(sizes, paths)
+    batches = list(_object_batches(iter(refs), workers))
+    assert all(0 < len(b) <= OBJECT_BATCH_FILES for b in batches)
+    # Windows: the first FIRST_SORT_WINDOW objects, then SORT_WINDOW at a time, each sorted
+    # by path (stably) and never mixed with the next.
+    windows = [refs[:FIRST_SORT_WINDOW]] + [
+        refs[i : i + SORT_WINDOW] for i in range(FIRST_SORT_WINDOW, len(refs), SORT_WINDOW)
+    ]
+    expected = [ref for window in windows for ref in sorted(window, key=lambda r: r.path)]
+    assert [ref for batch in batches for ref in batch] == expected
+    for batch in batches:
+        # A batch closes at the first object that takes it to its byte limit, never later.
+        assert sum(ref.size for ref in batch[:-1]) < OBJECT_BATCH_BYTES
