@@ -67,7 +67,9 @@ class AuditCache:
         # A cache: losing the last transaction to a power cut costs a rescan, never correctness.
         connection.execute("PRAGMA synchronous=NORMAL")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version == SCHEMA_VERSION:
+            return connection  # tables in place: opening writes nothing
+        if version != 0:
             connection.close()
             raise sqlite3.DatabaseError(f"unknown cache schema version {version}")
         connection.execute(

@@ -24,11 +24,12 @@ from keyscan.sources.history import (
     history_objects,
     lost_objects,
     reachable_roots,
+    ref_state,
 )
-from keyscan.sources.provenance import BlobHistory, ProvenanceResolver, ref_state
 
 if TYPE_CHECKING:
     from keyscan.auditcache import AuditCache
+    from keyscan.sources.provenance import BlobHistory
 
 
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
@@ -119,6 +120,7 @@ def _full_audit(
 ) -> tuple[ScanResult, dict[str, Any]]:
     # Imported here, as in _replay: an audit replayed from its record never loads the scanner.
     from keyscan.scan import scan_git_objects
+    from keyscan.sources.provenance import ProvenanceResolver
 
     refs = history_objects(
         repo, options.max_file_size, stats, cache.is_clean if cache else (lambda oid: False), roots
@@ -211,6 +213,7 @@ def _replay(
         result.summary.replayed = len(refs)
         return result
     from keyscan.scan import scan_git_objects
+    from keyscan.sources.provenance import BlobHistory
 
     leaks = record.get("leaks")
     rule_ids = record.get("rules")
@@ -240,6 +243,8 @@ def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[li
     """Each leak as the full audit reported it: from the version it showed (a rescanned later
     version can hold the same secret too), with the commit count, refs and HEAD presence of
     all its versions; and whether every leak the record names came back as it was shown."""
+    from keyscan.sources.provenance import BlobHistory
+
     histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
     findings = [_with_history(f, histories[f.blob]) for f in findings if f.blob in histories]
     # A leak's place as it was shown: blob, line and column (older records hold fewer).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,15 +35,16 @@ class HistoryStats:
 
 
 def repository_root(path: Path) -> Path:
-    done = run_git(
-        path if path.is_dir() else path.parent, ["rev-parse", "--show-toplevel"], check=False
-    )
-    if done.returncode != 0:
-        bare = run_git(path, ["rev-parse", "--is-bare-repository"], check=False)
-        if bare.returncode == 0 and bare.stdout.strip() == b"true":
-            return path
+    where = path if path.is_dir() else path.parent
+    # One git call for both cases: a bare repository says "true" and then fails to show a top
+    # level it does not have; a work tree says "false" and shows it.
+    done = run_git(where, ["rev-parse", "--is-bare-repository", "--show-toplevel"], check=False)
+    lines = done.stdout.splitlines()
+    if lines[:1] == [b"true"]:
+        return where
+    if done.returncode != 0 or len(lines) != 2:
         raise GitError(f"{path}: not a git repository (history audits need one)")
-    return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
+    return Path(lines[1].decode("utf-8", "surrogateescape"))
 
 
 def is_shallow(repo: Path) -> bool:
@@ -57,6 +59,13 @@ def reachable_roots(repo: Path) -> list[str]:
     if stash.returncode == 0:
         roots.extend(line.decode() for line in stash.stdout.split() if line)
     return roots
+
+
+def ref_state(repo: Path, roots: Sequence[str]) -> str:
+    """A digest of every ref tip, HEAD and the stash entries: equal digests, equal history."""
+    tips = run_git(repo, ["show-ref", "--head"], check=False)
+    digest = hashlib.sha256(tips.stdout + b"\0" + " ".join(roots).encode())
+    return digest.hexdigest()
 
 
 def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:

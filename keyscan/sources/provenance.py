@@ -14,7 +14,6 @@ its first commit.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -132,14 +131,6 @@ def _ref_tips(for_each_ref: bytes) -> dict[str, list[str]]:
         if len(parts) == 3:
             tips.setdefault(parts[1] or parts[0], []).append(parts[2])
     return tips
-
-
-def ref_state(repo: Path, roots: Sequence[str]) -> str:
-    """A digest of every ref tip, HEAD and the stash entries: equal digests, equal history."""
-    done = run_git(repo, ["for-each-ref", "--format=%(objectname) %(refname)"], check=False)
-    head = run_git(repo, ["rev-parse", "-q", "--verify", "HEAD"], check=False)
-    digest = hashlib.sha256(done.stdout + b"\0" + head.stdout + b"\0" + " ".join(roots).encode())
-    return digest.hexdigest()
 
 
 def _iso(seconds: int) -> str:
