@@ -93,13 +93,19 @@ def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
             yield _change(header.group(1), line.group(2), line.group(3))
 
 
-def _all_changes(log: bytes) -> Iterator[_Change]:
-    """Every raw diff line of `log`, with the commit each belongs to."""
+def _all_changes(
+    log: bytes, new_blobs: frozenset[bytes] | None = None, paths: frozenset[bytes] | None = None
+) -> Iterator[_Change]:
+    """Every raw diff line of `log` that leaves one of `new_blobs` (hex) or changes one of
+    `paths` (raw bytes), with the commit each belongs to. Lines are matched before they are
+    decoded: a long history has hundreds of thousands, and only a few are wanted."""
     header = b""
     for line in _LOG_LINE.finditer(log):
         if line.group(1) is not None:
             header = line.group(1)
-        else:
+        elif (new_blobs is None or line.group(2) in new_blobs) and (
+            paths is None or line.group(3) in paths
+        ):
             yield _change(header, line.group(2), line.group(3))
 
 
@@ -301,7 +307,9 @@ class ProvenanceResolver:
         for oid in wanted:
             self._events[oid] = _Events()
         if len(wanted) > _SEARCH_LIMIT:
-            changes: Iterable[_Change] = _all_changes(log)
+            changes: Iterable[_Change] = _all_changes(
+                log, new_blobs=frozenset(oid.encode("ascii") for oid in wanted)
+            )
         else:
             changes = (c for oid in wanted for c in _changes(log, oid.encode("ascii")))
         for change in changes:
@@ -340,7 +348,8 @@ class ProvenanceResolver:
         for wanted in pending:
             self._path_changes[wanted] = {}
         if len(pending) > 1:
-            changes: Iterable[_Change] = (c for c in _all_changes(self._log()) if c.path in pending)
+            raw_paths = frozenset(p.encode("utf-8", "surrogateescape") for p in pending)
+            changes: Iterable[_Change] = _all_changes(self._log(), paths=raw_paths)
         else:
             needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
             changes = (c for c in _changes(self._log(), needle) if c.path == path)
