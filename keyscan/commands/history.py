@@ -118,13 +118,14 @@ def _full_audit(
     stats: HistoryStats,
     cache: AuditCache | None,
 ) -> tuple[ScanResult, dict[str, Any]]:
-    # Imported here, as in _replay: an audit replayed from its record never loads the scanner.
-    from keyscan.scan import scan_git_objects
-    from keyscan.sources.provenance import ProvenanceResolver
-
     refs = history_objects(
         repo, options.max_file_size, stats, cache.is_clean if cache else (lambda oid: False), roots
     )
+    # Imported here, as in _replay: an audit replayed from its record never loads the scanner.
+    # And only now, so that git's listing, started above, runs while Python imports it.
+    from keyscan.scan import scan_git_objects
+    from keyscan.sources.provenance import ProvenanceResolver
+
     counter = _Counter(progress)
     resolver = ProvenanceResolver(repo, roots)
     result = scan_git_objects(

@@ -102,13 +102,13 @@ def history_objects(
 
     The listing starts at once; the objects come as the returned iterator is consumed.
     """
-    stats.shallow = is_shallow(repo)
     roots = rev_args if rev_args is not None else reachable_roots(repo)
 
     def lost(oid: str) -> None:
         stats.skips.append(Skip(oid, MISSING_OBJECT, f"object {oid} is missing from {repo}"))
 
     listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}), lost)
+    stats.shallow = is_shallow(repo)
     return _scannable(listed, max_size, stats, already_clean)
 
 
