@@ -29,7 +29,7 @@ BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
 # Below this much work a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Objects of a git source put in path order at a time (_object_batches). The first window is
+# Blobs of a git source put in path order at a time (_object_batches). The first window is
 # small, so that the workers start as soon as the listing does; it holds the files at the tip,
 # which are one version each.
 SORT_WINDOW = 32768
@@ -116,44 +116,57 @@ def _merge(result: ScanResult, outcome: BatchResult) -> None:
 
 def _object_batches(refs: Iterator[ObjectRef], workers: int) -> Iterator[list[ObjectRef]]:
     # The versions of a file, met one after another, are scanned as edits of each other
-    # (keyscan.edits): the listing is put in path order one window at a time, which keeps
-    # memory flat and most versions of a file in the same batch.
-    for window, last in _windows(refs, SORT_WINDOW, FIRST_SORT_WINDOW):
-        window.sort(key=lambda ref: ref.path)
-        # The last window's batches shrink as it runs out, so that at the end no worker is
-        # left alone with a large batch while the others wait. Every batch still starts its
-        # files with a full scan, which is why the others stay large.
-        shrinking = last and workers > 1
-        left = sum(ref.size for ref in window)
-        batch: list[ObjectRef] = []
-        size = 0
-        for ref in window:
-            batch.append(ref)
-            size += ref.size
-            limit = OBJECT_BATCH_BYTES
-            if shrinking:
-                limit = min(limit, max(TAIL_BATCH_BYTES, left // (2 * workers)))
-            if size >= limit or len(batch) >= OBJECT_BATCH_FILES:
-                yield batch
-                left -= size
-                batch, size = [], 0
-        if batch:
-            yield batch
-
-
-def _windows(
-    refs: Iterator[ObjectRef], size: int, first: int
-) -> Iterator[tuple[list[ObjectRef], bool]]:
-    """Windows of the listing, each with whether it is known to be the last (it came up short)."""
+    # (keyscan.edits): blobs are put in path order one window at a time, which keeps memory
+    # flat and most versions of a file in the same batch. Commit and tag messages need no
+    # order, and rev-list lists every commit first: they go out as they come, which keeps the
+    # workers busy while the first window of blobs is read.
+    # Windows still count the messages listed in them, as if they were put in order too: the
+    # blobs of each window, and so the versions scanned as edits, do not depend on it.
+    messages: list[ObjectRef] = []
+    messages_size = 0
     window: list[ObjectRef] = []
-    limit = first
+    listed = 0
+    limit = FIRST_SORT_WINDOW
     for ref in refs:
-        window.append(ref)
-        if len(window) >= limit:
-            yield window, False
-            window, limit = [], size
+        listed += 1
+        if ref.type != "blob":
+            messages.append(ref)
+            messages_size += ref.size
+            if messages_size >= OBJECT_BATCH_BYTES or len(messages) >= OBJECT_BATCH_FILES:
+                yield messages
+                messages, messages_size = [], 0
+        else:
+            window.append(ref)
+        if listed >= limit:
+            yield from _window_batches(window, 1)
+            window, listed, limit = [], 0, SORT_WINDOW
+    if messages:
+        yield messages
     if window:
-        yield window, True
+        yield from _window_batches(window, workers)
+
+
+def _window_batches(window: list[ObjectRef], shrink_for: int) -> Iterator[list[ObjectRef]]:
+    """A window's blobs in path order, in batches; `shrink_for` workers (the last window, more
+    than one worker): the batches shrink as it runs out, so that at the end no worker is left
+    alone with a large batch while the others wait. Every batch starts its files with a full
+    scan, which is why the others stay large."""
+    window.sort(key=lambda ref: ref.path)
+    left = sum(ref.size for ref in window)
+    batch: list[ObjectRef] = []
+    size = 0
+    for ref in window:
+        batch.append(ref)
+        size += ref.size
+        limit = OBJECT_BATCH_BYTES
+        if shrink_for > 1:
+            limit = min(limit, max(TAIL_BATCH_BYTES, left // (2 * shrink_for)))
+        if size >= limit or len(batch) >= OBJECT_BATCH_FILES:
+            yield batch
+            left -= size
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def scan_git_objects(

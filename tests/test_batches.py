@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,22 +39,52 @@ def test_the_end_of_a_listing_is_cut_into_ever_smaller_batches() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     sizes=st.lists(st.integers(0, 3 * MIB), max_size=FIRST_SORT_WINDOW + 300),
+    kinds=st.lists(st.sampled_from(["blob", "blob", "blob", "commit", "tag"]), min_size=1),
     paths=st.lists(st.sampled_from(["a.py", "b/c.txt", "d.md", "z"]), min_size=1, max_size=5),
     workers=st.integers(1, 4),
 )
-def test_batches_hold_every_object_once_in_path_order_per_window(
-    sizes: list[int], paths: list[str], workers: int
+def test_batches_hold_every_object_once_blobs_in_path_order_per_window(
+    sizes: list[int], kinds: list[str], paths: list[str], workers: int
 ) -> None:
-    refs = _refs(sizes, paths)
+    refs = [
+        ObjectRef(f"{i:040x}", kinds[i % len(kinds)], size, paths[i % len(paths)])
+        for i, size in enumerate(sizes)
+    ]
     batches = list(_object_batches(iter(refs), workers))
     assert all(0 < len(b) <= OBJECT_BATCH_FILES for b in batches)
-    # Windows: the first FIRST_SORT_WINDOW objects, then SORT_WINDOW at a time, each sorted
-    # by path (stably) and never mixed with the next.
+    # Messages (commits, tags) come in listing order in batches of their own. Blobs come in
+    # windows of the listing (FIRST_SORT_WINDOW objects, then SORT_WINDOW, messages counted),
+    # each window's blobs sorted by path (stably) and never mixed with the next window's.
+    assert all(len({r.type == "blob" for r in batch}) == 1 for batch in batches)
+    messages = [r for r in refs if r.type != "blob"]
+    assert [r for b in batches if b[0].type != "blob" for r in b] == messages
     windows = [refs[:FIRST_SORT_WINDOW]] + [
         refs[i : i + SORT_WINDOW] for i in range(FIRST_SORT_WINDOW, len(refs), SORT_WINDOW)
     ]
-    expected = [ref for window in windows for ref in sorted(window, key=lambda r: r.path)]
-    assert [ref for batch in batches for ref in batch] == expected
+    expected = [
+        ref
+        for window in windows
+        for ref in sorted((r for r in window if r.type == "blob"), key=lambda r: r.path)
+    ]
+    assert [r for b in batches if b[0].type == "blob" for r in b] == expected
     for batch in batches:
         # A batch closes at the first object that takes it to its byte limit, never later.
         assert sum(ref.size for ref in batch[:-1]) < OBJECT_BATCH_BYTES
+
+
+def test_messages_go_out_before_the_first_window_of_blobs_fills() -> None:
+    # rev-list lists every commit first: the workers get them while the blobs are still read.
+    commits = [ObjectRef(f"{i:040x}", "commit", 300, "") for i in range(600)]
+    blobs = [ObjectRef(f"{i + 600:040x}", "blob", 100, f"f{i}") for i in range(FIRST_SORT_WINDOW)]
+    listed: list[ObjectRef] = []
+
+    def listing() -> Iterator[ObjectRef]:
+        for ref in commits + blobs:
+            listed.append(ref)
+            yield ref
+
+    batches = _object_batches(listing(), 2)
+    assert next(batches) == commits[:OBJECT_BATCH_FILES]
+    assert len(listed) == OBJECT_BATCH_FILES  # nothing was read ahead of the batch
+    assert next(batches) == commits[OBJECT_BATCH_FILES : 2 * OBJECT_BATCH_FILES]
+    assert len(listed) == 2 * OBJECT_BATCH_FILES
