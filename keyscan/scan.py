@@ -147,10 +147,10 @@ def _object_batches(refs: Iterator[ObjectRef], workers: int) -> Iterator[list[Ob
 
 
 def _window_batches(window: list[ObjectRef], shrink_for: int) -> Iterator[list[ObjectRef]]:
-    """A window's blobs in path order, in batches; `shrink_for` workers (the last window, more
-    than one worker): the batches shrink as it runs out, so that at the end no worker is left
-    alone with a large batch while the others wait. Every batch starts its files with a full
-    scan, which is why the others stay large."""
+    """A window's blobs in path order, in batches. `shrink_for` is the number of workers when
+    this is the last window (else 1): with more than one, the batches shrink as the window runs
+    out, so that at the end no worker is left alone with a large batch while the others wait.
+    Every batch starts its files with a full scan, which is why the others stay large."""
     window.sort(key=lambda ref: ref.path)
     left = sum(ref.size for ref in window)
     batch: list[ObjectRef] = []
