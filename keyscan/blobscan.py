@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -62,6 +63,13 @@ class BlobScanner:
         self.ruleset = ruleset
         self.engine = engine
         self.options = options
+        # The keywords a quote escape hides, in one search: the escape decoder asks about every
+        # line with an escape, hundreds of thousands in a long history. Keywords are ASCII and
+        # lower-case, so ASCII case folding is what lower-casing the text did.
+        hidden = ruleset.quote_escaped_keywords
+        self._hidden_keywords = (
+            re.compile(b"|".join(re.escape(k) for k in hidden), re.IGNORECASE) if hidden else None
+        )
 
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
@@ -138,16 +146,13 @@ class BlobScanner:
         """Whether `data[start:end]`, its `\\"` escapes decoded, may hold a keyword: a hit
         starts inside it, or it holds one a quote escape hides (Ruleset.quote_escaped_keywords)."""
         starts = sorted(start for _, start in stage1.hits)
-        hidden = self.ruleset.quote_escaped_keywords
+        hidden = self._hidden_keywords
 
         def holds_keyword(start: int, end: int) -> bool:
             first = bisect.bisect_left(starts, start)
             if first < len(starts) and starts[first] < end:
                 return True
-            if not hidden:
-                return False
-            text = data[start:end].lower()
-            return any(keyword in text for keyword in hidden)
+            return hidden is not None and hidden.search(data, start, end) is not None
 
         return holds_keyword
 
