@@ -120,30 +120,69 @@ def _object_batches(refs: Iterator[ObjectRef], workers: int) -> Iterator[list[Ob
     # flat and most versions of a file in the same batch. Commit and tag messages need no
     # order, and rev-list lists every commit first: they go out as they come, which keeps the
     # workers busy while the first window of blobs is read.
-    # Windows still count the messages listed in them, as if they were put in order too: the
-    # blobs of each window, and so the versions scanned as edits, do not depend on it.
-    messages: list[ObjectRef] = []
-    messages_size = 0
-    window: list[ObjectRef] = []
-    listed = 0
-    limit = FIRST_SORT_WINDOW
-    for ref in refs:
-        listed += 1
-        if ref.type != "blob":
-            messages.append(ref)
-            messages_size += ref.size
-            if messages_size >= OBJECT_BATCH_BYTES or len(messages) >= OBJECT_BATCH_FILES:
-                yield messages
-                messages, messages_size = [], 0
-        else:
-            window.append(ref)
-        if listed >= limit:
-            yield from _window_batches(window, 1)
-            window, listed, limit = [], 0, SORT_WINDOW
-    if messages:
-        yield messages
-    if window:
-        yield from _window_batches(window, workers)
+    listing = _Listing(refs)
+    while True:
+        yield from listing.read(SORT_WINDOW)
+        window, last = listing.take_window()
+        batches = list(_window_batches(window, workers if last else 1))
+        # The next window is read while this one's batches are scanned, a share after each:
+        # read all at once at the end, it kept the workers waiting.
+        share = -(-SORT_WINDOW // max(1, len(batches)))
+        for batch in batches:
+            yield batch
+            yield from listing.read(share)
+        if last:
+            break
+    yield from listing.rest()
+
+
+class _Listing:
+    """The listing as it is read: messages in batches as they come, blobs into the window.
+
+    Windows count the messages listed in them too, as if they were put in order: the blobs of
+    each window, and so the versions scanned as edits, do not depend on how far ahead the
+    listing is read.
+    """
+
+    def __init__(self, refs: Iterator[ObjectRef]):
+        self.refs = refs
+        self.messages: list[ObjectRef] = []
+        self.messages_size = 0
+        self.window: list[ObjectRef] = []
+        self.listed = 0
+        self.limit = FIRST_SORT_WINDOW
+        self.exhausted = False
+
+    def read(self, count: int) -> Iterator[list[ObjectRef]]:
+        """Read up to `count` more objects, never past the window's end; yield each batch of
+        messages that fills."""
+        while count > 0 and self.listed < self.limit and not self.exhausted:
+            ref = next(self.refs, None)
+            if ref is None:
+                self.exhausted = True
+                return
+            count -= 1
+            self.listed += 1
+            if ref.type == "blob":
+                self.window.append(ref)
+                continue
+            self.messages.append(ref)
+            self.messages_size += ref.size
+            if self.messages_size >= OBJECT_BATCH_BYTES or len(self.messages) >= OBJECT_BATCH_FILES:
+                yield self.messages
+                self.messages, self.messages_size = [], 0
+
+    def take_window(self) -> tuple[list[ObjectRef], bool]:
+        """The blobs of the window read (it is full, or the listing ended) and whether it is
+        known to be the last."""
+        window, self.window = self.window, []
+        self.listed, self.limit = 0, SORT_WINDOW
+        return window, self.exhausted
+
+    def rest(self) -> Iterator[list[ObjectRef]]:
+        if self.messages:
+            yield self.messages
+            self.messages = []
 
 
 def _window_batches(window: list[ObjectRef], shrink_for: int) -> Iterator[list[ObjectRef]]:
