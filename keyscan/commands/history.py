@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from keyscan.sources.provenance import BlobHistory
 
 
+# The shape of an audit record: a record of another shape is never replayed (the audit runs
+# again and replaces it), so a replay reads only this one.
+RECORD_LAYOUT = 4
+
+
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
     """Clean-blob verdicts depend on the rules and on every option that can hide a finding."""
     allow = options.allowlist
@@ -74,6 +79,8 @@ def run_history(
     try:
         state = ref_state(repo, roots)
         previous = cache.audit(state) if cache else None
+        if previous is not None and previous.get("layout") != RECORD_LAYOUT:
+            previous = None
         record = None
         if previous is not None:
             result = _replay(previous, repo, ruleset, options, request, stats, cache_dir)
@@ -161,6 +168,7 @@ def _full_audit(
     result.findings = _one_per_secret_and_path(result.findings, resolver.age)
     representatives = {f.blob for f in result.findings}
     record = {
+        "layout": RECORD_LAYOUT,
         # Only the object that represents each reported leak is rescanned on replay; the other
         # versions of the file contribute counts and refs, which are kept here (no secret).
         "objects": [objects[oid] for oid in sorted(representatives)],
@@ -206,23 +214,19 @@ def _replay(
     stats.skips = [Skip(*skip) for skip in record["skips"]]
     refs = [ObjectRef(oid, kind, 0, path) for oid, kind, path in record["objects"]]
     stats.cached_clean = max(0, int(record["objects_seen"]) - len(refs))
-    reported = None if request.needs_secrets else _recorded_findings(record.get("reported"))
-    if reported is not None:
-        result = ScanResult(findings=reported)
+    if not request.needs_secrets:
+        result = ScanResult(findings=[_recorded_finding(entry) for entry in record["reported"]])
         result.summary.rules_active = len(ruleset.rules)
         result.summary.engine = "none (replayed from the audit cache)"
         result.summary.replayed = len(refs)
         return result
     from keyscan.scan import scan_git_objects
-    from keyscan.sources.provenance import BlobHistory
 
-    leaks = record.get("leaks")
-    rule_ids = record.get("rules")
-    if leaks and rule_ids and set(rule_ids) <= set(ruleset.by_id):
+    if record["leaks"]:
         # Compiling the patterns of rules that found nothing is most of a replay's time. Other
         # rules can only take a span from these (never add one), so each leak comes back
         # unless one of them mattered: then it is a full replay after all.
-        narrowed = ruleset.select(enable=rule_ids)
+        narrowed = ruleset.select(enable=record["rules"])
         result = scan_git_objects(iter(refs), repo, narrowed, options, request.engine, cache_dir, 1)
         result.summary.rules_active = len(ruleset.rules)
         findings, complete = _replayed_leaks(result.findings, record)
@@ -230,12 +234,6 @@ def _replay(
             result.findings = findings
             return result
     result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, cache_dir, 1)
-    if leaks is None:  # a record from before "leaks" existed
-        histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
-        result.findings = _one_per_secret_and_path(
-            [_with_history(f, histories[f.blob]) for f in result.findings if f.blob in histories]
-        )
-        return result
     result.findings, _ = _replayed_leaks(result.findings, record)
     return result
 
@@ -248,16 +246,15 @@ def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[li
 
     histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
     findings = [_with_history(f, histories[f.blob]) for f in findings if f.blob in histories]
-    # A leak's place as it was shown: blob, line and column (older records hold fewer).
+    # A leak's place as it was shown: blob, line and column.
     totals = {
-        (fp, path): (count, tuple(refs), at_head, tuple(shown))
-        for fp, path, count, refs, at_head, *shown in record["leaks"]
+        (fp, path): (count, tuple(refs), at_head, (blob, line, column))
+        for fp, path, count, refs, at_head, blob, line, column in record["leaks"]
     }
     shown_versions = [
         f
         for f in findings
-        if (total := totals.get((f.fingerprint, f.path)))
-        and total[3] == (f.blob, f.line, f.column)[: len(total[3])]
+        if (total := totals.get((f.fingerprint, f.path))) and total[3] == (f.blob, f.line, f.column)
     ]
     kept: list[Finding] = []
     for finding in _one_per_secret_and_path(shown_versions):
@@ -273,20 +270,9 @@ def _withheld(finding: Finding, ruleset: Ruleset) -> dict[str, Any]:
     return entry
 
 
-def _recorded_findings(reported: list[dict[str, Any]] | None) -> list[Finding] | None:
-    """The findings a record reports, or None when it has none in this version's layout."""
-    if reported is None:
-        return None
-    findings = []
-    for entry in reported:
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()
-        }
-        try:
-            findings.append(Finding(**values))
-        except TypeError:
-            return None
-    return findings
+def _recorded_finding(entry: dict[str, Any]) -> Finding:
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+    return Finding(**values)
 
 
 def _path_allowed(path: str, config: Config) -> bool:
