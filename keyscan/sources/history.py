@@ -107,7 +107,7 @@ def history_objects(
     def lost(oid: str) -> None:
         stats.skips.append(Skip(oid, MISSING_OBJECT, f"object {oid} is missing from {repo}"))
 
-    listed = list_objects(repo, roots, frozenset({"blob", "commit", "tag"}), lost)
+    listed = list_objects(repo, roots, lost)
     stats.shallow = is_shallow(repo)
     return _scannable(listed, max_size, stats, already_clean)
 
