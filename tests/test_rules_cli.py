@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,38 @@ def test_builtin_rules_pass_strict_check() -> None:
     done = run_keyscan("rules", "check", "--strict")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: ")
+
+
+def test_builtin_rules_read_the_same_whether_their_patterns_are_compiled_or_not() -> None:
+    # A cold start reads the built-in rules without compiling their patterns (`rules check`
+    # above compiles them all): what it reads must be exactly what the full check reads.
+    from keyscan.rules.load import builtin_rule_texts
+    from keyscan.rules.schema import _group_names, parse_rule_file
+
+    for name, text in builtin_rule_texts():
+        checked = parse_rule_file(text, name)
+        assert parse_rule_file(text, name, compile_patterns=False) == checked
+        for rule in checked:
+            assert _group_names(rule.pattern, False) == _group_names(rule.pattern, True), rule.id
+
+
+def test_a_cold_start_compiles_no_builtin_pattern() -> None:
+    code = (
+        "import sys\n"
+        "from keyscan.rules.load import load_rules\n"
+        "assert len(load_rules(cache_dir=None)) > 100\n"
+        "print('regex' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_a_user_rule_is_still_compiled_when_it_loads(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(GOOD_RULE.replace("(?P<secret>acme_", "(?P<secret>(acme_"))
+    done = run_keyscan(str(tmp_path), "--rules", str(tmp_path / "bad.yaml"), "--no-progress")
+    assert done.returncode == 2
+    assert "bad.yaml" in done.stderr and "does not compile" in done.stderr
 
 
 def test_builtin_library_covers_the_families() -> None:

@@ -75,8 +75,10 @@ def load_rules(
         return cached
     rules: list[Rule] = []
     for position, (name, text) in enumerate(texts):
-        parsed = parse_rule_file(text, name)
-        if position < builtin_files:
+        builtin = position < builtin_files
+        # The built-in patterns are compiled by `rules check` in CI, not at every cold start.
+        parsed = parse_rule_file(text, name, compile_patterns=not builtin)
+        if builtin:
             parsed = tuple(replace(rule, builtin=True) for rule in parsed)
         rules.extend(parsed)
     seen: dict[str, Rule] = {}

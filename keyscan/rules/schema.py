@@ -112,6 +112,10 @@ def _str_list(value: Any, file: str, rule: str | None, field: str) -> tuple[str,
     return tuple(value)
 
 
+# A named group's opening, `(?P<name>` or `(?<name>` (not a lookbehind: `=` and `!` are no name).
+_GROUP_NAME = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
+
+
 def _compiled(pattern: str) -> regex.Pattern[str]:
     import regex  # on use, as in keyscan.config: rules mostly come parsed from the rule cache
 
@@ -127,7 +131,15 @@ def _compile_check(pattern: str, file: str, rule: str | None, field: str) -> Non
         raise RuleError(file, f"does not compile: {exc}", rule, field) from None
 
 
-def _allowlist(value: Any, file: str, rule: str) -> Allowlist:
+def _group_names(pattern: str, compiled: bool) -> frozenset[str]:
+    """The named groups of `pattern`: from the compiled pattern, or (for rules `rules check`
+    has compiled already, see parse_rule) read from its text."""
+    if compiled:
+        return frozenset(_compiled(pattern).groupindex)
+    return frozenset(_GROUP_NAME.findall(pattern))
+
+
+def _allowlist(value: Any, file: str, rule: str, compile_patterns: bool) -> Allowlist:
     if value is None:
         return Allowlist()
     if not isinstance(value, dict):
@@ -142,27 +154,38 @@ def _allowlist(value: Any, file: str, rule: str) -> Allowlist:
         ),
         paths=_str_list(value.get("paths"), file, rule, "allowlist.paths"),
     )
-    for field, patterns in (("allowlist.regexes", allow.regexes), ("allowlist.paths", allow.paths)):
-        for pattern in patterns:
-            _compile_check(pattern, file, rule, field)
+    if compile_patterns:
+        for field, patterns in (
+            ("allowlist.regexes", allow.regexes),
+            ("allowlist.paths", allow.paths),
+        ):
+            for pattern in patterns:
+                _compile_check(pattern, file, rule, field)
     return allow
 
 
-def _check_network(raw: Mapping[str, Any], pattern: str, where: str, rule_id: str) -> None:
+def _check_network(
+    raw: Mapping[str, Any], pattern: str, where: str, rule_id: str, compiled: bool
+) -> None:
     """hosts/verify/revoke are checked when the rule loads, long before anything is sent."""
     if not any(key in raw for key in ("hosts", "verify", "revoke")):
         return
     from keyscan.remote.spec import SpecError, parse_network
 
-    groups = frozenset(_compiled(pattern).groupindex) - {"secret"}
+    groups = _group_names(pattern, compiled) - {"secret"}
     try:
         parse_network(rule_id, raw.get("hosts"), raw.get("verify"), raw.get("revoke"), groups)
     except SpecError as exc:
         raise RuleError(where, exc.message, rule_id, exc.field) from None
 
 
-def parse_rule(raw: Any, file: str, index: int) -> Rule:
-    """Validate one rule mapping against the closed schema."""
+def parse_rule(raw: Any, file: str, index: int, compile_patterns: bool = True) -> Rule:
+    """Validate one rule mapping against the closed schema.
+
+    `compile_patterns=False` is for the built-in rules only: compiling their 289 patterns took
+    most of a cold start (about 0.3 s), and `keyscan rules check --strict`, which compiles every
+    one of them, runs in CI before any release. Everything else is still checked.
+    """
     if not isinstance(raw, dict):
         raise RuleError(file, f"rules[{index}] must be a mapping")
     line = raw.line if isinstance(raw, LinedDict) else 0
@@ -204,8 +227,9 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         except re.error as exc:
             raise RuleError(where, f"does not compile: {exc}", rule_id, "at_keyword") from None
     pattern = _str(raw["pattern"], where, rule_id, "pattern")
-    _compile_check(pattern, where, rule_id, "pattern")
-    if "secret" not in _compiled(pattern).groupindex:
+    if compile_patterns:
+        _compile_check(pattern, where, rule_id, "pattern")
+    if "secret" not in _group_names(pattern, compile_patterns):
         raise RuleError(where, "must define the named group (?P<secret>...)", rule_id, "pattern")
     entropy = raw.get("entropy")
     if entropy is not None and (
@@ -218,7 +242,7 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
     multiline = raw.get("multiline", False)
     if not isinstance(multiline, bool):
         raise RuleError(where, "must be true or false", rule_id, "multiline")
-    _check_network(raw, pattern, where, rule_id)
+    _check_network(raw, pattern, where, rule_id, compile_patterns)
     return Rule(
         id=rule_id,
         name=_str(raw["name"], where, rule_id, "name"),
@@ -234,7 +258,7 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
         entropy=float(entropy) if entropy is not None else None,
         checksum=checksum,
         multiline=multiline,
-        allowlist=_allowlist(raw.get("allowlist"), where, rule_id),
+        allowlist=_allowlist(raw.get("allowlist"), where, rule_id, compile_patterns),
         examples=_str_list(raw.get("examples"), where, rule_id, "examples"),
         negative_examples=_str_list(
             raw.get("negative_examples"), where, rule_id, "negative_examples"
@@ -248,8 +272,10 @@ def parse_rule(raw: Any, file: str, index: int) -> Rule:
     )
 
 
-def parse_rule_file(text: str | bytes, file: str) -> tuple[Rule, ...]:
-    """Parse a whole rule file (`rules: [...]`)."""
+def parse_rule_file(
+    text: str | bytes, file: str, compile_patterns: bool = True
+) -> tuple[Rule, ...]:
+    """Parse a whole rule file (`rules: [...]`); see parse_rule for `compile_patterns`."""
     doc = load_yaml(text, file)
     if not isinstance(doc, dict) or "rules" not in doc:
         raise RuleError(file, "must be a mapping with a top-level 'rules' list")
@@ -259,4 +285,4 @@ def parse_rule_file(text: str | bytes, file: str) -> tuple[Rule, ...]:
     raw_rules = doc["rules"]
     if not isinstance(raw_rules, list):
         raise RuleError(file, "'rules' must be a list")
-    return tuple(parse_rule(raw, file, i) for i, raw in enumerate(raw_rules))
+    return tuple(parse_rule(raw, file, i, compile_patterns) for i, raw in enumerate(raw_rules))
