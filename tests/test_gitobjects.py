@@ -78,8 +78,28 @@ def test_a_git_that_cannot_leave_trees_out_lists_the_same(make_repo) -> None:
     assert {ref.type for ref in unfiltered} == {"commit", "tag", "blob"}
 
 
+def _long_history(repo: Path, commits: int) -> None:
+    """`commits` commits, each a new version of one file, written in one `git fast-import` (each
+    commit on the branch continues from the one before)."""
+    stream = []
+    for number in range(commits):
+        content = f"version {number}\n".encode()
+        stream.append(
+            b"commit refs/heads/main\n"
+            + f"committer A <a@example.invalid> {1_700_000_000 + number} +0000\n".encode()
+            + b"data 2\nc\n"
+            + f"M 100644 inline file.txt\ndata {len(content)}\n".encode()
+            + content
+            + b"\n"
+        )
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+
+
 def test_a_listing_stopped_early_leaves_no_git_running(make_repo) -> None:
-    repo = _repository_with_every_kind_of_object(make_repo)
+    # Long enough that the tree walk is still going when the listing is closed: whatever git
+    # the listing started must be gone (killed and reaped), not left running or a zombie.
+    repo = make_repo()
+    _long_history(repo, 3000)
     listing = list_objects(repo, reachable_roots(repo))
     first = next(listing)
     assert first.type == "commit"
