@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, NamedTuple
 
 from keyscan.errors import GitError
 from keyscan.gitcmd import git_env
@@ -32,7 +32,11 @@ class ObjectRef:
 
 
 def _spawn(
-    repo: Path, args: Sequence[str], stdin: int | None, stdout: int | IO[bytes] = subprocess.PIPE
+    repo: Path,
+    args: Sequence[str],
+    stdin: int | None,
+    stdout: int | IO[bytes] = subprocess.PIPE,
+    stderr: int | IO[bytes] = subprocess.PIPE,
 ) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -41,7 +45,7 @@ def _spawn(
             env=git_env(),
             stdin=stdin,
             stdout=stdout,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
@@ -105,38 +109,51 @@ def _object_walk(rev_args: Sequence[str], *filters: str) -> list[str]:
     return ["rev-list", "--objects", "--missing=print", *filters, *rev_args]
 
 
-def _commit_listing(
-    repo: Path, rev_args: Sequence[str]
-) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
-    lister = _spawn(repo, ["rev-list", *rev_args], None)
+class _CommitListing(NamedTuple):
+    lister: subprocess.Popen[bytes]
+    checker: subprocess.Popen[bytes]
+    # rev-list's stderr: a pipe read only once the listing ends could fill up (a warning per
+    # broken ref) and stall rev-list, so its checker, so the listing itself.
+    complaints: IO[bytes]
+
+
+def _commit_listing(repo: Path, rev_args: Sequence[str]) -> _CommitListing:
+    # The file outlives this call: _all_objects closes it.
+    complaints = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        lister = _spawn(repo, ["rev-list", *rev_args], None, stderr=complaints)
+    except BaseException:
+        complaints.close()
+        raise
     assert lister.stdout is not None
     try:
         checker = _spawn(repo, ["cat-file", _CHECK_FORMAT], lister.stdout.fileno())
     except BaseException:
         lister.kill()
         lister.wait()
+        complaints.close()
         raise
     finally:
         # The checker holds its own copy: git's end of output reaches it, not us.
         lister.stdout.close()
-    return lister, checker
+    return _CommitListing(lister, checker, complaints)
 
 
 def _all_objects(
     repo: Path,
     rev_args: Sequence[str],
-    commits: tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]],
+    commits: _CommitListing,
     walker: subprocess.Popen[bytes],
     listing: IO[bytes],
     on_missing: Callable[[str], None],
 ) -> Iterator[ObjectRef]:
-    with listing:
+    lister, checker, complaints = commits
+    with listing, complaints:
         try:
-            lister, checker = commits
             yield from _checked(repo, checker, frozenset({"commit"}), on_missing)
-            errors = _finish(lister)
-            if lister.returncode != 0:
-                raise _failure(lister, repo, "rev-list", errors)
+            if lister.wait() != 0:
+                complaints.seek(0)
+                raise _failure(lister, repo, "rev-list", complaints.read())
             _, errors = walker.communicate()
             if walker.returncode != 0:
                 # git before 2.32 cannot leave the trees out: they are listed and dropped here.
@@ -148,24 +165,21 @@ def _all_objects(
             if walker.returncode != 0:
                 raise _failure(walker, repo, "rev-list", errors)
         finally:
-            for process in (*commits, walker):
+            for process in (lister, checker, walker):
                 if process.poll() is None:
                     process.kill()
-                _finish(process)
+                _reap(process)
         listing.seek(0)
         checker = _spawn(repo, ["cat-file", _CHECK_FORMAT], listing.fileno())
     # The walk lists the commits at its tips again: they came already.
     yield from _checked(repo, checker, _LISTED_TYPES - {"commit"}, on_missing)
 
 
-def _finish(process: subprocess.Popen[bytes]) -> bytes:
-    """Wait for a process whose output is read elsewhere; what it said on stderr."""
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a process whose output is read elsewhere, and close its stderr pipe."""
     process.wait()
-    if process.stderr is None or process.stderr.closed:
-        return b""
-    errors = process.stderr.read()
-    process.stderr.close()
-    return errors
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def _checked(
