@@ -61,8 +61,9 @@ def _failure(
     return GitError(f"{repo}: git {name} failed: {message[-1] if message else process.returncode}")
 
 
-# What a history audit reads: file versions, and the messages of commits and annotated tags.
-_LISTED_TYPES = frozenset({"blob", "commit", "tag"})
+# What the tree walk gives a history audit: file versions and annotated tags (the commits at
+# its tips are listed again there, and came already from the commit listing).
+_WALKED_TYPES = frozenset({"blob", "tag"})
 # Trees are walked for the paths of blobs but never needed themselves (git 2.32 and later).
 _NO_TREES = "--filter=object:type=blob"
 _CHECK_FORMAT = "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"
@@ -99,7 +100,7 @@ def list_objects(
         commits = _commit_listing(repo, rev_args)
     except BaseException:
         walker.kill()
-        walker.wait()
+        _reap(walker)
         listing.close()
         raise
     return _all_objects(repo, rev_args, commits, walker, listing, on_missing)
@@ -171,8 +172,7 @@ def _all_objects(
                 _reap(process)
         listing.seek(0)
         checker = _spawn(repo, ["cat-file", _CHECK_FORMAT], listing.fileno())
-    # The walk lists the commits at its tips again: they came already.
-    yield from _checked(repo, checker, _LISTED_TYPES - {"commit"}, on_missing)
+    yield from _checked(repo, checker, _WALKED_TYPES, on_missing)
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
