@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from keyscan.blobscan import BlobScanner
 from keyscan.model import Finding, ScanResult
@@ -24,6 +25,12 @@ from keyscan.workers import (
     scan_objects_in_worker,
     worker_ready,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
 
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
@@ -242,7 +249,7 @@ def scan_git_objects(
             for batch in batches:
                 take(scan_objects(scanner, catfile, batch), len(batch))
     else:
-        from concurrent.futures import Future, ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(
             max_workers=jobs,
@@ -252,15 +259,38 @@ def scan_git_objects(
             # The workers start (and build their scanners) now, while the listing is read,
             # instead of when the first batch is ready.
             pool.submit(worker_ready)
-            in_flight: deque[tuple[Future[BatchResult], int]] = deque()
-            for batch in batches:
-                in_flight.append((pool.submit(scan_objects_in_worker, batch), len(batch)))
-                # Back-pressure: listing never runs far ahead of the workers.
-                while len(in_flight) >= 2 * jobs:
-                    future, count = in_flight.popleft()
-                    take(future.result(), count)
-            while in_flight:
-                future, count = in_flight.popleft()
-                take(future.result(), count)
+            # Back-pressure: listing never runs far ahead of the workers.
+            for batch, outcome in in_submission_order(
+                lambda batch: pool.submit(scan_objects_in_worker, batch), batches, 2 * jobs
+            ):
+                take(outcome, len(batch))
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or ""))
     return result
+
+
+def in_submission_order(
+    submit: Callable[[Item], Future[Outcome]], items: Iterable[Item], limit: int
+) -> Iterator[tuple[Item, Outcome]]:
+    """Each item with its outcome, in the order of `items`, with at most `limit` submitted
+    and not yet done at any time.
+
+    A new item goes out as soon as any one is done, not only the oldest: waiting for the oldest
+    left a worker that had finished the younger ones idle behind one long batch. Outcomes still
+    come in submission order, so what a run reports does not depend on which worker was quicker.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    submitted: deque[tuple[Item, Future[Outcome]]] = deque()
+    running: set[Future[Outcome]] = set()
+    for item in items:
+        future = submit(item)
+        submitted.append((item, future))
+        running.add(future)
+        while len(running) >= limit:
+            running = wait(running, return_when=FIRST_COMPLETED).not_done
+        while submitted and submitted[0][1].done():
+            done_item, done = submitted.popleft()
+            yield done_item, done.result()
+    while submitted:
+        done_item, done = submitted.popleft()
+        yield done_item, done.result()

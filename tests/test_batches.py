@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from keyscan.scan import (
     SORT_WINDOW,
     TAIL_BATCH_BYTES,
     _object_batches,
+    in_submission_order,
 )
 from keyscan.sources.gitobjects import ObjectRef
 
@@ -88,3 +91,24 @@ def test_messages_go_out_before_the_first_window_of_blobs_fills() -> None:
     assert len(listed) == OBJECT_BATCH_FILES  # nothing was read ahead of the batch
     assert next(batches) == commits[OBJECT_BATCH_FILES : 2 * OBJECT_BATCH_FILES]
     assert len(listed) == 2 * OBJECT_BATCH_FILES
+
+
+def test_a_long_first_batch_does_not_hold_back_the_others() -> None:
+    # The first batch can only finish once the ten after it have: with a new batch going out
+    # only when the oldest is done, the two workers would wait on each other for ever.
+    others_done = threading.Event()
+    finished: list[int] = []
+
+    def work(item: int) -> int:
+        if item == 0:
+            assert others_done.wait(timeout=60), "batches behind the first never went out"
+        finished.append(item)
+        if len(finished) == 10:
+            others_done.set()
+        return item * item
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(in_submission_order(lambda item: pool.submit(work, item), range(11), 4))
+    # Taken in submission order all the same, whichever finished first.
+    assert outcomes == [(item, item * item) for item in range(11)]
+    assert finished[-1] == 0
