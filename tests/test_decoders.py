@@ -296,6 +296,57 @@ def test_quote_only_literals_without_a_keyword_are_passed_over() -> None:
     ]
 
 
+def test_notebook_code_lines_without_a_keyword_are_passed_over() -> None:
+    # A notebook is one JSON literal per line of code, each ending in `\\n`, many holding `\\"`:
+    # with no keyword in them, their decoding shows stage 1 and the decoders nothing new.
+    code = [
+        'print(\\"mean:\\", np.mean(values))\\n',
+        '\\tlabel = \\"total\\"\\r\\n',
+        'path = \\"C:\\\\temp\\"\\n',  # `\\\\t`: a backslash and a t in the code, not a tab
+    ]
+    data = "".join(f'    "{line}",\n' for line in code).encode()
+    assert [layer.data for layer in escape_layers(data, lambda start, end: False)] == [
+        b'path = "C:\\temp"\n'
+    ]
+    assert len(list(escape_layers(data, lambda start, end: True))) == 3
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        # Raw, a base64 run after `\\n` or `\\t` starts with the escape's letter and decodes
+        # to nothing; the run alone marks the line.
+        "config:\\n" + base64.b64encode(b"[settings]\ndebug = true\n").decode(),
+        "\\t" + base64.b64encode(b"[settings]\ndebug = true\n").decode(),
+        # A percent run decodes differently once the escape before it is a line break.
+        'say(\\"hi\\")\\nhttps%3A%2F%2Fexample.com%2Fdocs',
+        # A Secret manifest's values are read from its lines, which the escapes make.
+        "apiVersion: v1\\nkind: Secret\\ndata:\\n  key: dmFsdWU=\\n",
+    ],
+)
+def test_literals_whose_decoding_can_reveal_encoded_text_are_decoded(inner: str) -> None:
+    data = f'    "{inner}",\n'.encode()
+    assert len(list(escape_layers(data, lambda start, end: False))) == 1
+
+
+def test_a_base64_secret_after_an_escaped_line_break_is_found(tmp_path: Path) -> None:
+    # No keyword and no other escape in the literal: only its decoding lines the base64 up.
+    token = github_pat(random.Random(45))
+    encoded = base64.b64encode(f"GITHUB_TOKEN={token}\n".encode()).decode()
+    (tmp_path / "out.json").write_text('{"text": "header\\n' + encoded + '"}\n')
+    found = _where(_scan(tmp_path))
+    assert ("out.json", 1, 11, "github.pat-classic", ("escapes", "base64")) in found, found
+
+
+def test_a_secret_manifest_on_one_escaped_line_is_found(tmp_path: Path) -> None:
+    password = corpus_password(random.Random(46))
+    value = base64.b64encode(password.encode()).decode()
+    manifest = "\\n".join(["apiVersion: v1", "kind: Secret", "data:", f"  password: {value}", ""])
+    (tmp_path / "release.json").write_text('{"manifest": "' + manifest + '"}\n')
+    secrets = {f["rule_id"] for f in _scan(tmp_path, "--show-secrets") if password in f["secret"]}
+    assert secrets, _where(_scan(tmp_path))
+
+
 def test_a_long_line_of_escaped_json_is_decoded_in_one_pass(tmp_path: Path) -> None:
     # A notebook output cell: one 400 KB JSON string of JavaScript whose own JSON is escaped.
     # Quotes pair in one pass over the line (finding a whole literal afresh at every quote took

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -272,7 +273,7 @@ def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(
 
 
 class _EveryLiteralDecoded(BlobScanner):
-    """The scanner as it was before escape_layers could pass over quote-only literals."""
+    """The scanner as it was before escape_layers could pass over literals without keywords."""
 
     def _keyword_test(self, data: bytes, stage1: Stage1) -> Callable[[int, int], bool]:
         return lambda start, end: True
@@ -280,8 +281,8 @@ class _EveryLiteralDecoded(BlobScanner):
 
 @st.composite
 def quoted_documents(draw: st.DrawFn) -> bytes:
-    """Documents whose pieces sit inside string literals with their quotes escaped, the way
-    JSON embedded in a JSON or JavaScript string looks."""
+    """Documents whose pieces sit inside string literals with their quotes and line breaks
+    escaped, the way JSON embedded in a JSON or JavaScript string, or a notebook, looks."""
     ruleset = builtin()
     # Examples of the rules a quote escape can hide a keyword from (a quote in a keyword, or a
     # gated keyword), drawn as often as all the others together.
@@ -291,16 +292,26 @@ def quoted_documents(draw: st.DrawFn) -> bytes:
         if any('"' in k or k.encode() in ruleset.quote_escaped_keywords for k in rule.keywords)
         for example in rule.examples
     ]
+    # Encoded examples right after a line-break or tab escape (`\\n<base64>`), where only the
+    # decoded literal shows the run as it was encoded, drawn as often as the others too.
+    encoded = [
+        escape + encode(example.encode()).decode()
+        for example in all_examples()[::5]
+        for encode in (base64.b64encode, lambda text: urllib.parse.quote(text).encode())
+        for escape in ("\\n", "\\t", "")
+    ]
     pieces = st.one_of(
         st.sampled_from(hideable),
+        st.sampled_from(encoded),
         st.sampled_from([*all_examples(), *keyword_fragments(), *MARKER_TEXTS]),
     )
+    separators = ["", " ", ": ", "=", "\\", "{", "}", "\\n", "\\t", "\\r\\n", "\\\\n"]
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
         parts = [draw(noise.filter(lambda t: "\n" not in t and '"' not in t))]
         for _ in range(draw(st.integers(0, 3))):
-            parts.append(draw(pieces).replace("\n", " "))
-            parts.append(draw(st.sampled_from(["", " ", ": ", "=", "\\", "{", "}"])))
+            parts.append(draw(pieces).replace("\n", draw(st.sampled_from([" ", "\\n"]))))
+            parts.append(draw(st.sampled_from(separators)))
         inner = "".join(parts).replace('"', '\\"')
         lines.append(draw(st.sampled_from(["x = ", "", '{"k": '])) + f'"{inner}"')
     return "\n".join(lines).encode()
@@ -308,9 +319,10 @@ def quoted_documents(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(quoted_documents())
-def test_passing_over_quote_only_literals_loses_no_finding(data: bytes) -> None:
-    # A literal whose only escapes are \" and whose raw text holds no keyword is not decoded:
-    # the findings must be exactly those of decoding every literal.
+def test_passing_over_literals_without_a_keyword_loses_no_finding(data: bytes) -> None:
+    # A literal whose only escapes are \", \n, \t or \r and whose raw text holds no keyword nor
+    # anything its decoding could reveal is not decoded: the findings must be exactly those of
+    # decoding every literal.
     for scanner in scanners():
         everything = _EveryLiteralDecoded(scanner.ruleset, scanner.engine, scanner.options)
         assert scan(scanner, data).findings == scan(everything, data).findings

@@ -173,9 +173,22 @@ def percent_layers(data: bytes) -> Iterator[Decoded]:
             yield Decoded("percent", start, end, decoded, True)
 
 
-_ESCAPE_MARKER = re.compile(rb"\\[\"'ux/]")
-# Any escape but \" (a backslash not followed by a quote).
-_NOT_A_QUOTE_ESCAPE = re.compile(rb'\\[^"]')
+# What a line must hold for its literals' decoding to show anything a scan of the raw line does
+# not (escape_layers): an escape other than \n, \t and \r (a quote escape may hide a keyword,
+# \uXXXX and \/ make text); a base64 or hex run right after one of those three, whose raw form
+# starts with the escape's letter; a Kubernetes Secret manifest written on one line, whose values
+# the Kubernetes decoder reads only from its decoded lines. Stage 1 looks for it in every blob
+# (decoders.markers), so a blob without it never runs this decoder.
+ESCAPE_MARKER = rb"\\(?:[\"'ux/]|[ntr][A-Za-z0-9+/]{24})|Secret\\[nr]"
+_ESCAPE_MARKER = re.compile(ESCAPE_MARKER)
+# What makes a literal's decoding worth scanning even when it holds no keyword (_inert): an
+# escape other than \", \n, \t and \r, or one of those three followed by a base64 or hex run long
+# enough to decode (_MIN_BASE64); besides, a percent escape and "Secret" (a percent run or a
+# manifest reads differently once its escapes are decoded). Three searches, not one regex of
+# all: each skips ahead to its first character at C speed, where an alternation of all would
+# try every position.
+_REVEALING_ESCAPE = re.compile(rb'\\(?:[^"ntr]|[ntr][A-Za-z0-9+/]{24})')
+_SECRET_MARKER = b"Secret"
 
 
 def escape_layers(
@@ -184,13 +197,16 @@ def escape_layers(
     """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`).
 
     `holds_keyword(start, end)`, when given, says whether `data[start:end]`, read with its `\\"`
-    escapes decoded, may hold a keyword. A literal whose only escapes are `\\"` and which holds
-    none yields no layer: decoding only drops backslashes, so stage 1 would find nothing in it,
-    and its encoded runs (base64, hex, percent: none contains `"` or a backslash) are the raw
-    data's own, which the raw data's decoders already see.
+    escapes decoded, may hold a keyword. A literal that holds none yields no layer unless its
+    decoding could show a decoder something the raw data does not (_inert). Decoding `\\"`,
+    `\\n`, `\\t` and `\\r` puts a quote or a blank where two characters were, so stage 1 finds
+    no keyword in the decoded text that it did not find in the raw one (no keyword holds a
+    blank, and those holding a quote are looked for escaped), and the encoded runs (base64,
+    hex, percent: none contains a quote, a blank or a backslash) are the raw data's own, which
+    its decoders already see, except a run right after `\\n`, `\\t` or `\\r`, whose raw form
+    starts with that letter. Notebooks are made of such literals: one per line of code.
     """
-    # Strings whose only escapes are \\n or \\t decode to what a scan of the raw line sees, so
-    # only lines holding another escape are looked at.
+    # Only lines holding the marker can decode to anything new (ESCAPE_MARKER).
     marker = _ESCAPE_MARKER.search(data)
     while marker is not None:
         line_start = data.rfind(b"\n", 0, marker.start()) + 1
@@ -213,10 +229,13 @@ def escape_layers(
 def _inert(
     data: bytes, start: int, end: int, holds_keyword: Callable[[int, int], bool] | None
 ) -> bool:
-    """`data[start:end]` has no escape but `\\"` and holds no keyword (escape_layers)."""
+    """`data[start:end]` holds no keyword and nothing its decoding could reveal to a decoder
+    (escape_layers)."""
     return (
         holds_keyword is not None
-        and _NOT_A_QUOTE_ESCAPE.search(data, start, end) is None
+        and _REVEALING_ESCAPE.search(data, start, end) is None
+        and data.find(_SECRET_MARKER, start, end) == -1
+        and (data.find(b"%", start, end) == -1 or _PERCENT_ESCAPE.search(data, start, end) is None)
         and not holds_keyword(start, end)
     )
 

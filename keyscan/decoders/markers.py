@@ -7,13 +7,13 @@ condition of its decoder, never a heuristic: findings are identical with and wit
 
 from __future__ import annotations
 
-from keyscan.decoders.encodings import ASCII_SEXTETS
+from keyscan.decoders.encodings import ASCII_SEXTETS, ESCAPE_MARKER
 
 # (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
 # only needs to know whether each occurs at all.
 DECODER_MARKERS: tuple[tuple[str, bytes], ...] = (
     ("kubernetes", rb"Secret"),  # a manifest's `kind: Secret`
-    ("escapes", rb"\\[\"'ux/]"),  # an escape other than \n or \t
+    ("escapes", ESCAPE_MARKER),
     ("percent", rb"%[0-9A-Fa-f]{2}"),
 )
 ALL_MARKERS: frozenset[str] = frozenset(name for name, _ in DECODER_MARKERS)

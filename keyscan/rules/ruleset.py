@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import regex
 
 # Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
-ENGINE_SEMANTICS = 2
+ENGINE_SEMANTICS = 3
 
 
 class Ruleset:
