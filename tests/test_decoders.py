@@ -329,6 +329,17 @@ def test_literals_whose_decoding_can_reveal_encoded_text_are_decoded(inner: str)
     assert len(list(escape_layers(data, lambda start, end: False))) == 1
 
 
+def test_a_notebook_image_is_not_decoded_for_its_escaped_line_breaks() -> None:
+    # An image output: base64 of binary data in lines each ending in `\\n`. Stage 1 saw no
+    # encoded text end in it (none of its runs can decode to text), so the line is passed over.
+    png = base64.b64encode(bytes(random.Random(47).randrange(256) for _ in range(3000))).decode()
+    lines = "\\n".join(png[index : index + 76] for index in range(0, len(png), 76))
+    data = f'      "image/png": "{lines}\\n",\n'.encode()
+    assert list(escape_layers(data, lambda start, end: False, encoded_ends=[])) == []
+    # Without stage 1's ends (the regex engine) every such line is looked at.
+    assert len(list(escape_layers(data, lambda start, end: False, encoded_ends=None))) == 1
+
+
 def test_a_base64_secret_after_an_escaped_line_break_is_found(tmp_path: Path) -> None:
     # No keyword and no other escape in the literal: only its decoding lines the base64 up.
     token = github_pat(random.Random(45))

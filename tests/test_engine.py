@@ -322,10 +322,14 @@ def quoted_documents(draw: st.DrawFn) -> bytes:
 def test_passing_over_literals_without_a_keyword_loses_no_finding(data: bytes) -> None:
     # A literal whose only escapes are \", \n, \t or \r and whose raw text holds no keyword nor
     # anything its decoding could reveal is not decoded: the findings must be exactly those of
-    # decoding every literal.
-    for scanner in scanners():
-        everything = _EveryLiteralDecoded(scanner.ruleset, scanner.engine, scanner.options)
-        assert scan(scanner, data).findings == scan(everything, data).findings
+    # decoding every literal, on the regex engine, which gives no encoded-text ends, so that
+    # no line is passed over for where hyperscan saw encoded text end either.
+    regex_scanner, hyperscan_scanner = scanners()
+    ruleset = regex_scanner.ruleset
+    everything = _EveryLiteralDecoded(ruleset, RegexEngine(ruleset), regex_scanner.options)
+    expected = scan(everything, data).findings
+    assert scan(regex_scanner, data).findings == expected
+    assert scan(hyperscan_scanner, data).findings == expected
 
 
 @functools.lru_cache(maxsize=1)

@@ -43,7 +43,7 @@ def decode_layers_within(
     if "kubernetes" in markers:
         layers += kubernetes_layers(data)
     if "escapes" in markers:
-        layers += escape_layers(data, holds_keyword)
+        layers += escape_layers(data, holds_keyword, encoded_ends)
     if "percent" in markers:
         layers += percent_layers(data)
     if not path.endswith(_DIGEST_FILES):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import json
 import re
@@ -180,19 +181,20 @@ def percent_layers(data: bytes) -> Iterator[Decoded]:
 # the Kubernetes decoder reads only from its decoded lines. Stage 1 looks for it in every blob
 # (decoders.markers), so a blob without it never runs this decoder.
 ESCAPE_MARKER = rb"\\(?:[\"'ux/]|[ntr][A-Za-z0-9+/]{24})|Secret\\[nr]"
-_ESCAPE_MARKER = re.compile(ESCAPE_MARKER)
-# What makes a literal's decoding worth scanning even when it holds no keyword (_inert): an
-# escape other than \", \n, \t and \r, or one of those three followed by a base64 or hex run long
-# enough to decode (_MIN_BASE64); besides, a percent escape and "Secret" (a percent run or a
-# manifest reads differently once its escapes are decoded). Three searches, not one regex of
-# all: each skips ahead to its first character at C speed, where an alternation of all would
-# try every position.
-_REVEALING_ESCAPE = re.compile(rb'\\(?:[^"ntr]|[ntr][A-Za-z0-9+/]{24})')
+# The same, read from each backslash on: a regex that starts with a literal skips ahead to it at
+# C speed, where one with an alternation at its start tries every position.
+_TEXT_ESCAPE = rb"\\(?:[\"'ux/]|(?<=Secret\\)[nr])"
+_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE + rb"|\\[ntr][A-Za-z0-9+/]{24}")
+_TEXT_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE)
+_RUN_AFTER_ESCAPE = re.compile(rb"\\[ntr][A-Za-z0-9+/]{24}")
+_OTHER_ESCAPE = re.compile(rb'\\[^"ntr]')
 _SECRET_MARKER = b"Secret"
 
 
 def escape_layers(
-    data: bytes, holds_keyword: Callable[[int, int], bool] | None = None
+    data: bytes,
+    holds_keyword: Callable[[int, int], bool] | None = None,
+    encoded_ends: Sequence[int] | None = None,
 ) -> Iterator[Decoded]:
     """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`).
 
@@ -205,21 +207,36 @@ def escape_layers(
     hex, percent: none contains a quote, a blank or a backslash) are the raw data's own, which
     its decoders already see, except a run right after `\\n`, `\\t` or `\\r`, whose raw form
     starts with that letter. Notebooks are made of such literals: one per line of code.
+
+    Such a run decodes to text only if stage 1 saw encoded text end inside it (`encoded_ends`,
+    decoders.markers: the marker matches at any alignment, so the run's letter does not hide
+    it): a notebook's images, base64 lines each after a `\\n`, do not make their lines decoded.
     """
-    # Only lines holding the marker can decode to anything new (ESCAPE_MARKER).
+    ends = None if encoded_ends is None else sorted(encoded_ends)
+
+    def encoded_in(start: int, end: int) -> bool:
+        if ends is None:
+            return True
+        first = bisect.bisect_right(ends, start)
+        return first < len(ends) and ends[first] <= end
+
     marker = _ESCAPE_MARKER.search(data)
     while marker is not None:
         line_start = data.rfind(b"\n", 0, marker.start()) + 1
         line_end = data.find(b"\n", marker.end())
         line_end = len(data) if line_end == -1 else line_end
         marker = _ESCAPE_MARKER.search(data, line_end)
-        if _inert(data, line_start, line_end, holds_keyword):
+        if _TEXT_ESCAPE_MARKER.search(data, line_start, line_end) is None and not encoded_in(
+            line_start, line_end
+        ):
+            continue  # marked only by runs that cannot decode to text
+        if _inert(data, line_start, line_end, holds_keyword, encoded_in):
             continue  # every literal on the line would be passed over too
         for start, end in _string_literals(data, line_start, line_end):
             literal = data[start:end]
             if b"\\" not in literal:
                 continue
-            if _inert(data, start, end, holds_keyword):
+            if _inert(data, start, end, holds_keyword, encoded_in):
                 continue
             decoded = _unescape(literal)
             if decoded is not None and decoded != literal and len(decoded) >= 8:
@@ -227,13 +244,21 @@ def escape_layers(
 
 
 def _inert(
-    data: bytes, start: int, end: int, holds_keyword: Callable[[int, int], bool] | None
+    data: bytes,
+    start: int,
+    end: int,
+    holds_keyword: Callable[[int, int], bool] | None,
+    encoded_in: Callable[[int, int], bool],
 ) -> bool:
     """`data[start:end]` holds no keyword and nothing its decoding could reveal to a decoder
-    (escape_layers)."""
+    (escape_layers): no escape but \\", \\n, \\t and \\r, none of those three before a run
+    that may decode to text, no percent escape and no "Secret" (a percent run or a manifest
+    reads differently once the escapes in it are decoded). Each is its own search, for the
+    reason given at _ESCAPE_MARKER."""
     return (
         holds_keyword is not None
-        and _REVEALING_ESCAPE.search(data, start, end) is None
+        and _OTHER_ESCAPE.search(data, start, end) is None
+        and not (encoded_in(start, end) and _RUN_AFTER_ESCAPE.search(data, start, end))
         and data.find(_SECRET_MARKER, start, end) == -1
         and (data.find(b"%", start, end) == -1 or _PERCENT_ESCAPE.search(data, start, end) is None)
         and not holds_keyword(start, end)
