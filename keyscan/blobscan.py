@@ -76,6 +76,11 @@ class BlobScanner:
         result = BlobResult()
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         stage1 = self._scan_layer(blob, data, result, None)
+        # Nothing for stage 2 and nothing any decoder could start from: most blobs of a history,
+        # whose scan then costs little more than stage 1.
+        undecodable = stage1.encoded_ends is not None and not stage1.encoded_ends
+        if undecodable and not (stage1.hits or stage1.markers or blob.binary):
+            return result
         result.markers = stage1.markers
         multiline = self.ruleset.multiline_keywords
         result.multiline_hits = sorted(start for index, start in stage1.hits if index in multiline)
