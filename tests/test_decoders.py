@@ -251,6 +251,15 @@ def test_keystores_committed_as_files_or_base64(tmp_path: Path) -> None:
         st.one_of(
             st.binary(min_size=18, max_size=90),
             st.text(st.characters(max_codepoint=0x7E), min_size=18, max_size=90).map(str.encode),
+            # Text with tabs and line breaks in any place: printable, yet control characters.
+            st.text(
+                st.one_of(
+                    st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                    st.sampled_from("\t\n\r"),
+                ),
+                min_size=18,
+                max_size=90,
+            ).map(str.encode),
             # Mostly ASCII with one accented letter: text within looks_like_text's 3% allowance.
             st.tuples(
                 st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=70),

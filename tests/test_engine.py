@@ -148,7 +148,11 @@ def test_blob_id_matches_git() -> None:
 def text_with_encodings(draw: st.DrawFn) -> bytes:
     """Noise, identifiers and base64/hex of text: printable ASCII with at most a couple of
     accented letters, the most unprintable bytes text may hold and still be decoded."""
-    printable = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+    # Tabs and line breaks are printable to looks_like_text but are control characters, which
+    # the markers tell apart from the others by their bits.
+    printable = st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E), st.sampled_from("\t\n\r")
+    )
     parts: list[bytes] = []
     for _ in range(draw(st.integers(1, 6))):
         text = draw(st.text(printable, max_size=90))
@@ -178,6 +182,21 @@ def test_encoded_text_markers_never_hide_a_run_that_decodes(data: bytes) -> None
     assert stage1.encoded_ends is not None
     everywhere = list(base64_and_hex_layers(data))
     assert list(base64_and_hex_layers(data, stage1.encoded_ends)) == everywhere
+
+
+@pytest.mark.parametrize("shift", range(4))
+@pytest.mark.parametrize("encode", [base64.b64encode, lambda text: text.hex().encode()])
+def test_encoded_text_markers_see_text_made_of_short_lines(
+    shift: int, encode: Callable[[bytes], bytes]
+) -> None:
+    # Line breaks, tabs and carriage returns are printable to looks_like_text but are control
+    # characters: the markers must let them through wherever they fall in a group or a byte.
+    text = ("ab" * shift).encode() + b"x\tk=1\r\n" * 5 + b"a\nb\n" * 4
+    data = b"v = " + encode(text) + b"\n"
+    stage1 = scanners()[1].engine.scan(data)
+    assert stage1.encoded_ends
+    decoded = [layer.data for layer in base64_and_hex_layers(data, stage1.encoded_ends)]
+    assert decoded == [text]
 
 
 def test_one_value_matched_by_two_generic_rules_is_one_finding() -> None:

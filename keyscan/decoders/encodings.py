@@ -31,14 +31,17 @@ def _sextets(accept: Callable[[int], bool]) -> bytes:
     return bytes(char for value, char in enumerate(_BASE64_CHARS) if accept(value))
 
 
-# Base64 of ASCII text has a fixed shape: in every 4-character group the first character carries
-# the top bit of the first byte, the second the top bit of the second, the third the top bit of
-# the third. A group whose character says "top bit set" decodes to a byte above 0x7F, which
-# `looks_like_text` counts as unprintable, so counting such characters rejects a run (a
-# CamelCase identifier, a digest) exactly and without decoding it.
-ASCII_SEXTETS = (
-    _sextets(lambda value: value < 32),
-    _sextets(lambda value: value % 16 < 8),
+# Base64 of text has a fixed shape. In every 4-character group the first character holds the
+# top six bits of the first byte, the second the next two bits and the top four of the second
+# byte, the third the rest of the second byte and the top two bits of the third. A byte
+# `looks_like_text` counts as printable (0x20 to 0x7E, tab, line feed, carriage return) has its
+# top bit clear and is not 0x00-0x08 (top six bits below 2, or from 4 to 7) nor 0x10-0x1F (top
+# four bits 1), and each of those shows in one character alone. A character outside these sets
+# means an unprintable byte, so counting them rejects a run (a CamelCase identifier, a digest,
+# base64 of binary data full of zero bytes) exactly and without decoding it.
+PRINTABLE_SEXTETS = (
+    _sextets(lambda value: value < 32 and value not in (0, 1, 4, 5, 6, 7)),
+    _sextets(lambda value: value % 16 < 8 and value % 16 != 1),
     _sextets(lambda value: value % 4 < 2),
 )
 # looks_like_text allows 3% unprintable bytes; 1/33 is a hair above, so rounding never rejects a
@@ -50,12 +53,12 @@ def _cannot_be_text(body: bytes) -> bool:
     """True only if decoding `body` would give more unprintable bytes than text may hold."""
     allowed = len(body) * 3 // 4
     # The first characters alone settle most runs (CamelCase identifiers), at a third the cost.
-    high_bytes = len(body[::4].translate(None, ASCII_SEXTETS[0]))
-    if high_bytes * _UNPRINTABLE_SHARE > allowed:
+    unprintable = len(body[::4].translate(None, PRINTABLE_SEXTETS[0]))
+    if unprintable * _UNPRINTABLE_SHARE > allowed:
         return True
-    high_bytes += len(body[1::4].translate(None, ASCII_SEXTETS[1]))
-    high_bytes += len(body[2::4].translate(None, ASCII_SEXTETS[2]))
-    return high_bytes * _UNPRINTABLE_SHARE > allowed
+    unprintable += len(body[1::4].translate(None, PRINTABLE_SEXTETS[1]))
+    unprintable += len(body[2::4].translate(None, PRINTABLE_SEXTETS[2]))
+    return unprintable * _UNPRINTABLE_SHARE > allowed
 
 
 def base64_and_hex_layers(data: bytes, near: Sequence[int] | None = None) -> Iterator[Decoded]:
@@ -90,12 +93,14 @@ def _all_runs(data: bytes) -> Iterator[tuple[int, int]]:
 
 
 def _runs_around(data: bytes, offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
-    """The maximal runs of at least _MIN_BASE64 characters holding the byte before each offset."""
+    """The maximal runs of at least _MIN_BASE64 characters that end at each offset or one byte
+    before it (a marker's end: decoders.markers)."""
     done = 0
     for offset in sorted(offsets):
-        if offset <= done:
+        inside = offset - 1 if _BASE64_TABLE[data[offset - 1]] == 0x41 else offset - 2
+        if inside < done:
             continue  # inside the run just seen
-        start, end = _run_start(data, offset - 1), _run_end(data, offset)
+        start, end = _run_start(data, inside), _run_end(data, inside + 1)
         done = end
         if end - start >= _MIN_BASE64:
             yield start, end
@@ -208,7 +213,7 @@ def escape_layers(
     its decoders already see, except a run right after `\\n`, `\\t` or `\\r`, whose raw form
     starts with that letter. Notebooks are made of such literals: one per line of code.
 
-    Such a run decodes to text only if stage 1 saw encoded text end inside it (`encoded_ends`,
+    Such a run decodes to text only if stage 1 saw a marker of encoded text in it (`encoded_ends`,
     decoders.markers: the marker matches at any alignment, so the run's letter does not hide
     it): a notebook's images, base64 lines each after a `\\n`, do not make their lines decoded.
     """
@@ -217,8 +222,9 @@ def escape_layers(
     def encoded_in(start: int, end: int) -> bool:
         if ends is None:
             return True
+        # A run ending the literal is marked past the closing quote.
         first = bisect.bisect_right(ends, start)
-        return first < len(ends) and ends[first] <= end
+        return first < len(ends) and ends[first] <= end + 1
 
     marker = _ESCAPE_MARKER.search(data)
     while marker is not None:

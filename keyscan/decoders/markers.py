@@ -7,7 +7,7 @@ condition of its decoder, never a heuristic: findings are identical with and wit
 
 from __future__ import annotations
 
-from keyscan.decoders.encodings import ASCII_SEXTETS, ESCAPE_MARKER
+from keyscan.decoders.encodings import ESCAPE_MARKER, PRINTABLE_SEXTETS
 
 # (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
 # only needs to know whether each occurs at all.
@@ -18,22 +18,28 @@ DECODER_MARKERS: tuple[tuple[str, bytes], ...] = (
 )
 ALL_MARKERS: frozenset[str] = frozenset(name for name, _ in DECODER_MARKERS)
 
-# Where base64 or hex that decodes to text can be: stage 1 reports the end of every match, and
+# Where base64 or hex that decodes to text can be: stage 1 reports where each match ends, and
 # the decoder looks only at the runs around those ends.
 #
-# Base64 of text: in each 4-character group the first three characters carry the top bits of
-# the three bytes, and text bytes (what looks_like_text accepts: at most 3% unprintable) are
-# almost all below 0x80. With that 3% allowance, every run of 24 or more characters that decodes
-# to text still holds five consecutive groups, aligned to the run's start, whose three bytes are
-# all below 0x80 (the tightest case is an 11-group run with one high byte in the middle). The
-# pattern asks for five such groups at any alignment, which is weaker, so it never misses.
-# The character sets are the decoder's own (encodings.ASCII_SEXTETS); none holds a character
-# that means something inside a regex class.
-_ASCII_GROUP = b"".join(b"[" + chars + b"]" for chars in ASCII_SEXTETS) + b"[A-Za-z0-9+/]"
-# Hex of text: each byte's first digit is 0-7. A hex run of 32 digits or more that decodes to
-# text holds sixteen such bytes in a row (16 bytes allow no unprintable byte; longer runs allow
-# one per 33 and still keep sixteen in a row).
+# Base64 of text: in each 4-character group the first three characters show whether each of
+# the three bytes can be printable (encodings.PRINTABLE_SEXTETS). Text (what looks_like_text
+# accepts: at most 3% unprintable bytes) still holds, in every run of 24 or more characters
+# that decodes to it, five consecutive groups aligned to the run's start whose three bytes are
+# all printable (the tightest case is an 11-group run with one unprintable byte in the middle).
+# The pattern asks for five groups that pass the character sets at any alignment, which is
+# weaker, so it never misses. None of the sets holds a character that means something inside a
+# regex class.
+_PRINTABLE_GROUP = b"".join(b"[" + chars + b"]" for chars in PRINTABLE_SEXTETS) + b"[A-Za-z0-9+/]"
+# Hex of text: each byte's first digit is 2-7, or 0 for a tab, line feed or carriage return. A
+# hex run of 32 digits or more that decodes to text holds sixteen such bytes in a row (16 bytes
+# allow no unprintable byte; longer runs allow one per 33 and still keep sixteen in a row).
+#
+# Each marker runs on to the end of its base64 run and the character after it (or the end of the
+# data), so that a run gives one end, not one per character: a run of "A"s (zero bytes in a
+# notebook's images) used to be five groups at every offset. An end is thus just past a run, or
+# one character further (encodings._runs_around).
+_REST_OF_RUN = rb"[A-Za-z0-9+/]*(?:[^A-Za-z0-9+/]|$)"
 ENCODED_TEXT_MARKERS: tuple[bytes, ...] = (
-    b"(?:" + _ASCII_GROUP + b"){5}",
-    rb"(?:[0-7][0-9a-fA-F]){16}",
+    b"(?:" + _PRINTABLE_GROUP + b"){5}" + _REST_OF_RUN,
+    rb"(?:[2-7][0-9a-fA-F]|0[9aAdD]){16}" + _REST_OF_RUN,
 )
