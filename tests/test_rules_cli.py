@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from keyscan.rules.load import load_rules
+from keyscan.rules.ruleset import Ruleset
 from tests.conftest import run_keyscan
 
 GOOD_RULE = """
@@ -156,3 +159,39 @@ def test_pathological_rule_times_out_without_hanging(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"rule timed out"' in done.stdout
+
+
+def test_the_ruleset_hash_is_the_same_in_every_process_and_follows_what_a_rule_matches(
+    tmp_path: Path,
+) -> None:
+    # Audit caches are keyed on it: a hash that moved with string hash randomisation would
+    # miss every cache, and one blind to a rule's meaning would replay stale verdicts.
+    program = (
+        "import sys; from keyscan.rules.load import load_rules; "
+        "from keyscan.rules.ruleset import Ruleset; "
+        "print(Ruleset(load_rules(cache_dir=None)).hash)"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", program],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(hashes) == 1
+    rules = load_rules(cache_dir=None)
+    same = Ruleset(rules).hash
+    assert same in hashes
+    changed = [replace(rules[0], pattern=rules[0].pattern + "x"), *rules[1:]]
+    assert Ruleset(changed).hash != same
+    allowed = [replace(rules[0], allowlist=replace(rules[0].allowlist, stopwords=("x",)))]
+    assert Ruleset([*allowed, *rules[1:]]).hash != same
+    verify = [replace(rules[0], verify={"url": "https://a", "headers": {"b": "1", "a": "2"}})]
+    reordered = [replace(rules[0], verify={"headers": {"a": "2", "b": "1"}, "url": "https://a"})]
+    assert Ruleset([*verify, *rules[1:]]).hash == Ruleset([*reordered, *rules[1:]]).hash
+    # Where a rule is documented is not what it matches.
+    documented = [replace(rules[0], references=("https://example.org",), line=99)]
+    assert Ruleset([*documented, *rules[1:]]).hash == same

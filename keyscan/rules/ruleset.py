@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from keyscan import __version__
@@ -42,18 +43,32 @@ class Ruleset:
         self.keyword_rules: tuple[tuple[int, ...], ...] = tuple(
             tuple(v) for v in keyword_rules.values()
         )
-        self.hash = _ruleset_hash(self.rules)
         self.requires: tuple[tuple[bytes, ...], ...] = tuple(
             tuple(r.encode("utf-8") for r in rule.requires) for rule in self.rules
         )
-        self.at_keyword: tuple[re.Pattern[bytes] | None, ...] = tuple(
+        self._compiled: dict[int, regex.Pattern[str]] = {}
+        self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
+
+    # What follows is worked out on first use: an audit replayed from its record needs only the
+    # hash, and a warm audit's whole run is a tenth of a second.
+
+    @cached_property
+    def hash(self) -> str:
+        return _ruleset_hash(self.rules)
+
+    @cached_property
+    def at_keyword(self) -> tuple[re.Pattern[bytes] | None, ...]:
+        return tuple(
             re.compile(rule.at_keyword.encode("utf-8")) if rule.at_keyword else None
             for rule in self.rules
         )
-        # Keywords whose one rule checks `at_keyword` from the keyword itself on: their hits
-        # are where that check matches, found by `re` scanning in C, instead of one engine hit
-        # per occurrence (a changelog holds thousands of `://`, none with credentials).
-        self.gated_keywords: dict[int, re.Pattern[bytes]] = {}
+
+    @cached_property
+    def gated_keywords(self) -> dict[int, re.Pattern[bytes]]:
+        """Keywords whose one rule checks `at_keyword` from the keyword itself on: their hits
+        are where that check matches, found by `re` scanning in C, instead of one engine hit
+        per occurrence (a changelog holds thousands of `://`, none with credentials)."""
+        gated: dict[int, re.Pattern[bytes]] = {}
         for keyword_index, literal in enumerate(self.keywords):
             users = self.keyword_rules[keyword_index]
             check = self.at_keyword[users[0]]
@@ -64,12 +79,16 @@ class Ruleset:
                 and check is not None
                 and check.pattern.startswith(re.escape(literal))
             ):
-                self.gated_keywords[keyword_index] = check
-        # What a string literal whose only escapes are `\"` must hold, in its raw (escaped,
-        # lower-case) form, for its decoded form to show stage 1 a keyword the raw hits do not:
-        # a keyword with a quote in it, or a gated keyword (its raw hits are where its check
-        # matched the raw text, and decoding changes the text the check reads).
-        self.quote_escaped_keywords: tuple[bytes, ...] = tuple(
+                gated[keyword_index] = check
+        return gated
+
+    @cached_property
+    def quote_escaped_keywords(self) -> tuple[bytes, ...]:
+        """What a string literal whose only escapes are `\\"` must hold, in its raw (escaped,
+        lower-case) form, for its decoded form to show stage 1 a keyword the raw hits do not:
+        a keyword with a quote in it, or a gated keyword (its raw hits are where its check
+        matched the raw text, and decoding changes the text the check reads)."""
+        return tuple(
             sorted(
                 {
                     literal.lower().replace(b'"', b'\\"')
@@ -78,21 +97,27 @@ class Ruleset:
                 }
             )
         )
-        # Keywords of multi-line rules (their windows run on for 16 KB), each with the literals
-        # one of which those rules require near it, or None when one of them requires none.
-        self.multiline_keywords: dict[int, tuple[bytes, ...] | None] = {}
+
+    @cached_property
+    def multiline_keywords(self) -> dict[int, tuple[bytes, ...] | None]:
+        """Keywords of multi-line rules (their windows run on for 16 KB), each with the
+        literals one of which those rules require near it, or None when one of them requires
+        none."""
+        keywords: dict[int, tuple[bytes, ...] | None] = {}
         for keyword_index, users in enumerate(self.keyword_rules):
             literals: tuple[bytes, ...] | None = ()
             for user in (u for u in users if self.rules[u].multiline):
                 required = self.requires[user]
                 literals = None if not required or literals is None else (*literals, *required)
-                self.multiline_keywords[keyword_index] = literals
-        # How far past its own line anything either stage reads for a keyword on that line may
-        # look: the longest keyword or `at_keyword` check (a check may run on past the line's
-        # end). None when a check has no bound: edit scans (keyscan.edits) are then off.
-        self.edit_reach: int | None = _edit_reach(self.keywords, self.at_keyword)
-        self._compiled: dict[int, regex.Pattern[str]] = {}
-        self._allow_regexes: dict[int, tuple[regex.Pattern[str], ...]] = {}
+                keywords[keyword_index] = literals
+        return keywords
+
+    @cached_property
+    def edit_reach(self) -> int | None:
+        """How far past its own line anything either stage reads for a keyword on that line
+        may look: the longest keyword or `at_keyword` check (a check may run on past the
+        line's end). None when a check has no bound: edit scans (keyscan.edits) are then off."""
+        return _edit_reach(self.keywords, self.at_keyword)
 
     def pattern(self, index: int) -> regex.Pattern[str]:
         compiled = self._compiled.get(index)
@@ -190,17 +215,23 @@ def _matching_code_digest() -> bytes:
 _TRANSIENT_FIELDS = frozenset(
     {"source", "line", "examples", "negative_examples", "references", "builtin"}
 )
-_RULE_FIELDS = tuple(f.name for f in fields(Rule))
+_MEANING_FIELDS = tuple(f.name for f in fields(Rule) if f.name not in _TRANSIENT_FIELDS)
+_MAPPING_FIELDS = frozenset({"verify", "revoke"})
 
 
 def _ruleset_hash(rules: Sequence[Rule]) -> str:
     digest = hashlib.sha256(f"keyscan {__version__} semantics {ENGINE_SEMANTICS}\n".encode())
     digest.update(_matching_code_digest())
     for rule in rules:
-        # Field by field rather than dataclasses.asdict, whose deep copy dominated start-up.
-        meaning = {
-            name: getattr(rule, name) for name in _RULE_FIELDS if name not in _TRANSIENT_FIELDS
-        }
-        meaning["allowlist"] = vars(rule.allowlist)
-        digest.update(json.dumps(meaning, sort_keys=True, default=str).encode())
+        # The repr of the meaningful fields in their declared order (strings, numbers, tuples of
+        # strings, the allowlist's dataclass) costs a third of JSON with sorted keys. The
+        # verify and revoke sections are YAML mappings, which JSON with sorted keys makes
+        # independent of how they were written and of set order (hash randomisation).
+        meaning = [
+            (name, getattr(rule, name))
+            if name not in _MAPPING_FIELDS
+            else (name, json.dumps(getattr(rule, name), sort_keys=True, default=str))
+            for name in _MEANING_FIELDS
+        ]
+        digest.update(repr(meaning).encode())
     return digest.hexdigest()
