@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyscan.decoders.encodings import _string_literals, base64_and_hex_layers, escape_layers
+from keyscan.decoders.encodings import (
+    _ESCAPE_MARKER,
+    ESCAPE_MARKERS,
+    _string_literals,
+    base64_and_hex_layers,
+    escape_layers,
+)
 from keyscan.decoders.kubernetes import is_secret_manifest
 from keyscan.decoders.layer import looks_like_text
 from tests.conftest import commit, run_keyscan
@@ -425,3 +431,40 @@ def test_a_secret_manifest_is_a_line_that_says_kind_secret(parts: list[bytes]) -
     # data is the definition it must agree with.
     data = b"".join(parts)
     assert is_secret_manifest(data) == (_KIND_SECRET_LINE.search(data) is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "\\",
+                '"',
+                "'",
+                "n",
+                "t",
+                "r",
+                "u",
+                "x",
+                "/",
+                "Secret",
+                "a1+/",
+                "\n",
+                " ",
+                "=",
+                "QUJDREVGR0hJSktMTU5PUFFS",
+                "QUJDREVGR0hJSktMTU5PUFF",
+            ]  # 24 and 23 base64 characters
+        ),
+        max_size=40,
+    )
+)
+def test_the_line_search_sees_the_escape_marker_exactly_where_stage_1_does(
+    pieces: list[str],
+) -> None:
+    # Stage 1 decides from the marker's patterns whether the decoder runs; the decoder then
+    # finds the lines with its own regex, written to skip ahead to backslashes. Both must agree.
+    data = "".join(pieces).encode()
+    for line in data.split(b"\n"):
+        by_stage_1 = any(re.search(pattern, line) for pattern in ESCAPE_MARKERS)
+        assert (_ESCAPE_MARKER.search(line) is not None) == by_stage_1, line

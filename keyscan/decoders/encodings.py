@@ -184,8 +184,9 @@ def percent_layers(data: bytes) -> Iterator[Decoded]:
 # \uXXXX and \/ make text); a base64 or hex run right after one of those three, whose raw form
 # starts with the escape's letter; a Kubernetes Secret manifest written on one line, whose values
 # the Kubernetes decoder reads only from its decoded lines. Stage 1 looks for it in every blob
-# (decoders.markers), so a blob without it never runs this decoder.
-ESCAPE_MARKER = rb"\\(?:[\"'ux/]|[ntr][A-Za-z0-9+/]{24})|Secret\\[nr]"
+# (decoders.markers), so a blob without it never runs this decoder: as two patterns, which
+# hyperscan runs a third faster than their alternation on notebooks.
+ESCAPE_MARKERS = (rb"\\[\"'ux/]|Secret\\[nr]", rb"\\[ntr][A-Za-z0-9+/]{24}")
 # The same, read from each backslash on: a regex that starts with a literal skips ahead to it at
 # C speed, where one with an alternation at its start tries every position.
 _TEXT_ESCAPE = rb"\\(?:[\"'ux/]|(?<=Secret\\)[nr])"

@@ -7,13 +7,13 @@ condition of its decoder, never a heuristic: findings are identical with and wit
 
 from __future__ import annotations
 
-from keyscan.decoders.encodings import ESCAPE_MARKER, PRINTABLE_SEXTETS
+from keyscan.decoders.encodings import ESCAPE_MARKERS, PRINTABLE_SEXTETS
 
 # (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
-# only needs to know whether each occurs at all.
+# only needs to know whether each occurs at all. A decoder may have several.
 DECODER_MARKERS: tuple[tuple[str, bytes], ...] = (
     ("kubernetes", rb"Secret"),  # a manifest's `kind: Secret`
-    ("escapes", ESCAPE_MARKER),
+    *(("escapes", pattern) for pattern in ESCAPE_MARKERS),
     ("percent", rb"%[0-9A-Fa-f]{2}"),
 )
 ALL_MARKERS: frozenset[str] = frozenset(name for name, _ in DECODER_MARKERS)
