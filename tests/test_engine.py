@@ -336,6 +336,24 @@ def quoted_documents(draw: st.DrawFn) -> bytes:
     return "\n".join(lines).encode()
 
 
+def test_a_key_block_in_one_escaped_string_is_found_by_both_engines() -> None:
+    # Its lines are marked by the base64 after each `\\n`, which cannot decode to text (no
+    # encoded-text end from hyperscan), but the literal holds the block's keyword: decoded, its
+    # line breaks make the block the rule matches. Hypothesis found the engines disagreeing.
+    example = next(
+        example
+        for rule in builtin().rules
+        if rule.multiline
+        for example in rule.examples
+        if "PGP PRIVATE KEY BLOCK" in example
+    )
+    data = ('x = "' + example.strip().replace("\n", "\\n") + '\\n"\n').encode()
+    regex_scanner, hyperscan_scanner = scanners()
+    found = scan(regex_scanner, data).findings
+    assert found and [f.decoded for f in found] == [("escapes",)]
+    assert scan(hyperscan_scanner, data).findings == found
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(quoted_documents())
 def test_passing_over_literals_without_a_keyword_loses_no_finding(data: bytes) -> None:

@@ -233,10 +233,14 @@ def escape_layers(
         line_end = data.find(b"\n", marker.end())
         line_end = len(data) if line_end == -1 else line_end
         marker = _ESCAPE_MARKER.search(data, line_end)
-        if _TEXT_ESCAPE_MARKER.search(data, line_start, line_end) is None and not encoded_in(
-            line_start, line_end
+        if (
+            _TEXT_ESCAPE_MARKER.search(data, line_start, line_end) is None
+            and not encoded_in(line_start, line_end)
+            and not (holds_keyword is None or holds_keyword(line_start, line_end))
         ):
-            continue  # marked only by runs that cannot decode to text
+            # Marked only by runs that cannot decode to text, and no keyword that line breaks
+            # could make a match of (a private key block in one JSON string).
+            continue
         if _inert(data, line_start, line_end, holds_keyword, encoded_in):
             continue  # every literal on the line would be passed over too
         for start, end in _string_literals(data, line_start, line_end):
