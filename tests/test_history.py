@@ -291,6 +291,29 @@ def test_audit_cache_keeps_rulesets_apart_and_sets_an_old_schema_aside(tmp_path:
     assert (old / DB_NAME).with_suffix(".corrupt").exists()
 
 
+def test_clean_blobs_written_behind_the_scan_all_reach_the_cache(tmp_path: Path) -> None:
+    # Past _FLUSH_EVERY pending ids a thread writes them while the scan goes on; whatever is
+    # marked after, and whatever that thread still writes, is on disk once the cache closes.
+    import threading
+
+    from keyscan import auditcache
+    from keyscan.auditcache import AuditCache
+
+    ids = [f"{index:040x}" for index in range(3 * auditcache._FLUSH_EVERY + 7)]
+    with AuditCache(tmp_path, "a" * 64) as cache:
+        for start in range(0, len(ids), 5_000):
+            cache.mark_clean(ids[start : start + 5_000])
+        cache.write_behind()
+        cache.mark_clean(["ef" * 20])
+    assert not [t for t in threading.enumerate() if t.name != "MainThread" and t.daemon]
+    with AuditCache(tmp_path, "a" * 64) as reopened:
+        assert all(reopened.is_clean(blob) for blob in [*ids, "ef" * 20])
+        assert reopened.disabled_reason is None
+    database = sqlite3.connect(tmp_path / auditcache.DB_NAME)
+    assert database.execute("SELECT COUNT(*) FROM clean_blobs").fetchone()[0] == len(ids) + 1
+    database.close()
+
+
 def test_replayed_audit_keeps_counts_and_refs_of_every_version(make_repo, tmp_path: Path) -> None:
     # A leak carried through several versions of a file is one finding whose commit count and
     # refs cover all of them; the replay rescans only the first version and must say the same.

@@ -150,6 +150,8 @@ def _full_audit(
         lambda findings: resolver.prefetch(),
     )
     counter.finish()
+    if cache is not None:
+        cache.write_behind()  # while provenance is resolved, not after
     resolver.load(f.blob for f in result.findings if not _is_message(f))
     histories: dict[str, BlobHistory] = {}
     objects: dict[str, tuple[str, str, str]] = {}
