@@ -95,6 +95,36 @@ def test_secret_only_in_the_stash(make_repo) -> None:
     assert [f["secret"] for f in report["findings"]] == [token]
 
 
+def test_the_stash_reflog_is_read_only_when_there_is_a_stash(make_repo, tmp_path: Path) -> None:
+    # One git process fewer on every audit of a repository without a stash, a warm one too.
+    # keyscan clears GIT_TRACE from git's environment, so a shim first on PATH logs each call
+    # and runs the real git.
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    cache, shims, log = tmp_path / "cache", tmp_path / "bin", tmp_path / "git-calls.log"
+    shims.mkdir()
+    real_git = shutil.which("git")
+    assert real_git is not None
+    (shims / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real_git}" "$@"\n')
+    (shims / "git").chmod(0o755)
+
+    def git_calls() -> list[str]:
+        log.unlink(missing_ok=True)
+        done = run_keyscan(
+            "--history", str(repo), "--cache-dir", str(cache), "--no-progress",
+            env={"PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return log.read_text().splitlines()
+
+    first, warm = git_calls(), git_calls()
+    assert not [call for call in first + warm if " reflog " in f" {call} "]
+    assert len(warm) < len(first)
+    (repo / "a.txt").write_text("a\nchanged\n")
+    git(repo, "stash", "-q")
+    assert [call for call in git_calls() if " reflog " in f" {call} "]
+
+
 def test_each_content_is_scanned_once_and_counted_per_commit(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(25))

@@ -25,6 +25,7 @@ from keyscan.sources.history import (
     lost_objects,
     reachable_roots,
     ref_state,
+    ref_tips,
 )
 
 if TYPE_CHECKING:
@@ -70,14 +71,15 @@ def run_history(
     progress: bool,
 ) -> tuple[ScanResult, HistoryStats]:
     stats = HistoryStats()
-    roots = reachable_roots(repo)
+    tips = ref_tips(repo)
+    roots = reachable_roots(repo, tips)
     cache = None
     if cache_dir is not None:
         from keyscan.auditcache import AuditCache
 
         cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
-        state = ref_state(repo, roots)
+        state = ref_state(tips, roots)
         previous = cache.audit(state) if cache else None
         if previous is not None and previous.get("layout") != RECORD_LAYOUT:
             previous = None

@@ -52,20 +52,28 @@ def is_shallow(repo: Path) -> bool:
     return done.stdout.strip() == b"true"
 
 
-def reachable_roots(repo: Path) -> list[str]:
-    """Every ref (branches, tags, remote-tracking, stash) and every stash entry in the reflog."""
+def ref_tips(repo: Path) -> bytes:
+    """`git show-ref --head`: every ref's tip and HEAD, one per line."""
+    return run_git(repo, ["show-ref", "--head"], check=False).stdout
+
+
+def reachable_roots(repo: Path, tips: bytes | None = None) -> list[str]:
+    """Every ref (branches, tags, remote-tracking, stash) and every stash entry in the reflog.
+
+    Given `tips` (ref_tips) without a stash, the reflog is not asked: one git process fewer
+    on every audit, a warm one included (its whole run is a tenth of a second)."""
     roots = ["--all"]
+    if tips is not None and b" refs/stash\n" not in tips + b"\n":
+        return roots
     stash = run_git(repo, ["reflog", "show", "--format=%H", "refs/stash"], check=False)
     if stash.returncode == 0:
         roots.extend(line.decode() for line in stash.stdout.split() if line)
     return roots
 
 
-def ref_state(repo: Path, roots: Sequence[str]) -> str:
+def ref_state(tips: bytes, roots: Sequence[str]) -> str:
     """A digest of every ref tip, HEAD and the stash entries: equal digests, equal history."""
-    tips = run_git(repo, ["show-ref", "--head"], check=False)
-    digest = hashlib.sha256(tips.stdout + b"\0" + " ".join(roots).encode())
-    return digest.hexdigest()
+    return hashlib.sha256(tips + b"\0" + " ".join(roots).encode()).hexdigest()
 
 
 def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:
