@@ -133,7 +133,7 @@ class AuditCache:
     def write_behind(self) -> None:
         """Start writing what is pending on a thread of its own, which the next write, flush or
         close waits for: the main process feeds the workers, and a write of 50,000 rows on its
-        own thread held them up for a third of a second (sqlite releases the GIL while it
+        main thread held them up for a third of a second (sqlite releases the GIL while it
         writes)."""
         self._wait_for_writer()
         if not self._pending:

@@ -186,13 +186,14 @@ def percent_layers(data: bytes) -> Iterator[Decoded]:
 # the Kubernetes decoder reads only from its decoded lines. Stage 1 looks for it in every blob
 # (decoders.markers), so a blob without it never runs this decoder: as two patterns, which
 # hyperscan runs a third faster than their alternation on notebooks.
-ESCAPE_MARKERS = (rb"\\[\"'ux/]|Secret\\[nr]", rb"\\[ntr][A-Za-z0-9+/]{24}")
+_RUN_AFTER = rb"\\[ntr][A-Za-z0-9+/]{%d}" % _MIN_BASE64
+ESCAPE_MARKERS = (rb"\\[\"'ux/]|Secret\\[nr]", _RUN_AFTER)
 # The same, read from each backslash on: a regex that starts with a literal skips ahead to it at
 # C speed, where one with an alternation at its start tries every position.
 _TEXT_ESCAPE = rb"\\(?:[\"'ux/]|(?<=Secret\\)[nr])"
-_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE + rb"|\\[ntr][A-Za-z0-9+/]{24}")
+_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE + b"|" + _RUN_AFTER)
 _TEXT_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE)
-_RUN_AFTER_ESCAPE = re.compile(rb"\\[ntr][A-Za-z0-9+/]{24}")
+_RUN_AFTER_ESCAPE = re.compile(_RUN_AFTER)
 _OTHER_ESCAPE = re.compile(rb'\\[^"ntr]')
 _SECRET_MARKER = b"Secret"
 

@@ -116,9 +116,7 @@ class HyperscanEngine:
         hits: list[KeywordHit] = []
         markers: list[str] = []
         encoded_ends: list[int] = []
-        gates_seen: dict[int, re.Pattern[bytes]] = (
-            dict(self._unmarked_gates) if self._unmarked_gates else {}
-        )
+        gates_seen: dict[int, re.Pattern[bytes]] = dict(self._unmarked_gates)
         lengths = self._lengths
         keyword_count = len(lengths)
         encoded_from = keyword_count + len(DECODER_MARKERS)
