@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +25,7 @@ from keyscan.fingerprint import blob_id, fingerprint
 from keyscan.model import Blob, Provenance
 from keyscan.options import ScanOptions
 from keyscan.rules.load import load_rules
-from keyscan.rules.ruleset import Ruleset
+from keyscan.rules.ruleset import Ruleset, _may_read
 from keyscan.rules.schema import Rule
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not importable")
@@ -211,50 +212,130 @@ def test_one_value_matched_by_two_generic_rules_is_one_finding() -> None:
         assert [d.filter for d in result.dropped if d.filter == "generic-duplicate"]
 
 
+def _occurrences_the_check_keeps(
+    data: bytes, keyword: bytes, sensitive: bool, check: re.Pattern[bytes]
+) -> list[int]:
+    haystack = data if sensitive else data.lower()
+    return [
+        position
+        for position in range(len(data))
+        if haystack.startswith(keyword, position) and check.match(data, position)
+    ]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from(["a", "b", ":", "/", "@", " ", "\n", "://", "a:bcd@"]), max_size=80)
-)
+    st.lists(
+        st.sampled_from(
+            ["a", "b", ":", "/", "@", " ", "\n", "://", "a:bcd@", "A" * 21, "AAAA", "x9", "%",
+             "-us1", "-US", "cio", "0123456789abcdef", "Basic ", "basic\t", "EAA", "eaaa", "Q~"]
+        ),
+        max_size=80,
+    )
+)  # fmt: skip
 def test_gated_keyword_hits_are_exactly_the_occurrences_the_check_keeps(pieces: list[str]) -> None:
     # A gated keyword's hits come from searching its check, not from the engine: they must be
     # the keyword occurrences where the check matches, overlapping ones included.
     ruleset = builtin()
     data = "".join(pieces).encode()
-    for keyword_index, check in ruleset.gated_keywords.items():
-        keyword = ruleset.keywords[keyword_index]
-        expected = [
-            position
-            for position in range(len(data))
-            if data.startswith(keyword, position) and check.match(data, position)
-        ]
-        assert sorted(p for k, p in gated_hits({keyword_index: check}, data)) == expected
-        for scanner in scanners():
-            found = sorted(p for k, p in scanner.engine.scan(data).hits if k == keyword_index)
+    for gate in ruleset.gates:
+        for keyword_index, keyword, sensitive in gate.keywords:
+            expected = _occurrences_the_check_keeps(data, keyword, sensitive, gate.check)
+            found = sorted(p for k, p in gated_hits([gate], data) if k == keyword_index)
             assert found == expected
+            for scanner in scanners():
+                found = sorted(p for k, p in scanner.engine.scan(data).hits if k == keyword_index)
+                assert found == expected
 
 
-def test_url_credentials_keyword_is_gated() -> None:
+def test_the_built_in_provider_prefixes_are_gated() -> None:
     ruleset = builtin()
     gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
-    assert b"://" in gated
+    assert {b"://", b"a" * 21, b"cio", b"-us", b"EAA", b"napi_", b"akia", b"bearer"} <= gated
+    # Keywords several rules share are not: each rule checks its own hits.
+    assert b"token" not in gated
 
 
-def test_a_keyword_is_gated_only_when_its_check_begins_with_it_literally() -> None:
-    # `a.b` as a regex also matches `axb`, where the keyword does not occur: not gated.
-    def rule(rule_id: str, keyword: str, at_keyword: str) -> Rule:
-        return Rule(
-            id=rule_id,
-            name="Demo",
-            description="Demo.",
-            severity="low",
-            keywords=(keyword,),
-            pattern=r"(?P<secret>x)",
-            at_keyword=at_keyword,
-        )
+@pytest.mark.parametrize(
+    ("check", "may"),
+    [
+        (rb"cio[A-Za-z0-9]{32}", False),
+        (rb"\-us[0-9]", False),
+        (rb"(?:EAAA|sq0atp\-)[A-Za-z0-9_+\-]{22}", False),
+        (rb"a\d{3}", False),
+        (rb"a\s", True),  # \t, \n and \r are spaces
+        (rb"a\W", True),  # so is the quote, to \W
+        (rb"a\S", True),
+        (rb"a[^x]", True),
+        (rb"a.", True),
+        (rb'(?:a|")', True),
+        (rb"a[\x00-\x20]", True),
+        (rb"a\b", True),  # what it asserts depends on the byte before or after
+        (rb"a(?=b)", True),
+        (rb"machine[ \t]", True),
+    ],
+)
+def test_a_check_may_read_what_a_literal_escape_decodes_to(check: bytes, may: bool) -> None:
+    assert _may_read(re.compile(check), b'"\n\t\r') is may
 
-    ruleset = Ruleset([rule("demo.dot", "a.b", "a.b="), rule("demo.escaped", "c.d", r"c\.d=")])
+
+def test_only_gated_keywords_whose_check_may_read_a_decoded_escape_are_looked_for_raw() -> None:
+    hidden = builtin().quote_escaped_keywords
+    assert {b"://", b"bearer", b"machine"} <= set(hidden)
+    assert not {b"cio", b"eaa", b"aaaaaaaaaaaaaaaaaaaaa", b"-us"} & set(hidden)
+
+
+def _demo_rule(rule_id: str, keywords: tuple[str, ...], at_keyword: str) -> Rule:
+    return Rule(
+        id=rule_id,
+        name="Demo",
+        description="Demo.",
+        severity="low",
+        keywords=keywords,
+        pattern=r"(?P<secret>x)",
+        at_keyword=at_keyword,
+    )
+
+
+def test_a_keyword_is_gated_only_when_its_check_opens_with_a_literal_that_starts_with_it() -> None:
+    ruleset = Ruleset(
+        [
+            _demo_rule("demo.dot", ("a.b",), "a.b="),  # `.` is any character: no literal
+            _demo_rule("demo.escaped", ("c.d",), r"c\.d="),
+            _demo_rule("demo.case", ("ee",), "(?i)EEE[0-9]"),
+            _demo_rule("demo.group", ("ff", "gg"), r"(?:FF|gg\-)[0-9]"),
+            _demo_rule("demo.optional", ("hh",), "hh?[0-9]"),  # the literal is `h` alone
+            _demo_rule("demo.repeated", ("jj",), "(?:jj)+[0-9]"),
+            _demo_rule("demo.class", ("kk",), "[k]k[0-9]"),
+        ]
+    )
     gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
-    assert gated == {b"c.d"}
+    assert gated == {b"c.d", b"ee", b"ff", b"gg"}
+    group = next(g for g in ruleset.gates if len(g.keywords) == 2)
+    assert [keyword for _, keyword, _ in group.keywords] == [b"ff", b"gg"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="abAB-1 ", max_size=60),
+    st.sampled_from(["(?i)ab", "AB[0-9]", "(?:ab|AB)-", "(?i)(?:b|ab)1", "ab ?"]),
+    st.booleans(),
+)
+def test_gated_hits_are_the_keyword_occurrences_the_check_keeps_whatever_the_check(
+    text: str, check: str, sensitive: bool
+) -> None:
+    # Whatever literal a check opens with, in whatever case, a gated keyword's hits are its
+    # occurrences (in its own case rule) where the check matches.
+    rule = replace(
+        _demo_rule("demo.any", ("ab",), check),
+        keyword_case="sensitive" if sensitive else "insensitive",
+    )
+    ruleset = Ruleset([rule])
+    data = text.encode()
+    compiled = re.compile(check.encode())
+    expected = _occurrences_the_check_keeps(data, b"ab", sensitive, compiled)
+    for engine in (RegexEngine(ruleset), HyperscanEngine(ruleset)):
+        assert sorted(p for _, p in engine.scan(data).hits) == expected
 
 
 @pytest.mark.parametrize(
@@ -424,6 +505,80 @@ def test_generic_at_keyword_checks_never_lose_a_candidate(pieces: list[str]) -> 
     checked, unchecked = builtin(), without_generic_checks()
     hits = RegexEngine(unchecked).scan(data).hits
     assert extract(data, hits, checked).candidates == extract(data, hits, unchecked).candidates
+
+
+# Rules whose check is not assignment-shaped (those have their own test above): provider
+# prefixes, `basic`, `bearer`, URL credentials, netrc.
+_CHECKED_RULES = [
+    rule
+    for rule in load_rules()
+    if rule.at_keyword and rule.id not in {"generic.secret-assignment", "generic.keyed-value"}
+]
+# What edits of an example put in: its own characters, characters just outside or at the edge
+# of the rules' classes, spaces of several widths, letters a caseless regex folds onto ASCII.
+_EDIT_TEXT = [" ", "  ", "\t", "\u00a0", "\u3000", "\n", "A", "a", "0", "%", "+", "/", "=", "-",
+              "_", ".", "~", ":", "@", "ſ", "\u212a", '"', "'", "é"]  # fmt: skip
+
+
+@st.composite
+def edited_examples(draw: st.DrawFn) -> tuple[Rule, str]:
+    rule = draw(st.sampled_from(_CHECKED_RULES))
+    text = draw(st.sampled_from(rule.examples))
+    for _ in range(draw(st.integers(0, 4))):
+        # Anywhere, or within the reach of a check: just before or after a keyword.
+        opening = max(text.lower().find(keyword.lower()) for keyword in rule.keywords)
+        near = draw(st.integers(max(0, opening - 40), max(0, opening) + 40))
+        at = min(len(text), draw(st.sampled_from([near, draw(st.integers(0, len(text)))])))
+        edit = draw(st.sampled_from(["insert", "delete", "swapcase", "repeat"]))
+        if edit == "insert":
+            piece = draw(st.sampled_from(_EDIT_TEXT)) * draw(st.integers(1, 3))
+            text = text[:at] + piece + text[at:]
+        elif edit == "delete":
+            text = text[:at] + text[at + draw(st.integers(1, 8)) :]
+        elif edit == "swapcase":
+            end = at + draw(st.integers(1, 12))
+            text = text[:at] + text[at:end].swapcase() + text[end:]
+        else:
+            text = text[:at] + text[at : at + 40] + text[at:]
+    return rule, text
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edited_examples())
+def test_at_keyword_checks_never_lose_a_candidate_of_an_edited_example(
+    edited: tuple[Rule, str],
+) -> None:
+    # Each check is a necessary condition of its pattern at the keyword: on the rule's own
+    # examples, edited at the edges its classes and repeats draw, dropping the hits where it
+    # fails leaves exactly the candidates the pattern finds around every hit.
+    rule, text = edited
+    data = text.encode()
+    checked, unchecked = Ruleset([rule]), Ruleset([replace(rule, at_keyword=None)])
+    hits = RegexEngine(unchecked).scan(data).hits
+    assert extract(data, hits, checked).candidates == extract(data, hits, unchecked).candidates
+    for engine in (RegexEngine(checked), HyperscanEngine(checked)):
+        gated = engine.scan(data).hits
+        assert extract(data, gated, checked).candidates == extract(data, hits, checked).candidates
+
+
+def test_at_keyword_checks_keep_every_candidate_with_any_one_character_edit_near_the_keyword() -> (
+    None
+):
+    # Every single insertion or deletion near the keyword in every example: a check that
+    # forgets a character its pattern's class accepts (a caseless class takes `ſ` and the
+    # Kelvin sign) loses the candidate an edit there leaves.
+    for rule in _CHECKED_RULES:
+        checked, unchecked = Ruleset([rule]), Ruleset([replace(rule, at_keyword=None)])
+        for example in rule.examples:
+            opening = max(example.lower().find(keyword.lower()) for keyword in rule.keywords)
+            for at in range(max(0, opening - 4), min(len(example), opening + 40)):
+                edits = [example[:at] + example[at + 1 :]]
+                edits += [example[:at] + piece + example[at:] for piece in _EDIT_TEXT]
+                for text in edits:
+                    data = text.encode()
+                    hits = RegexEngine(unchecked).scan(data).hits
+                    expected = extract(data, hits, unchecked).candidates
+                    assert extract(data, hits, checked).candidates == expected, (rule.id, text)
 
 
 def _windows_one_per_hit(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from keyscan.rules.ruleset import Gate
 
 # (keyword index, start offset) for every occurrence, overlapping ones included.
 KeywordHit = tuple[int, int]
@@ -30,13 +32,17 @@ class Engine(Protocol):
     def scan(self, data: bytes) -> Stage1: ...
 
 
-def gated_hits(gated: Mapping[int, re.Pattern[bytes]], data: bytes) -> list[KeywordHit]:
-    """Hits of the gated keywords (Ruleset.gated_keywords): every offset where the keyword's
-    check matches, overlapping matches included, as the per-hit check would keep them."""
+def gated_hits(gates: Iterable[Gate], data: bytes) -> list[KeywordHit]:
+    """Hits of the gated keywords (Ruleset.gates): every offset where a keyword occurs and
+    its check matches, overlapping matches included, as the per-hit check would keep them."""
     hits: list[KeywordHit] = []
-    for keyword_index, check in gated.items():
+    for check, keywords in gates:
         found = check.search(data)
         while found is not None:
-            hits.append((keyword_index, found.start()))
-            found = check.search(data, found.start() + 1)
+            at = found.start()
+            for keyword_index, literal, sensitive in keywords:
+                text = data[at : at + len(literal)]
+                if text == literal or (not sensitive and text.lower() == literal):
+                    hits.append((keyword_index, at))
+            found = check.search(data, at + 1)
     return hits

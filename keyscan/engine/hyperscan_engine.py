@@ -11,7 +11,7 @@ from typing import Any
 
 from keyscan.decoders.markers import DECODER_MARKERS, ENCODED_TEXT_MARKERS
 from keyscan.engine.base import KeywordHit, Stage1, gated_hits
-from keyscan.rules.ruleset import Ruleset
+from keyscan.rules.ruleset import Gate, Ruleset
 
 
 def hyperscan_available() -> bool:
@@ -44,15 +44,15 @@ class HyperscanEngine:
 
         self._hs = hyperscan
         self._lengths = tuple(len(k) for k in ruleset.keywords)
-        self._gated = ruleset.gated_keywords
+        self._gates = ruleset.gates
         # Checks hyperscan cannot compile (a lookaround, say) are searched in every blob.
-        self._mark_gates(tuple(k for k, check in self._gated.items() if _may_compile(check)))
+        self._mark_gates(tuple(i for i, gate in enumerate(self._gates) if _may_compile(gate.check)))
         self._database = self._load_or_compile(ruleset, cache_dir)
         self._scratch = hyperscan.Scratch(self._database)
 
     def _mark_gates(self, marked: tuple[int, ...]) -> None:
         self._marked_gates = marked
-        self._unmarked_gates = {k: check for k, check in self._gated.items() if k not in marked}
+        self._unmarked_gates = [g for i, g in enumerate(self._gates) if i not in marked]
 
     def _compile_or_unmark(self, ruleset: Ruleset) -> Any:
         """The database, without gate markers if a check has syntax the test did not foresee."""
@@ -71,7 +71,7 @@ class HyperscanEngine:
         searched = [i for i in range(len(ruleset.keywords)) if i not in ruleset.gated_keywords]
         keyword_flags = [0 if ruleset.case_sensitive[i] else hs.HS_FLAG_CASELESS for i in searched]
         markers_from = len(ruleset.keywords)
-        gates = [self._gated[k].pattern for k in self._marked_gates]
+        gates = [self._gates[i].check.pattern for i in self._marked_gates]
         marker_count = len(DECODER_MARKERS) + len(ENCODED_TEXT_MARKERS) + len(gates)
         database.compile(
             expressions=[_literal(ruleset.keywords[i]) for i in searched]
@@ -87,7 +87,7 @@ class HyperscanEngine:
         return database
 
     def _cache_file(self, ruleset: Ruleset, cache_dir: Path) -> Path:
-        gates = [self._gated[k].pattern for k in self._marked_gates]
+        gates = [self._gates[i].check.pattern for i in self._marked_gates]
         patterns = repr((DECODER_MARKERS, ENCODED_TEXT_MARKERS, gates)).encode()
         markers = hashlib.sha256(patterns).hexdigest()[:8]
         return cache_dir / f"hyperscan-{ruleset.hash[:32]}-{markers}.db"
@@ -116,7 +116,7 @@ class HyperscanEngine:
         hits: list[KeywordHit] = []
         markers: list[str] = []
         encoded_ends: list[int] = []
-        gates_seen: dict[int, re.Pattern[bytes]] = dict(self._unmarked_gates)
+        gates_seen: list[Gate] = list(self._unmarked_gates)
         lengths = self._lengths
         keyword_count = len(lengths)
         encoded_from = keyword_count + len(DECODER_MARKERS)
@@ -126,8 +126,7 @@ class HyperscanEngine:
             if index < keyword_count:
                 hits.append((index, end - lengths[index]))
             elif index >= gates_from:
-                keyword_index = self._marked_gates[index - gates_from]
-                gates_seen[keyword_index] = self._gated[keyword_index]
+                gates_seen.append(self._gates[self._marked_gates[index - gates_from]])
             elif index >= encoded_from:
                 encoded_ends.append(end)
             else:

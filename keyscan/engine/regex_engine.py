@@ -17,6 +17,7 @@ class RegexEngine:
     def __init__(self, ruleset: Ruleset):
         self._keywords = ruleset.keywords
         self._sensitive = ruleset.case_sensitive
+        self._gates = ruleset.gates
         self._gated = ruleset.gated_keywords
         self._markers = tuple((name, re.compile(pattern)) for name, pattern in DECODER_MARKERS)
 
@@ -28,7 +29,7 @@ class RegexEngine:
     def _keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
         lowered = data.lower()
-        hits = gated_hits(self._gated, data)
+        hits = gated_hits(self._gates, data)
         for index, keyword in enumerate(self._keywords):
             if index in self._gated:
                 continue

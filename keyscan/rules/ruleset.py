@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from keyscan import __version__
 from keyscan.errors import KeyscanError
@@ -18,6 +18,15 @@ from keyscan.rules.schema import Rule
 
 if TYPE_CHECKING:
     import regex
+
+
+class Gate(NamedTuple):
+    """A rule's `at_keyword` check and the keywords whose hits are where it matches: (index,
+    literal, case-sensitive), the literal lower-case when it is not."""
+
+    check: re.Pattern[bytes]
+    keywords: tuple[tuple[int, bytes, bool], ...]
+
 
 # Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
 ENGINE_SEMANTICS = 3
@@ -64,36 +73,50 @@ class Ruleset:
         )
 
     @cached_property
-    def gated_keywords(self) -> dict[int, re.Pattern[bytes]]:
-        """Keywords whose one rule checks `at_keyword` from the keyword itself on: their hits
-        are where that check matches, found by `re` scanning in C, instead of one engine hit
-        per occurrence (a changelog holds thousands of `://`, none with credentials)."""
-        gated: dict[int, re.Pattern[bytes]] = {}
+    def gates(self) -> tuple[Gate, ...]:
+        """Keywords whose one rule checks `at_keyword`, where the check opens with the keyword
+        (or with literals one of which does): their hits are the occurrences where the check
+        matches, found by `re` searching the check in C, instead of one engine hit per
+        occurrence (a changelog holds thousands of `://`, none with credentials; a notebook's
+        images hold runs of `A` that the Twitter token's prefix sees at every offset). The
+        keywords of one rule share its check, so it is searched once for all of them."""
+        by_rule: dict[int, list[tuple[int, bytes, bool]]] = {}
         for keyword_index, literal in enumerate(self.keywords):
             users = self.keyword_rules[keyword_index]
             check = self.at_keyword[users[0]]
-            # The check must begin with the keyword itself (escaped: `.` in a keyword is a dot),
-            # so each of its matches starts at an occurrence of the keyword.
-            if (
-                len(users) == 1
-                and check is not None
-                and check.pattern.startswith(re.escape(literal))
-            ):
-                gated[keyword_index] = check
-        return gated
+            if len(users) == 1 and check is not None and _opens_with(check.pattern, literal):
+                sensitive = self.case_sensitive[keyword_index]
+                by_rule.setdefault(users[0], []).append(
+                    (keyword_index, literal if sensitive else literal.lower(), sensitive)
+                )
+        return tuple(
+            Gate(self.at_keyword[rule_index], tuple(keywords))  # type: ignore[arg-type]
+            for rule_index, keywords in by_rule.items()
+        )
+
+    @cached_property
+    def gated_keywords(self) -> dict[int, re.Pattern[bytes]]:
+        """The gated keywords (see `gates`), each with its check."""
+        return {index: gate.check for gate in self.gates for index, _, _ in gate.keywords}
 
     @cached_property
     def quote_escaped_keywords(self) -> tuple[bytes, ...]:
-        """What a string literal whose only escapes are `\\"` must hold, in its raw (escaped,
-        lower-case) form, for its decoded form to show stage 1 a keyword the raw hits do not:
-        a keyword with a quote in it, or a gated keyword (its raw hits are where its check
-        matched the raw text, and decoding changes the text the check reads)."""
+        """What a string literal whose only escapes are `\\"`, `\\n`, `\\t` and `\\r` must
+        hold, in its raw (escaped, lower-case) form, for its decoded form to show stage 1 a
+        keyword the raw hits do not: a keyword with a quote in it, or a gated keyword whose
+        check may read what those escapes decode to (its raw hits are where the check matched
+        the raw text). A check that can match none of those characters, and asserts nothing
+        about its surroundings, matches decoded text only where the same bytes are raw."""
         return tuple(
             sorted(
                 {
                     literal.lower().replace(b'"', b'\\"')
                     for index, literal in enumerate(self.keywords)
-                    if b'"' in literal or index in self.gated_keywords
+                    if b'"' in literal
+                    or (
+                        index in self.gated_keywords
+                        and _may_read(self.gated_keywords[index], _DECODED_ESCAPES)
+                    )
                 }
             )
         )
@@ -154,6 +177,96 @@ class Ruleset:
         state["_compiled"] = {}
         state["_allow_regexes"] = {}
         return state
+
+
+# A literal as a regular expression writes it: characters that are not special, or escaped
+# punctuation (an escaped letter is a class: `\\d`).
+_LITERAL = rb"(?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])+"
+# What a check opens with: an optional `(?i)`, then a literal or a group of literal
+# alternatives, not made optional or repeated by a quantifier after it.
+_ALTERNATIVES = rb"\(\?:(" + _LITERAL + rb"(?:\|" + _LITERAL + rb")*)\)"
+_OPENING = re.compile(rb"(?:\(\?i\))?(?:" + _ALTERNATIVES + rb"|(" + _LITERAL + rb"))(?![*+?{])")
+
+
+def _opens_with(check: bytes, keyword: bytes) -> bool:
+    """Whether every match of `check` starts with a literal, one of which begins with `keyword`
+    or, three characters or more, begins it (ignoring case): then its matches are few and most
+    are the keyword's. Only what gating costs depends on this: gated hits are the check's
+    matches where the keyword occurs, whatever the check."""
+    opening = _OPENING.match(check)
+    if opening is None:
+        return False
+    alternatives = (opening.group(1) or opening.group(2)).split(b"|")
+    literals = [re.sub(rb"\\(.)", rb"\1", alternative).lower() for alternative in alternatives]
+    keyword = keyword.lower()
+    return any(
+        literal.startswith(keyword) or (len(literal) >= 3 and keyword.startswith(literal))
+        for literal in literals
+    )
+
+
+# What the escapes a string literal may hold without being decoded (decoders.encodings) decode
+# to.
+_DECODED_ESCAPES = b'"\n\t\r'
+_CATEGORIES = {
+    "CATEGORY_SPACE": re.compile(rb"\s"),
+    "CATEGORY_NOT_SPACE": re.compile(rb"\S"),
+    "CATEGORY_DIGIT": re.compile(rb"\d"),
+    "CATEGORY_NOT_DIGIT": re.compile(rb"\D"),
+    "CATEGORY_WORD": re.compile(rb"\w"),
+    "CATEGORY_NOT_WORD": re.compile(rb"\W"),
+}
+
+
+def _may_read(check: re.Pattern[bytes], characters: bytes) -> bool:
+    """Whether `check` may match one of `characters` or asserts anything (a lookaround, a
+    boundary, an anchor): then where it matches depends on more than the bytes it matched.
+    Read from the parse `re` compiles; whatever the walk does not know counts as may."""
+    parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+
+    def in_class(items: list[tuple[object, object]], byte: int) -> bool:
+        negated, member = False, False
+        for op, value in items:
+            name = str(op)
+            if name == "NEGATE":
+                negated = True
+            elif name == "LITERAL":
+                member = member or value == byte
+            elif name == "RANGE":
+                bounds: tuple[int, int] = value  # type: ignore[assignment]
+                member = member or bounds[0] <= byte <= bounds[1]
+            elif name == "CATEGORY" and str(value) in _CATEGORIES:
+                member = member or _CATEGORIES[str(value)].match(bytes([byte])) is not None
+            else:
+                return True
+        return member != negated
+
+    def may(items: object) -> bool:
+        for op, value in items:  # type: ignore[attr-defined]
+            name = str(op)
+            if name == "LITERAL":
+                if value in characters:
+                    return True
+            elif name == "NOT_LITERAL" or name == "ANY":
+                return True
+            elif name == "IN":
+                if any(in_class(value, byte) for byte in characters):
+                    return True
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                if may(value[2]):
+                    return True
+            elif name == "SUBPATTERN":
+                if may(value[3]):
+                    return True
+            elif name == "BRANCH":
+                if any(may(branch) for branch in value[1]):
+                    return True
+            else:
+                # AT, ASSERT, ASSERT_NOT, GROUPREF and anything newer.
+                return True
+        return False
+
+    return may(parser.parse(check.pattern))
 
 
 # A check that may match this many bytes is as good as unbounded for edit scans.
