@@ -352,3 +352,26 @@ def test_the_history_audit_reports_the_same_with_and_without_edit_scans(
     (finding,) = reports[0]
     assert finding["commit"] == introduced and finding["line"] == 401
     assert finding["commit_count"] == 2 and finding["at_head"] is False
+
+
+def test_a_check_that_stops_at_the_line_end_does_not_widen_the_edit_reach() -> None:
+    # Edit scans rescan this far past each changed line: a check that cannot match a line break
+    # reads nothing past its own line however wide it may be; one that can, and may run on
+    # for 64 KiB, turns edit scans off.
+    from keyscan.rules.schema import Rule
+
+    def reach(check: str) -> int | None:
+        rule = Rule(
+            id="demo.reach",
+            name="Demo",
+            description="Demo.",
+            severity="low",
+            keywords=("kw",),
+            pattern=r"kw(?P<secret>x)",
+            at_keyword=check,
+        )
+        return Ruleset([rule]).edit_reach
+
+    assert reach(r"kw[^\n]{0,70000}x") == reach(r"kw") == len("kw") + 8
+    assert reach(r"kw[^x]{0,100}x") == len("kw") + 100 + 1 + 8
+    assert reach(r"kw[\s\S]{0,70000}x") is None

@@ -247,7 +247,10 @@ def _may_read(check: re.Pattern[bytes], characters: bytes) -> bool:
             if name == "LITERAL":
                 if value in characters:
                     return True
-            elif name == "NOT_LITERAL" or name == "ANY":
+            elif name == "NOT_LITERAL":
+                if any(byte != value for byte in characters):
+                    return True
+            elif name == "ANY":
                 return True
             elif name == "IN":
                 if any(in_class(value, byte) for byte in characters):
@@ -282,7 +285,9 @@ def _edit_reach(
     parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
     widest = max(len(keyword) for keyword in keywords)
     for check in checks:
-        if check is None:
+        # A check that cannot match a line break, and asserts nothing past what it matched,
+        # stops at its line's end however wide it may be.
+        if check is None or not _may_read(check, b"\n"):
             continue
         width = int(parser.parse(check.pattern).getwidth()[1])
         if width >= _UNBOUNDED_REACH:
