@@ -167,3 +167,51 @@ def _git_status(repo: Path, *args: str) -> int:
     import subprocess
 
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False).returncode
+
+
+def _builtin_findings(repo: Path, *args: str, stdin: str | None = None) -> list[tuple[str, int]]:
+    done = run_keyscan(*args, str(repo), "--format", "json", "--no-progress", stdin=stdin)
+    assert done.returncode in (0, 1), done.stderr
+    return [(f["path"], f["line"]) for f in json.loads(done.stdout)["findings"]]
+
+
+def test_change_scans_read_each_file_at_its_path_as_the_work_tree_scan_does(make_repo) -> None:
+    # Filters read the path: in Python source an unquoted value is an expression, in a .env
+    # file the literal itself. The hook, the pull-request scan and pre-push used to scan
+    # contents with no path and reported the expression the work-tree scan drops.
+    repo = make_repo()
+    commit(repo, "init", **{"README": "x\n"})
+    line = "api_key = config_value_from_env" + str(rng(40).randrange(10**6, 10**7)) + "\n"
+    (repo / "settings.py").write_text(line)
+    (repo / "deploy.env").write_text(line)
+    git(repo, "add", "settings.py", "deploy.env")
+    expected = [("deploy.env", 1)]
+    assert _builtin_findings(repo, "scan") == expected
+    assert _builtin_findings(repo, "--staged") == expected
+    tip = commit(repo, "settings")
+    assert _builtin_findings(repo, "--diff", "HEAD~1..HEAD") == expected
+    base = git(repo, "rev-parse", "HEAD~1").strip()
+    push = f"refs/heads/main {tip} refs/heads/main {base}\n"
+    assert _builtin_findings(repo, "--pre-push", stdin=push) == expected
+
+
+def test_every_version_of_a_large_file_in_a_range_is_scanned(make_repo) -> None:
+    # Versions of a path are scanned one after another, each as an edit of the one before
+    # (keyscan.edits): a secret added in the middle of a long file and removed again is still
+    # found, with its commit, and one added later elsewhere in the file too.
+    repo = make_repo()
+    filler = [f"value_{index} = compute({index})\n" for index in range(2000)]
+    commit(repo, "base", **{"big.py": "".join(filler)})
+    git(repo, "checkout", "-q", "-b", "feature")
+    first, second = custom_token(rng(41)), custom_token(rng(42))
+    lines = list(filler)
+    lines[1000] = f"token = '{first}'\n"
+    added = commit(repo, "add", **{"big.py": "".join(lines)})
+    lines[1000] = filler[1000]
+    commit(repo, "remove", **{"big.py": "".join(lines)})
+    lines[1900] = f"other = '{second}'\n"
+    later = commit(repo, "later", **{"big.py": "".join(lines)})
+    code, findings = scan(repo, "--diff", "main..feature")
+    assert code == 1
+    found = {(f["secret"], f["line"], f["commit"], f["at_head"]) for f in findings}
+    assert found == {(first, 1001, added, False), (second, 1901, later, True)}

@@ -7,7 +7,7 @@ the file's previous version, or on the base branch, is not new and is not report
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,39 +32,55 @@ from keyscan.sources.changes import (
 )
 from keyscan.sources.gitobjects import CatFile, ObjectRef
 from keyscan.sources.history import object_blob
+from keyscan.workers import scan_blobs
 
 
 class _BlobFindings:
-    """Scans each distinct blob once and remembers its findings (with no path attached)."""
+    """Scans each blob once at each path it is wanted at, and remembers its findings.
+
+    A blob is scanned at its path because filters read the path (a rule's allowlist paths, an
+    unquoted value in source code being an expression, lockfiles), as the working-tree and
+    history scans do. The versions of a path come one after another, oldest first, so that
+    each is scanned as an edit of the one before (keyscan.edits).
+    """
 
     def __init__(self, repo: Path, scanner: BlobScanner, summary: Summary):
         self.repo = repo
         self.scanner = scanner
         self.summary = summary
-        self.findings: dict[str, list[Finding]] = {}
+        self.findings: dict[tuple[str, str], list[Finding]] = {}
 
-    def scan(self, oids: Sequence[str]) -> None:
-        wanted = sorted({o for o in oids if o not in self.findings})
-        options = self.scanner.options
-        with CatFile(self.repo) as catfile:
-            for oid, _, data in catfile.fetch(wanted):
-                self.findings[oid] = []
-                if len(data) > options.max_file_size:
-                    self.summary.skipped.append(Skip(oid, "too large", f"{len(data)} bytes"))
-                    continue
-                binary = is_binary(data)
-                if binary and not options.scan_binary:
-                    self.summary.skipped.append(Skip(oid, "binary", "--no-binary"))
-                    continue
-                result = self.scanner.scan(Blob(oid, data, Provenance(""), binary=binary))
-                self.findings[oid] = result.findings
-                self.summary.skipped.extend(result.skips)
-                self.summary.files_scanned += 1
-                self.summary.bytes_scanned += len(data)
-                self.summary.binary_scanned += binary
+    def scan(self, wanted: Sequence[tuple[str, str]]) -> None:
+        """Scan each (blob id, path) not scanned yet; within a path, in the order given."""
+        pending = sorted(dict.fromkeys(w for w in wanted if w not in self.findings), key=_path)
+        max_size = self.scanner.options.max_file_size
 
-    def fingerprints(self, oid: str | None) -> set[str]:
-        return {f.fingerprint for f in self.findings.get(oid or "", [])}
+        def versions() -> Iterator[tuple[Blob, bool]]:
+            with CatFile(self.repo) as catfile:
+                fetched = catfile.fetch([oid for oid, _ in pending])
+                for (oid, path), (_, _, data) in zip(pending, fetched, strict=True):
+                    self.findings[(oid, path)] = []
+                    if len(data) > max_size:
+                        self.summary.skipped.append(
+                            Skip(path, "too large", f"blob {oid[:12]}: {len(data)} bytes")
+                        )
+                        continue
+                    yield Blob(oid, data, Provenance(path), binary=is_binary(data)), True
+
+        batch = scan_blobs(self.scanner, versions())
+        for finding in batch.findings:
+            self.findings[(finding.blob, finding.path)].append(finding)
+        self.summary.skipped.extend(batch.skips)
+        self.summary.files_scanned += batch.files_scanned
+        self.summary.bytes_scanned += batch.bytes_scanned
+        self.summary.binary_scanned += batch.binary_scanned
+
+    def fingerprints(self, oid: str | None, path: str) -> set[str]:
+        return {f.fingerprint for f in self.findings.get((oid or "", path), [])}
+
+
+def _path(wanted: tuple[str, str]) -> str:
+    return wanted[1]
 
 
 def _path_allowed(path: str, config: Config) -> bool:
@@ -89,21 +105,21 @@ def scan_changes(
     paths = sorted({c.path for c in changes})
     base_blobs = tree_blobs(repo, base, paths) if base else {}
     tip_blobs = tree_blobs(repo, tip, paths) if tip else {}
-    blobs.scan(
-        [c.new for c in changes]
-        + [c.old for c in changes if c.old]
-        + [oid for c in changes for oid in c.other_parents]
-        + list(base_blobs.values())
-        + list(tip_blobs.values())
-    )
-    on_base = set().union(*(blobs.fingerprints(oid) for oid in base_blobs.values()))
+    # Each path's versions oldest first: the base's, then each change's in commit order.
+    wanted = [(oid, path) for path, oid in base_blobs.items()]
+    for change in changes:
+        before = [change.old] if change.old else []
+        wanted += [(oid, change.path) for oid in (*before, *change.other_parents, change.new)]
+    wanted += [(oid, path) for path, oid in tip_blobs.items()]
+    blobs.scan(wanted)
+    on_base = set().union(*(blobs.fingerprints(oid, path) for path, oid in base_blobs.items()))
     metas = commit_meta(repo, sorted({c.commit for c in changes if c.commit}))
     reported: set[tuple[str, str]] = set()
     for change in changes:
-        known = blobs.fingerprints(change.old) | on_base
+        known = blobs.fingerprints(change.old, change.path) | on_base
         for oid in change.other_parents:
-            known |= blobs.fingerprints(oid)
-        for finding in blobs.findings.get(change.new, []):
+            known |= blobs.fingerprints(oid, change.path)
+        for finding in blobs.findings.get((change.new, change.path), []):
             key = (finding.fingerprint, change.path)
             if finding.fingerprint in known or key in reported:
                 continue
@@ -111,7 +127,8 @@ def scan_changes(
             author, date = metas.get(change.commit or "", (None, None))
             at_head = None
             if tip is not None:
-                at_head = finding.fingerprint in blobs.fingerprints(tip_blobs.get(change.path))
+                tip_fingerprints = blobs.fingerprints(tip_blobs.get(change.path), change.path)
+                at_head = finding.fingerprint in tip_fingerprints
             result.findings.append(
                 replace(
                     finding,
