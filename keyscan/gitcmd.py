@@ -38,14 +38,17 @@ def git_env() -> dict[str, str]:
 
 
 def run_git(
-    cwd: Path, args: Sequence[str], check: bool = True
+    cwd: Path, args: Sequence[str], check: bool = True, input: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run git to completion; `input`, when given, is its standard input (lists of commits go
+    there, never on the command line, whose length the system bounds)."""
     try:
         done = subprocess.run(
             ["git", "-c", "core.quotepath=off", *args],
             cwd=cwd,
             env=git_env(),
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             check=False,
         )

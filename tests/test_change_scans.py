@@ -215,3 +215,86 @@ def test_every_version_of_a_large_file_in_a_range_is_scanned(make_repo) -> None:
     assert code == 1
     found = {(f["secret"], f["line"], f["commit"], f["at_head"]) for f in findings}
     assert found == {(first, 1001, added, False), (second, 1901, later, True)}
+
+
+def _changes_commit_by_commit(repo: Path, commits: list[str]) -> list[tuple]:
+    """range_changes as it was computed before: a diff-tree per commit, an ls-tree per merge
+    parent. The oracle for the one-process version."""
+    found = []
+    for sha in commits:
+        first, *others = git(repo, "rev-list", "--no-walk", "--parents", sha).split()[1:] or [""]
+        args = ["diff-tree", "-r", "--root", "--no-renames", "--no-commit-id", sha]
+        if others:
+            args = ["diff-tree", "-r", "--no-renames", first, sha]
+        for line in git(repo, *args).splitlines():
+            meta, path = line.split("\t", 1)
+            _, mode, old, new, status = meta[1:].split()
+            if status[0] not in "AMT" or mode == "160000":
+                continue
+            sides = []
+            for parent in others:
+                listed = git(repo, "ls-tree", parent, "--", path).split()
+                if listed:
+                    sides.append(listed[2])
+            found.append((sha, path, None if set(old) == {"0"} else old, new, tuple(sides)))
+    return found
+
+
+def test_range_changes_read_from_one_diff_tree_agree_with_one_per_commit(make_repo) -> None:
+    from keyscan.sources.changes import commits_in_range, range_changes
+
+    repo = make_repo()
+    commit(repo, "root", **{"a.txt": "a\n", "b.txt": "b\n"})
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, "side edits", **{"a.txt": "a side\n", "side.txt": "new on side\n"})
+    git(repo, "checkout", "-q", "-b", "third", "main")
+    commit(repo, "third", **{"third.txt": "3\n", "shared.txt": "s\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "main edits", **{"b.txt": "b main\n"})
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    # An evil merge: content no parent has.
+    git(repo, "checkout", "-q", "-b", "evil", "main~1")
+    commit(repo, "evil base", **{"e.txt": "e\n"})
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "evil")
+    (repo / "a.txt").write_text("resolved by hand\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "evil merge")
+    git(repo, "checkout", "-q", "-b", "fourth", "main~2")
+    commit(repo, "fourth", **{"f.txt": "4\n", "shared.txt": "s\n"})
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "octopus", "third", "fourth")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "empty")
+    commits = commits_in_range(repo, ["main"])
+    got = [(c.commit, c.path, c.old, c.new, c.other_parents) for c in range_changes(repo, commits)]
+    assert got == _changes_commit_by_commit(repo, commits)
+    assert any(len(sides) == 2 for *_, sides in got)  # the octopus merge was seen
+
+
+def test_a_range_with_more_paths_than_a_command_line_takes_them_from_the_listing(make_repo):
+    repo = make_repo()
+    commit(repo, "base", **{f"f{index:03}.txt": f"{index}\n" for index in range(300)})
+    git(repo, "checkout", "-q", "-b", "feature")
+    token = custom_token(rng(43))
+    files = {f"f{index:03}.txt": f"{index} changed\n" for index in range(300)}
+    files["f299.txt"] = f"k={token}\n"
+    commit(repo, "all", **files)
+    code, findings = scan(repo, "--diff", "main..feature")
+    assert (code, [(f["path"], f["secret"]) for f in findings]) == (1, [("f299.txt", token)])
+
+
+def test_a_range_too_large_for_one_process_gives_the_findings_of_one(make_repo) -> None:
+    # Past 16 MB of blobs the range is scanned by worker processes, as a history audit is.
+    repo = make_repo()
+    commit(repo, "base", **{"README": "r\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    generator = rng(44)
+    line = "".join(generator.choice("abcdefghij ") for _ in range(99)) + "\n"
+    tokens = [custom_token(rng(45 + index)) for index in range(3)]
+    for index in range(3):
+        text = line * 60_000  # 6 MB
+        commit(repo, f"part {index}", **{f"part{index}.txt": text + f"k={tokens[index]}\n"})
+    everything = scan(repo, "--diff", "main..feature")
+    assert everything == scan(repo, "--diff", "main..feature", "--jobs", "1")
+    assert everything[0] == 1
+    assert sorted(f["secret"] for f in everything[1]) == sorted(tokens)

@@ -315,6 +315,16 @@ def test_a_keyword_is_gated_only_when_its_check_opens_with_a_literal_that_starts
     assert [keyword for _, keyword, _ in group.keywords] == [b"ff", b"gg"]
 
 
+@functools.cache
+def _demo_engines(check: str, sensitive: bool) -> tuple[RegexEngine, HyperscanEngine]:
+    rule = replace(
+        _demo_rule("demo.any", ("ab",), check),
+        keyword_case="sensitive" if sensitive else "insensitive",
+    )
+    ruleset = Ruleset([rule])
+    return RegexEngine(ruleset), HyperscanEngine(ruleset)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.text(alphabet="abAB-1 ", max_size=60),
@@ -326,15 +336,10 @@ def test_gated_hits_are_the_keyword_occurrences_the_check_keeps_whatever_the_che
 ) -> None:
     # Whatever literal a check opens with, in whatever case, a gated keyword's hits are its
     # occurrences (in its own case rule) where the check matches.
-    rule = replace(
-        _demo_rule("demo.any", ("ab",), check),
-        keyword_case="sensitive" if sensitive else "insensitive",
-    )
-    ruleset = Ruleset([rule])
     data = text.encode()
     compiled = re.compile(check.encode())
     expected = _occurrences_the_check_keeps(data, b"ab", sensitive, compiled)
-    for engine in (RegexEngine(ruleset), HyperscanEngine(ruleset)):
+    for engine in _demo_engines(check, sensitive):
         assert sorted(p for _, p in engine.scan(data).hits) == expected
 
 
@@ -520,6 +525,16 @@ _EDIT_TEXT = [" ", "  ", "\t", "\u00a0", "\u3000", "\n", "A", "a", "0", "%", "+"
               "_", ".", "~", ":", "@", "ſ", "\u212a", '"', "'", "é"]  # fmt: skip
 
 
+@functools.cache
+def _with_and_without_check(
+    rule_id: str,
+) -> tuple[Ruleset, Ruleset, tuple[RegexEngine, HyperscanEngine]]:
+    rule = next(rule for rule in _CHECKED_RULES if rule.id == rule_id)
+    checked = Ruleset([rule])
+    engines = (RegexEngine(checked), HyperscanEngine(checked))
+    return checked, Ruleset([replace(rule, at_keyword=None)]), engines
+
+
 @st.composite
 def edited_examples(draw: st.DrawFn) -> tuple[Rule, str]:
     rule = draw(st.sampled_from(_CHECKED_RULES))
@@ -543,7 +558,7 @@ def edited_examples(draw: st.DrawFn) -> tuple[Rule, str]:
     return rule, text
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edited_examples())
 def test_at_keyword_checks_never_lose_a_candidate_of_an_edited_example(
     edited: tuple[Rule, str],
@@ -553,10 +568,10 @@ def test_at_keyword_checks_never_lose_a_candidate_of_an_edited_example(
     # fails leaves exactly the candidates the pattern finds around every hit.
     rule, text = edited
     data = text.encode()
-    checked, unchecked = Ruleset([rule]), Ruleset([replace(rule, at_keyword=None)])
+    checked, unchecked, engines = _with_and_without_check(rule.id)
     hits = RegexEngine(unchecked).scan(data).hits
     assert extract(data, hits, checked).candidates == extract(data, hits, unchecked).candidates
-    for engine in (RegexEngine(checked), HyperscanEngine(checked)):
+    for engine in engines:
         gated = engine.scan(data).hits
         assert extract(data, gated, checked).candidates == extract(data, hits, checked).candidates
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
-from keyscan.errors import KeyscanError
+from keyscan.errors import GitError, KeyscanError
 from keyscan.gitcmd import run_git
-from keyscan.model import Blob, Finding, Provenance, ScanResult, Skip, Summary, is_binary
+from keyscan.model import Blob, Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
+from keyscan.scan import PARALLEL_MIN_BYTES, scan_git_objects
 from keyscan.sources.changes import (
     ZERO_OIDS,
     Change,
@@ -30,9 +31,18 @@ from keyscan.sources.changes import (
     staged_changes,
     tree_blobs,
 )
-from keyscan.sources.gitobjects import CatFile, ObjectRef
-from keyscan.sources.history import object_blob
-from keyscan.workers import scan_blobs
+from keyscan.sources.gitobjects import CatFile, ObjectRef, object_sizes
+from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
+from keyscan.workers import BatchResult, scan_blobs, scan_objects
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How a change scan large enough for it (a long range, a first push) runs on several
+    processes: `jobs` of them (0: one per core), their compiled rules cached in `cache_dir`."""
+
+    jobs: int = 0
+    cache_dir: Path | None = None
 
 
 class _BlobFindings:
@@ -44,30 +54,80 @@ class _BlobFindings:
     each is scanned as an edit of the one before (keyscan.edits).
     """
 
-    def __init__(self, repo: Path, scanner: BlobScanner, summary: Summary):
+    def __init__(
+        self, repo: Path, scanner: BlobScanner, summary: Summary, parallelism: Parallelism
+    ):
         self.repo = repo
         self.scanner = scanner
         self.summary = summary
+        self.parallelism = parallelism
         self.findings: dict[tuple[str, str], list[Finding]] = {}
 
     def scan(self, wanted: Sequence[tuple[str, str]]) -> None:
         """Scan each (blob id, path) not scanned yet; within a path, in the order given."""
         pending = sorted(dict.fromkeys(w for w in wanted if w not in self.findings), key=_path)
-        max_size = self.scanner.options.max_file_size
+        if not pending:
+            return
+        sizes = object_sizes(self.repo, list(dict.fromkeys(oid for oid, _ in pending)))
+        # A batch names each object once: a blob wanted at a second path (the empty file, a
+        # copy) is scanned there in a second pass.
+        first: list[ObjectRef] = []
+        again: list[ObjectRef] = []
+        seen: set[str] = set()
+        for oid, path in pending:
+            self.findings[(oid, path)] = []
+            if sizes[oid] > self.scanner.options.max_file_size:
+                self.summary.skipped.append(
+                    Skip(path, "too large", f"blob {oid[:12]}: {sizes[oid]} bytes")
+                )
+                continue
+            ref = ObjectRef(oid, "blob", sizes[oid], path)
+            (again if oid in seen else first).append(ref)
+            seen.add(oid)
+        self._scan_round(first)
+        if again:
+            self._scan_again(again)
 
+    def _scan_again(self, refs: list[ObjectRef]) -> None:
         def versions() -> Iterator[tuple[Blob, bool]]:
             with CatFile(self.repo) as catfile:
-                fetched = catfile.fetch([oid for oid, _ in pending])
-                for (oid, path), (_, _, data) in zip(pending, fetched, strict=True):
-                    self.findings[(oid, path)] = []
-                    if len(data) > max_size:
-                        self.summary.skipped.append(
-                            Skip(path, "too large", f"blob {oid[:12]}: {len(data)} bytes")
-                        )
-                        continue
-                    yield Blob(oid, data, Provenance(path), binary=is_binary(data)), True
+                fetched = catfile.fetch([ref.oid for ref in refs])
+                for ref, (_, _, data) in zip(refs, fetched, strict=True):
+                    yield object_blob(ref, data), True
 
-        batch = scan_blobs(self.scanner, versions())
+        self._take(scan_blobs(self.scanner, versions()))
+
+    def _scan_round(self, refs: list[ObjectRef]) -> None:
+        jobs = self.parallelism.jobs
+        if jobs != 1 and sum(ref.size for ref in refs) >= PARALLEL_MIN_BYTES:
+            scanner = self.scanner
+            result = scan_git_objects(
+                iter(refs),
+                self.repo,
+                scanner.ruleset,
+                scanner.options,
+                scanner.engine.name,
+                self.parallelism.cache_dir,
+                jobs,
+            )
+            summary = result.summary
+            self._take(
+                BatchResult(
+                    findings=result.findings,
+                    skips=summary.skipped,
+                    files_scanned=summary.files_scanned,
+                    bytes_scanned=summary.bytes_scanned,
+                    binary_scanned=summary.binary_scanned,
+                )
+            )
+        else:
+            with CatFile(self.repo) as catfile:
+                self._take(scan_objects(self.scanner, catfile, refs))
+
+    def _take(self, batch: BatchResult) -> None:
+        for skip in batch.skips:
+            if skip.reason == UNREADABLE_OBJECT:
+                raise GitError(skip.detail)
         for finding in batch.findings:
             self.findings[(finding.blob, finding.path)].append(finding)
         self.summary.skipped.extend(batch.skips)
@@ -96,12 +156,14 @@ def scan_changes(
     config: Config,
     base: str | None = None,
     tip: str | None = None,
+    parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     result = ScanResult()
     result.summary.engine = engine.name
     result.summary.rules_active = len(ruleset.rules)
     changes = [c for c in changes if _path_allowed(c.path, config)]
-    blobs = _BlobFindings(repo, BlobScanner(ruleset, engine, options), result.summary)
+    scanner = BlobScanner(ruleset, engine, options)
+    blobs = _BlobFindings(repo, scanner, result.summary, parallelism)
     paths = sorted({c.path for c in changes})
     base_blobs = tree_blobs(repo, base, paths) if base else {}
     tip_blobs = tree_blobs(repo, tip, paths) if tip else {}
@@ -176,13 +238,13 @@ def range_scan(
     engine: Engine,
     options: ScanOptions,
     config: Config,
+    parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     """--diff BASE..HEAD: commits on HEAD that BASE lacks; secrets on the base are not new."""
     commits = commits_in_range(repo, [head, f"^{base}"])
     fork = merge_base(repo, base, head)
-    result = scan_changes(
-        repo, range_changes(repo, commits), ruleset, engine, options, config, base=fork, tip=head
-    )
+    changes = range_changes(repo, commits)
+    result = scan_changes(repo, changes, ruleset, engine, options, config, fork, head, parallelism)
     scanner = BlobScanner(ruleset, engine, options)
     result.findings.extend(scan_messages(repo, commits, scanner))
     result.summary.files_scanned += len(commits)
@@ -196,6 +258,7 @@ def pre_push_scan(
     engine: Engine,
     options: ScanOptions,
     config: Config,
+    parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     """git's pre-push protocol: `<local ref> <local sha> <remote ref> <remote sha>` per line."""
     total = ScanResult()
@@ -229,6 +292,7 @@ def pre_push_scan(
             config,
             base=base,
             tip=local_sha,
+            parallelism=parallelism,
         )
         part.findings.extend(scan_messages(repo, commits, scanner))
         total.findings.extend(part.findings)
@@ -241,13 +305,19 @@ def pre_push_scan(
 
 
 def staged_scan(
-    repo: Path, ruleset: Ruleset, engine: Engine, options: ScanOptions, config: Config
+    repo: Path,
+    ruleset: Ruleset,
+    engine: Engine,
+    options: ScanOptions,
+    config: Config,
+    parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     """--staged: exactly what the next commit will contain; unstaged edits are ignored."""
     head = run_git(repo, ["rev-parse", "-q", "--verify", "HEAD"], check=False)
     # A secret HEAD already holds anywhere (a moved or renamed file) is not what this commit adds.
     base = "HEAD" if head.returncode == 0 else None
-    return scan_changes(repo, staged_changes(repo), ruleset, engine, options, config, base=base)
+    changes = staged_changes(repo)
+    return scan_changes(repo, changes, ruleset, engine, options, config, base, None, parallelism)
 
 
 def read_pre_push_lines() -> list[str]:

@@ -206,13 +206,18 @@ def _run_change_scan(request: ScanRequest) -> Outcome:
     ruleset = build_ruleset(request, config, cache_dir)
     engine = build_engine(ruleset, request.engine, cache_dir)
     options = blob_scan_options(request, config)
+    parallelism = rangescan.Parallelism(request.jobs, cache_dir)
     if request.mode == "staged":
-        result = rangescan.staged_scan(repo, ruleset, engine, options, config)
+        result = rangescan.staged_scan(repo, ruleset, engine, options, config, parallelism)
     elif request.mode == "pre-push":
-        result = rangescan.pre_push_scan(repo, pre_push_lines, ruleset, engine, options, config)
+        result = rangescan.pre_push_scan(
+            repo, pre_push_lines, ruleset, engine, options, config, parallelism
+        )
     else:
         base, head = rangescan.parse_range(request.diff_range or "")
-        result = rangescan.range_scan(repo, base, head, ruleset, engine, options, config)
+        result = rangescan.range_scan(
+            repo, base, head, ruleset, engine, options, config, parallelism
+        )
     return Outcome(result, ruleset, repo, repo, started, config.format)
 
 

@@ -58,33 +58,77 @@ def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
 
 
 def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
-    changes: list[Change] = []
+    """What each commit changes, from one `git diff-tree --stdin` for the whole range.
+
+    A root commit is compared with the empty tree and a plain commit with its parent. A merge
+    is compared with each parent in turn: against the first for what it changed, and against
+    each other one for that parent's blob at each changed path (a path the diff leaves out is
+    the merge's own blob there; one it adds is in no blob of that parent).
+    """
     parents = _parents(repo, commits)
+    lines: list[str] = []
     for commit in commits:
-        # A root commit has no parent and a plain commit one; only merges have more.
-        first, *others = parents.get(commit) or [""]
-        if not others:
-            done = run_git(
-                repo, ["diff-tree", "-r", "--root", "-z", "--no-renames", "--no-commit-id", commit]
-            )
-            changes.extend(_parse_raw(done.stdout, commit))
+        merged = parents.get(commit, [])
+        lines += [f"{commit} {parent}" for parent in merged] if len(merged) > 1 else [commit]
+    request = "".join(line + "\n" for line in lines).encode()
+    args = ["diff-tree", "--stdin", "--always", "--root", "-r", "-z", "--no-renames"]
+    diffs = iter(_diffs(run_git(repo, args, input=request).stdout))
+    changes: list[Change] = []
+    for commit in commits:
+        merged = parents.get(commit, [])
+        if len(merged) <= 1:
+            changes += _added(next(diffs), commit)
             continue
-        # A merge: what changed against the first parent, and for each such path the blob every
-        # other parent holds, so content merged in from a side is known already.
-        done = run_git(repo, ["diff-tree", "-r", "-z", "--no-renames", first, commit])
-        merged = _parse_raw(done.stdout, commit)
-        paths = [change.path for change in merged]
-        sides = [tree_blobs(repo, parent, paths) for parent in others]
-        for change in merged:
-            blobs = tuple(side[change.path] for side in sides if change.path in side)
+        own = _added(next(diffs), commit)
+        sides = [{path: parts for parts, path in next(diffs)} for _ in merged[1:]]
+        for change in own:
+            blobs = tuple(
+                change.new if side.get(change.path) is None else side[change.path][2]
+                for side in sides
+                if side.get(change.path) is None or side[change.path][2] not in ZERO_OIDS
+            )
             changes.append(replace(change, other_parents=blobs))
+    return changes
+
+
+# One raw diff entry: (old mode, new mode, old blob, new blob, status) and the path.
+_Entry = tuple[list[str], str]
+
+
+def _diffs(output: bytes) -> list[list[_Entry]]:
+    """The entries of each commit `diff-tree --stdin --always -z` printed, in its order: a
+    commit id starts each, then `:meta` and path fields alternate."""
+    diffs: list[list[_Entry]] = []
+    fields = output.split(b"\0")
+    i = 0
+    while i < len(fields):
+        field = fields[i].decode("utf-8", "surrogateescape")
+        if field.startswith(":") and diffs and i + 1 < len(fields):
+            path = fields[i + 1].decode("utf-8", "surrogateescape")
+            diffs[-1].append((field[1:].split(), path))
+            i += 2
+            continue
+        if field.strip():
+            diffs.append([])
+        i += 1
+    return diffs
+
+
+def _added(entries: list[_Entry], commit: str) -> list[Change]:
+    changes = []
+    for parts, path in entries:
+        if len(parts) < 5 or parts[4][0] not in "AMT" or parts[1] == "160000":
+            continue  # deletions and submodule pointers carry no new content
+        old = None if parts[2] in ZERO_OIDS else parts[2]
+        changes.append(Change(commit, path, old, parts[3]))
     return changes
 
 
 def _parents(repo: Path, commits: Sequence[str]) -> dict[str, list[str]]:
     if not commits:
         return {}
-    done = run_git(repo, ["rev-list", "--no-walk=unsorted", "--parents", *commits])
+    request = "".join(commit + "\n" for commit in commits).encode()
+    done = run_git(repo, ["rev-list", "--no-walk=unsorted", "--parents", "--stdin"], input=request)
     parents: dict[str, list[str]] = {}
     for line in done.stdout.decode().splitlines():
         commit, *rest = line.split()
@@ -114,16 +158,23 @@ def tree_blobs(repo: Path, treeish: str, paths: Sequence[str]) -> dict[str, str]
     """path → blob id in `treeish` for the given paths (missing paths are left out)."""
     if not paths:
         return {}
-    done = run_git(repo, ["ls-tree", "-r", "-z", treeish, "--", *paths], check=False)
+    # Many paths (a long range, a first push) are looked up in the whole listing: on the
+    # command line they could pass the system's bound on its length.
+    named = list(paths) if len(paths) <= _NAMED_PATHS else []
+    done = run_git(repo, ["ls-tree", "-r", "-z", treeish, "--", *named], check=False)
     if done.returncode != 0:
         return {}
+    wanted = set(paths)
     found: dict[str, str] = {}
     for entry in done.stdout.split(b"\0"):
         meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
         parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
+        if len(parts) == 3 and parts[1] == "blob" and path in wanted:
             found[path] = parts[2]
     return found
+
+
+_NAMED_PATHS = 256
 
 
 def merge_base(repo: Path, a: str, b: str) -> str | None:

@@ -175,6 +175,25 @@ def _all_objects(
     yield from _checked(repo, checker, _WALKED_TYPES, on_missing)
 
 
+def object_sizes(repo: Path, oids: Sequence[str]) -> dict[str, int]:
+    """The size of each object, from one `cat-file --batch-check`; a GitError names the first
+    object git cannot find."""
+    checker = _spawn(
+        repo, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], subprocess.PIPE
+    )
+    request = b"".join(oid.encode() + b"\n" for oid in oids)
+    output, errors = checker.communicate(request)
+    if checker.returncode != 0:
+        raise _failure(checker, repo, "cat-file --batch-check", errors)
+    sizes: dict[str, int] = {}
+    for line in output.decode().splitlines():
+        oid, size = line.split(" ", 1)
+        if size == "missing":
+            raise GitError(f"{repo}: object {oid} is missing (corrupt or incomplete)")
+        sizes[oid] = int(size)
+    return sizes
+
+
 def _reap(process: subprocess.Popen[bytes]) -> None:
     """Wait for a process whose output is read elsewhere, and close its stderr pipe."""
     process.wait()
