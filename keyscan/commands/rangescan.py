@@ -175,7 +175,6 @@ def scan_changes(
     wanted += [(oid, path) for path, oid in tip_blobs.items()]
     blobs.scan(wanted)
     on_base = set().union(*(blobs.fingerprints(oid, path) for path, oid in base_blobs.items()))
-    metas = commit_meta(repo, sorted({c.commit for c in changes if c.commit}))
     reported: set[tuple[str, str]] = set()
     for change in changes:
         known = blobs.fingerprints(change.old, change.path) | on_base
@@ -186,21 +185,19 @@ def scan_changes(
             if finding.fingerprint in known or key in reported:
                 continue
             reported.add(key)
-            author, date = metas.get(change.commit or "", (None, None))
             at_head = None
             if tip is not None:
                 tip_fingerprints = blobs.fingerprints(tip_blobs.get(change.path), change.path)
                 at_head = finding.fingerprint in tip_fingerprints
             result.findings.append(
-                replace(
-                    finding,
-                    path=change.path,
-                    commit=change.commit,
-                    author=author,
-                    date=date,
-                    at_head=at_head,
-                )
+                replace(finding, path=change.path, commit=change.commit, at_head=at_head)
             )
+    # Authors and dates of the commits that introduce something, not of the whole range.
+    metas = commit_meta(repo, sorted({f.commit for f in result.findings if f.commit}))
+    result.findings = [
+        replace(f, author=metas[f.commit][0], date=metas[f.commit][1]) if f.commit in metas else f
+        for f in result.findings
+    ]
     if base is not None:
         # A secret the base branch already holds anywhere (copied into a new file, say) is not
         # one this change introduces.

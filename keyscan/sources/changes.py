@@ -186,7 +186,9 @@ def commit_meta(repo: Path, commits: Sequence[str]) -> dict[str, tuple[str, str]
     """commit → (author name, ISO date)."""
     if not commits:
         return {}
-    done = run_git(repo, ["show", "-s", "--format=%H%x00%an%x00%aI", *commits])
+    request = "".join(commit + "\n" for commit in commits).encode()
+    args = ["log", "--no-walk=unsorted", "--stdin", "-s", "--format=%H%x00%an%x00%aI"]
+    done = run_git(repo, args, input=request)
     meta: dict[str, tuple[str, str]] = {}
     for line in done.stdout.decode("utf-8", "replace").splitlines():
         parts = line.split("\0")
