@@ -96,6 +96,26 @@ def count_findings(name: str, report: Path) -> int | None:
     return len(data["findings"]) if isinstance(data, dict) else len(data)
 
 
+Tools = list[tuple[str, list[str], Path, dict[str, str]]]
+
+
+def round_robin(
+    tools: Tools, prefix: list[str], cwd: Path, tmpdir: Path, count: int, wait_idle: float
+) -> dict[str, list[Measurement]]:
+    """Untimed warm-up runs first (they also fill keyscan's audit cache for a "warm" row), then
+    `count` timed runs of each tool (name, argv, report, environment) round-robin over the
+    tools, so that a slow spell on a shared machine is spread over all of them instead of
+    landing on one."""
+    for _, argv, _, env in tools:
+        measure([*prefix, *argv], env, cwd, tmpdir / "stderr")
+    runs: dict[str, list[Measurement]] = {name: [] for name, *_ in tools}
+    for _ in range(count):
+        for name, argv, _, env in tools:
+            wait_for_idle(wait_idle)
+            runs[name].append(measure([*prefix, *argv], env, cwd, tmpdir / "stderr"))
+    return runs
+
+
 def describe(repo: Path) -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
@@ -147,16 +167,7 @@ def main() -> None:
             home = tmpdir / f"home-{index}"
             home.mkdir()
             tools.append((name, argv, report, tool_env(home)))
-        # Untimed warm-up runs first (they also fill keyscan's audit cache for the "warm" row),
-        # then the timed runs round-robin over the tools, so a slow spell on a shared machine
-        # is spread over all of them instead of landing on one.
-        for _, argv, _, env in tools:
-            measure([*prefix, *argv], env, cwd, tmpdir / "stderr")
-        runs: dict[str, list[Measurement]] = {name: [] for name, *_ in tools}
-        for _ in range(args.runs):
-            for name, argv, _, env in tools:
-                wait_for_idle(args.wait_idle)
-                runs[name].append(measure([*prefix, *argv], env, cwd, tmpdir / "stderr"))
+        runs = round_robin(tools, prefix, cwd, tmpdir, args.runs, args.wait_idle)
         for name, argv, report, _ in tools:
             taken = runs[name]
             rows.append({

@@ -24,19 +24,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from history_bench import count_findings
+from history_bench import Tools, count_findings, round_robin
 from worktree_bench import (
     HERE,
     NCPU,
-    Measurement,
     bundled_binary,
     keyscan_revision,
     machine,
-    measure,
     splice,
     tool_env,
     unshare_prefix,
-    wait_for_idle,
 )
 
 
@@ -106,20 +103,14 @@ def main() -> None:
         cwd.mkdir()
         every = commands(HERE / ".env", str(repo), base, head, "REPORT")
         names = [n for n in every if not args.tools or n in args.tools.split(",")]
-        tools = []
+        tools: Tools = []
         for index, name in enumerate(names):
             report = tmpdir / f"report-{index}.json"
             argv = commands(HERE / ".env", str(repo), base, head, str(report))[name]
             home = tmpdir / f"home-{index}"
             home.mkdir()
             tools.append((name, argv, report, tool_env(home)))
-        for _, argv, _, env in tools:
-            measure([*prefix, *argv], env, cwd, tmpdir / "stderr")
-        runs: dict[str, list[Measurement]] = {name: [] for name, *_ in tools}
-        for _ in range(args.runs):
-            for name, argv, _, env in tools:
-                wait_for_idle(args.wait_idle)
-                runs[name].append(measure([*prefix, *argv], env, cwd, tmpdir / "stderr"))
+        runs = round_robin(tools, prefix, cwd, tmpdir, args.runs, args.wait_idle)
         for name, argv, report, _ in tools:
             taken = runs[name]
             command = " ".join(argv).replace(str(repo), "REPO").replace(str(report), "REPORT.json")

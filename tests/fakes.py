@@ -6,6 +6,7 @@ import random
 import string
 
 from keyscan.checksums import base62_crc32
+from keyscan.rules.schema import Rule
 
 ALNUM = string.ascii_letters + string.digits
 
@@ -51,3 +52,18 @@ rules:
     pattern: '\\b(?P<secret>kst_[A-Za-z0-9]{32})\\b'
     entropy: 3.0
 """
+
+
+def demo_rule(
+    rule_id: str, keywords: tuple[str, ...], at_keyword: str, pattern: str = r"(?P<secret>x)"
+) -> Rule:
+    """A minimal rule with an `at_keyword` check, for tests of how checks are used."""
+    return Rule(
+        id=rule_id,
+        name="Demo",
+        description="Demo.",
+        severity="low",
+        keywords=keywords,
+        pattern=pattern,
+        at_keyword=at_keyword,
+    )

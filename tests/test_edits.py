@@ -29,7 +29,7 @@ from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset
 from keyscan.workers import build_engine
 from tests.conftest import commit, run_keyscan
-from tests.fakes import github_pat, random_chars, rng
+from tests.fakes import demo_rule, github_pat, random_chars, rng
 
 PATH = "src/settings.py"
 
@@ -358,19 +358,8 @@ def test_a_check_that_stops_at_the_line_end_does_not_widen_the_edit_reach() -> N
     # Edit scans rescan this far past each changed line: a check that cannot match a line break
     # reads nothing past its own line however wide it may be; one that can, and may run on
     # for 64 KiB, turns edit scans off.
-    from keyscan.rules.schema import Rule
-
     def reach(check: str) -> int | None:
-        rule = Rule(
-            id="demo.reach",
-            name="Demo",
-            description="Demo.",
-            severity="low",
-            keywords=("kw",),
-            pattern=r"kw(?P<secret>x)",
-            at_keyword=check,
-        )
-        return Ruleset([rule]).edit_reach
+        return Ruleset([demo_rule("demo.reach", ("kw",), check, r"kw(?P<secret>x)")]).edit_reach
 
     assert reach(r"kw[^\n]{0,70000}x") == reach(r"kw") == len("kw") + 8
     assert reach(r"kw[^x]{0,100}x") == len("kw") + 100 + 1 + 8

@@ -27,6 +27,7 @@ from keyscan.options import ScanOptions
 from keyscan.rules.load import load_rules
 from keyscan.rules.ruleset import Ruleset, _may_read
 from keyscan.rules.schema import Rule
+from tests.fakes import demo_rule
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not importable")
 
@@ -285,28 +286,16 @@ def test_only_gated_keywords_whose_check_may_read_a_decoded_escape_are_looked_fo
     assert not {b"cio", b"eaa", b"aaaaaaaaaaaaaaaaaaaaa", b"-us"} & set(hidden)
 
 
-def _demo_rule(rule_id: str, keywords: tuple[str, ...], at_keyword: str) -> Rule:
-    return Rule(
-        id=rule_id,
-        name="Demo",
-        description="Demo.",
-        severity="low",
-        keywords=keywords,
-        pattern=r"(?P<secret>x)",
-        at_keyword=at_keyword,
-    )
-
-
 def test_a_keyword_is_gated_only_when_its_check_opens_with_a_literal_that_starts_with_it() -> None:
     ruleset = Ruleset(
         [
-            _demo_rule("demo.dot", ("a.b",), "a.b="),  # `.` is any character: no literal
-            _demo_rule("demo.escaped", ("c.d",), r"c\.d="),
-            _demo_rule("demo.case", ("ee",), "(?i)EEE[0-9]"),
-            _demo_rule("demo.group", ("ff", "gg"), r"(?:FF|gg\-)[0-9]"),
-            _demo_rule("demo.optional", ("hh",), "hh?[0-9]"),  # the literal is `h` alone
-            _demo_rule("demo.repeated", ("jj",), "(?:jj)+[0-9]"),
-            _demo_rule("demo.class", ("kk",), "[k]k[0-9]"),
+            demo_rule("demo.dot", ("a.b",), "a.b="),  # `.` is any character: no literal
+            demo_rule("demo.escaped", ("c.d",), r"c\.d="),
+            demo_rule("demo.case", ("ee",), "(?i)EEE[0-9]"),
+            demo_rule("demo.group", ("ff", "gg"), r"(?:FF|gg\-)[0-9]"),
+            demo_rule("demo.optional", ("hh",), "hh?[0-9]"),  # the literal is `h` alone
+            demo_rule("demo.repeated", ("jj",), "(?:jj)+[0-9]"),
+            demo_rule("demo.class", ("kk",), "[k]k[0-9]"),
         ]
     )
     gated = {ruleset.keywords[k] for k in ruleset.gated_keywords}
@@ -318,7 +307,7 @@ def test_a_keyword_is_gated_only_when_its_check_opens_with_a_literal_that_starts
 @functools.cache
 def _demo_engines(check: str, sensitive: bool) -> tuple[RegexEngine, HyperscanEngine]:
     rule = replace(
-        _demo_rule("demo.any", ("ab",), check),
+        demo_rule("demo.any", ("ab",), check),
         keyword_case="sensitive" if sensitive else "insensitive",
     )
     ruleset = Ruleset([rule])
