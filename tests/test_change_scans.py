@@ -298,3 +298,26 @@ def test_a_range_too_large_for_one_process_gives_the_findings_of_one(make_repo) 
     assert everything == scan(repo, "--diff", "main..feature", "--jobs", "1")
     assert everything[0] == 1
     assert sorted(f["secret"] for f in everything[1]) == sorted(tokens)
+
+
+def test_a_clean_change_is_scanned_without_what_came_before_it(make_repo) -> None:
+    # The earlier versions, the base's and the tip's matter only where the change holds a
+    # finding: a clean staged edit costs one scan, not two, while a secret that was already
+    # there is still recognised as old.
+    repo = make_repo()
+    old = custom_token(rng(48))
+    commit(repo, "init", **{"a.txt": "a\n", "b.txt": f"k={old}\n"})
+    (repo / "a.txt").write_text("a edited\n")
+    (repo / "b.txt").write_text(f"k={old}\nmore\n")
+    git(repo, "add", "a.txt", "b.txt")
+    rules = repo.parent / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    done = run_keyscan(
+        "--staged", str(repo), "--rules", str(rules), "--enable-rule", "test.custom-token",
+        "--format", "json", "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["findings"] == []
+    # a.txt's new version; b.txt's new version, then its version in HEAD.
+    assert report["summary"]["files_scanned"] == 3

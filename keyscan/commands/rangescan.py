@@ -164,16 +164,23 @@ def scan_changes(
     changes = [c for c in changes if _path_allowed(c.path, config)]
     scanner = BlobScanner(ruleset, engine, options)
     blobs = _BlobFindings(repo, scanner, result.summary, parallelism)
-    paths = sorted({c.path for c in changes})
-    base_blobs = tree_blobs(repo, base, paths) if base else {}
-    tip_blobs = tree_blobs(repo, tip, paths) if tip else {}
-    # Each path's versions oldest first: the base's, then each change's in commit order.
-    wanted = [(oid, path) for path, oid in base_blobs.items()]
-    for change in changes:
-        before = [change.old] if change.old else []
-        wanted += [(oid, change.path) for oid in (*before, *change.other_parents, change.new)]
-    wanted += [(oid, path) for path, oid in tip_blobs.items()]
-    blobs.scan(wanted)
+    # What the changes bring first, each path's versions in commit order. What was there before
+    # (the base's versions, a change's earlier version, a merge's other parents) and what the
+    # tip holds matter only once that found something: most ranges then cost half the scanning.
+    blobs.scan([(change.new, change.path) for change in changes])
+    flagged = {c.path for c in changes if blobs.findings.get((c.new, c.path))}
+    base_blobs: dict[str, str] = {}
+    tip_blobs: dict[str, str] = {}
+    if flagged:
+        # A finding is measured against the base's version of every path with one (a secret
+        # moved from one to another is on the base), and against the whole base tree below.
+        base_blobs = tree_blobs(repo, base, sorted(flagged)) if base else {}
+        tip_blobs = tree_blobs(repo, tip, sorted(flagged)) if tip else {}
+        earlier = [(oid, path) for path, oid in base_blobs.items()]
+        for change in (c for c in changes if c.path in flagged):
+            before = [change.old] if change.old else []
+            earlier += [(oid, change.path) for oid in (*before, *change.other_parents)]
+        blobs.scan(earlier + [(oid, path) for path, oid in tip_blobs.items()])
     on_base = set().union(*(blobs.fingerprints(oid, path) for path, oid in base_blobs.items()))
     reported: set[tuple[str, str]] = set()
     for change in changes:
