@@ -36,7 +36,22 @@ def gated_hits(gates: Iterable[Gate], data: bytes) -> list[KeywordHit]:
     """Hits of the gated keywords (Ruleset.gates): every offset where a keyword occurs and
     its check matches, overlapping matches included, as the per-hit check would keep them."""
     hits: list[KeywordHit] = []
-    for check, keywords in gates:
+    lowered: bytes | None = None
+    for check, keywords, searched in gates:
+        if not searched:
+            # A check opening with alternatives or in any case makes `re` try every offset:
+            # each occurrence of the keyword is tried instead, found by `find` in C.
+            for keyword_index, literal, sensitive in keywords:
+                if not sensitive and lowered is None:
+                    lowered = data.lower()
+                haystack = data if sensitive else lowered
+                assert haystack is not None
+                at = haystack.find(literal)
+                while at != -1:
+                    if check.match(data, at):
+                        hits.append((keyword_index, at))
+                    at = haystack.find(literal, at + 1)
+            continue
         found = check.search(data)
         while found is not None:
             at = found.start()

@@ -22,10 +22,13 @@ if TYPE_CHECKING:
 
 class Gate(NamedTuple):
     """A rule's `at_keyword` check and the keywords whose hits are where it matches: (index,
-    literal, case-sensitive), the literal lower-case when it is not."""
+    literal, case-sensitive), the literal lower-case when it is not. `searched`: the check
+    opens with one case-sensitive literal, which `re` skips ahead to at C speed, so its
+    matches are found by searching it; otherwise each keyword occurrence is tried."""
 
     check: re.Pattern[bytes]
     keywords: tuple[tuple[int, bytes, bool], ...]
+    searched: bool
 
 
 # Bumped whenever matching semantics change, so caches keyed on the ruleset hash expire.
@@ -89,10 +92,12 @@ class Ruleset:
                 by_rule.setdefault(users[0], []).append(
                     (keyword_index, literal if sensitive else literal.lower(), sensitive)
                 )
-        return tuple(
-            Gate(self.at_keyword[rule_index], tuple(keywords))  # type: ignore[arg-type]
-            for rule_index, keywords in by_rule.items()
-        )
+        gates = []
+        for rule_index, keywords in by_rule.items():
+            check = self.at_keyword[rule_index]
+            assert check is not None
+            gates.append(Gate(check, tuple(keywords), _opens_with_one_literal(check.pattern)))
+        return tuple(gates)
 
     @cached_property
     def gated_keywords(self) -> dict[int, re.Pattern[bytes]]:
@@ -186,6 +191,11 @@ _LITERAL = rb"(?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])+"
 # alternatives, not made optional or repeated by a quantifier after it.
 _ALTERNATIVES = rb"\(\?:(" + _LITERAL + rb"(?:\|" + _LITERAL + rb")*)\)"
 _OPENING = re.compile(rb"(?:\(\?i\))?(?:" + _ALTERNATIVES + rb"|(" + _LITERAL + rb"))(?![*+?{])")
+
+
+def _opens_with_one_literal(check: bytes) -> bool:
+    opening = _OPENING.match(check)
+    return opening is not None and opening.group(2) is not None and not check.startswith(b"(?i)")
 
 
 def _opens_with(check: bytes, keyword: bytes) -> bool:
