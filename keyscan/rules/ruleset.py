@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from keyscan import __version__
 from keyscan.errors import KeyscanError
@@ -232,7 +232,7 @@ def _may_read(check: re.Pattern[bytes], characters: bytes) -> bool:
     """Whether `check` may match one of `characters` or asserts anything (a lookaround, a
     boundary, an anchor): then where it matches depends on more than the bytes it matched.
     Read from the parse `re` compiles; whatever the walk does not know counts as may."""
-    parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+    parser = _re_parser()
 
     def in_class(items: list[tuple[object, object]], byte: int) -> bool:
         negated, member = False, False
@@ -282,6 +282,11 @@ def _may_read(check: re.Pattern[bytes], characters: bytes) -> bool:
     return may(parser.parse(check.pattern))
 
 
+def _re_parser() -> Any:
+    # The parser `re` compiles with: it knows how long a match can be and what it can read.
+    return importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+
+
 # A check that may match this many bytes is as good as unbounded for edit scans.
 _UNBOUNDED_REACH = 1 << 16
 # Assertions just past a match (`\b`, a lookahead of one character) read a little further.
@@ -291,8 +296,7 @@ _ASSERTION_SLACK = 8
 def _edit_reach(
     keywords: Sequence[bytes], checks: Sequence[re.Pattern[bytes] | None]
 ) -> int | None:
-    # The parser `re` compiles with is the one that knows how long a match can be.
-    parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+    parser = _re_parser()
     widest = max(len(keyword) for keyword in keywords)
     for check in checks:
         # A check that cannot match a line break, and asserts nothing past what it matched,

@@ -24,26 +24,6 @@ class Change:
     other_parents: tuple[str, ...] = ()
 
 
-def _parse_raw(output: bytes, commit: str | None) -> list[Change]:
-    """Parse `git diff-tree/diff-index -z --raw` entries: ':m m old new S\\0path\\0'."""
-    changes: list[Change] = []
-    fields = output.split(b"\0")
-    i = 0
-    while i < len(fields) - 1:
-        meta = fields[i].decode("utf-8", "surrogateescape")
-        if not meta.startswith(":"):
-            i += 1
-            continue
-        parts = meta[1:].split()
-        path = fields[i + 1].decode("utf-8", "surrogateescape")
-        i += 2
-        if len(parts) < 5 or parts[4][0] not in "AMT" or parts[1] == "160000":
-            continue  # deletions, renames-as-delete, and submodule pointers carry no new content
-        old = None if parts[2] in ZERO_OIDS else parts[2]
-        changes.append(Change(commit, path, old, parts[3]))
-    return changes
-
-
 def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
     """Every commit of the range, merges included, oldest first."""
     done = run_git(repo, ["rev-list", "--reverse", *rev_args], check=False)
@@ -95,10 +75,11 @@ def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
 _Entry = tuple[list[str], str]
 
 
-def _diffs(output: bytes) -> list[list[_Entry]]:
+def _diffs(output: bytes, headed: bool = True) -> list[list[_Entry]]:
     """The entries of each commit `diff-tree --stdin --always -z` printed, in its order: a
-    commit id starts each, then `:meta` and path fields alternate."""
-    diffs: list[list[_Entry]] = []
+    commit id starts each, then `:meta` and path fields alternate. Not `headed` (diff-index,
+    one diff-tree), all entries are one diff's."""
+    diffs: list[list[_Entry]] = [] if headed else [[]]
     fields = output.split(b"\0")
     i = 0
     while i < len(fields):
@@ -108,17 +89,18 @@ def _diffs(output: bytes) -> list[list[_Entry]]:
             diffs[-1].append((field[1:].split(), path))
             i += 2
             continue
-        if field.strip():
+        if headed and field.strip():
             diffs.append([])
         i += 1
     return diffs
 
 
-def _added(entries: list[_Entry], commit: str) -> list[Change]:
+def _added(entries: list[_Entry], commit: str | None) -> list[Change]:
+    """The entries that leave content at a path: additions, modifications, type changes."""
     changes = []
     for parts, path in entries:
         if len(parts) < 5 or parts[4][0] not in "AMT" or parts[1] == "160000":
-            continue  # deletions and submodule pointers carry no new content
+            continue  # deletions, renames-as-delete, and submodule pointers carry no new content
         old = None if parts[2] in ZERO_OIDS else parts[2]
         changes.append(Change(commit, path, old, parts[3]))
     return changes
@@ -140,7 +122,7 @@ def staged_changes(repo: Path) -> list[Change]:
     head = run_git(repo, ["rev-parse", "--verify", "-q", "HEAD"], check=False)
     if head.returncode == 0:
         done = run_git(repo, ["diff-index", "--cached", "-z", "--no-renames", "HEAD"])
-        return _parse_raw(done.stdout, None)
+        return _added(_diffs(done.stdout, headed=False)[0], None)
     # Before the first commit everything in the index is new.
     done = run_git(repo, ["ls-files", "-s", "-z"])
     changes = []
