@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import pytest
+
 from keyscan.gitcmd import git_env
-from keyscan.sources.gitobjects import ObjectRef, list_objects
+from keyscan.sources.gitobjects import CatFile, ObjectRef, list_objects
 from keyscan.sources.history import reachable_roots
 from tests.conftest import commit, git
+from tests.fakes import rng
+from tests.test_history import corrupt_packed_object
 
 
 def _repository_with_every_kind_of_object(make_repo) -> Path:
@@ -120,3 +126,69 @@ def _children() -> list[str]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
             found.append(arguments.replace(b"\0", b" ").decode() or stat)
     return found
+
+
+@pytest.mark.parametrize("batch_command", [True, False], ids=["batch-command", "batch"])
+def test_cat_file_reads_every_object_past_missing_and_corrupt_ones(
+    make_repo, batch_command: bool
+) -> None:
+    # Both request modes (git 2.36's buffered --batch-command, and plain --batch for older
+    # git) answer the same: contents in order, small ones and one larger than every buffer on
+    # the way, and the others still after a missing object and one that kills cat-file.
+    repo = make_repo()
+    noise = rng(41)
+    files = {
+        "a.txt": "first\n",
+        "big.txt": "".join(noise.choice("abcdefgh \n") for _ in range(700_000)),
+        "broken.txt": "".join(noise.choice("ijklmnop \n") for _ in range(20_000)),
+        "z.txt": "last\n",
+    }
+    commit(repo, "init", **files)
+    oids = {name: git(repo, "rev-parse", f"HEAD:{name}").strip() for name in files}
+    corrupt_packed_object(repo, oids["broken.txt"])
+    absent = "0123456789abcdef0123456789abcdef01234567"
+    unreadable: list[str] = []
+    order = ["a.txt", "big.txt", "broken.txt", "z.txt"]
+    requested = [oids["a.txt"], absent, *(oids[name] for name in order[1:]), oids["a.txt"]]
+    with CatFile(repo, batch_command=batch_command) as catfile:
+        fetched = list(catfile.fetch(requested, lambda oid, why: unreadable.append(oid)))
+        # The same cat-file (or the one that replaced the dead one) serves the next batch.
+        again = list(catfile.fetch([oids["z.txt"]]))
+    readable = ["a.txt", "big.txt", "z.txt", "a.txt"]
+    assert fetched == [(oids[name], "blob", files[name].encode()) for name in readable]
+    assert again == [(oids["z.txt"], "blob", b"last\n")]
+    assert unreadable == [absent, oids["broken.txt"]]
+
+
+def test_an_audit_leaves_no_git_process_for_init_to_reap(make_repo, tmp_path: Path) -> None:
+    # A subreaper inherits whatever the audit's process tree orphans. A pool worker that exits
+    # without waiting for its cat-file orphans it: nothing then accounts for its CPU time (a
+    # benchmark reading the audit's resource usage undercounts it).
+    if not sys.platform.startswith("linux"):
+        pytest.skip("child subreapers are a Linux feature")
+    repo = make_repo()
+    for number in range(3):
+        commit(repo, f"c{number}", **{f"f{number}.txt": f"version {number}\n"})
+    script = textwrap.dedent(
+        """
+        import ctypes, os, subprocess, sys
+        PR_SET_CHILD_SUBREAPER = 36
+        assert ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        audit = subprocess.run(
+            [sys.executable, "-m", "keyscan", *sys.argv[1:]], stdout=subprocess.DEVNULL
+        )
+        orphans = 0
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+            orphans += 1
+        print(audit.returncode, orphans)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--history", str(repo), "--jobs", "2", "--no-cache"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == ["0", "0"], done.stderr

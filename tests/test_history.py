@@ -190,7 +190,7 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
 
 
-def _corrupt_packed_object(repo: Path, oid: str) -> None:
+def corrupt_packed_object(repo: Path, oid: str) -> None:
     """Damage the middle of `oid`'s compressed data in the pack: git still lists the object and
     reads its header, and `cat-file --batch` dies inside it."""
     # Packed by hand (object names on stdin), then the loose copies dropped.
@@ -215,7 +215,7 @@ def _corrupt_packed_object(repo: Path, oid: str) -> None:
     pack.write_bytes(bytes(data))
 
 
-def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
+def test_acorrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(25))
     noise = rng(26)
@@ -223,7 +223,7 @@ def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> 
     # a.txt comes before b.env in the listing, so both sit in one batch with the damage first.
     commit(repo, "init", **{"a.txt": text, "b.env": f"TOKEN={token}\n"})
     blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
-    _corrupt_packed_object(repo, blob)
+    corrupt_packed_object(repo, blob)
     for jobs in ("1", "2"):
         # The exit code (2) is checked by history(..., incomplete=True).
         _, report, stderr = history(repo, "--no-cache", "--jobs", jobs, incomplete=True)
