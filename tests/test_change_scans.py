@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from tests.conftest import commit, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
+from tests.test_history import corrupt_packed_object
 
 ZERO = "0" * 40
 
 
 def scan(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, list[dict]]:
+    done = run_scan(repo, *args, stdin=stdin)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)["findings"]
+
+
+def run_scan(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     rules = repo.parent / "custom-rules.yaml"
     rules.write_text(CUSTOM_RULE)
-    done = run_keyscan(
+    return run_keyscan(
         *args,
         str(repo),
         "--rules",
@@ -27,8 +36,6 @@ def scan(repo: Path, *args: str, stdin: str | None = None) -> tuple[int, list[di
         "--show-secrets",
         stdin=stdin,
     )
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)["findings"]
 
 
 def test_staged_scans_the_index_not_the_work_tree(make_repo) -> None:
@@ -321,3 +328,51 @@ def test_a_clean_change_is_scanned_without_what_came_before_it(make_repo) -> Non
     assert report["findings"] == []
     # a.txt's new version; b.txt's new version, then its version in HEAD.
     assert report["summary"]["files_scanned"] == 3
+
+
+def _incomplete(done: subprocess.CompletedProcess[str], lost: str) -> list[str]:
+    """The secrets a scan that met an unreadable object still reports: it exits 2, names the
+    object, and says the rest was scanned."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "incomplete" in done.stderr and lost in done.stderr
+    report = json.loads(done.stdout)
+    assert report["summary"]["incomplete"]
+    assert [s["path"] for s in report["summary"]["skipped"]] == [lost]
+    return [f["secret"] for f in report["findings"]]
+
+
+def test_a_range_scan_goes_on_past_an_unreadable_object(make_repo) -> None:
+    repo = make_repo()
+    base = commit(repo, "base", **{"readme.txt": "hello\n"})
+    token = custom_token(rng(61))
+    noise = rng(62)
+    text = "".join(noise.choice("abcdefghij klmnop\n") for _ in range(20_000))
+    tip = commit(repo, "add", **{"a.txt": text, "b.env": f"TOKEN={token}\n"})
+    lost = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    corrupt_packed_object(repo, lost)
+    assert _incomplete(run_scan(repo, "--diff", f"{base}..{tip}"), lost) == [token]
+    line = f"refs/heads/main {tip} refs/heads/main {base}\n"
+    assert _incomplete(run_scan(repo, "--pre-push", stdin=line), lost) == [token]
+
+
+def test_a_staged_scan_goes_on_past_a_missing_object_and_the_hook_fails(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "base", **{"readme.txt": "hello\n"})
+    token = custom_token(rng(63))
+    (repo / "a.txt").write_text("gone before the scan\n")
+    (repo / "b.env").write_text(f"TOKEN={token}\n")
+    git(repo, "add", "a.txt", "b.env")
+    lost = git(repo, "rev-parse", ":a.txt").strip()
+    loose = repo / ".git" / "objects" / lost[:2] / lost[2:]
+    os.chmod(loose, 0o644)
+    loose.unlink()
+    assert _incomplete(run_scan(repo, "--staged"), lost) == [token]
+    # The hook shows what it found and fails as an error: what it could not read is unchecked.
+    rules = repo.parent / "custom-rules.yaml"
+    hook = run_keyscan(
+        "hook", "pre-commit", "--rules", str(rules), "--enable-rule", "test.custom-token",
+        cwd=repo,
+    )  # fmt: skip
+    assert hook.returncode == 2, hook.stderr
+    assert "b.env" in hook.stdout and lost in hook.stderr and "Traceback" not in hook.stderr

@@ -18,6 +18,8 @@ import yaml
 from keyscan.commands.ci_plan import SUPPORTED_EVENTS
 from keyscan.report import github
 from tests.conftest import commit, git, run_keyscan
+from tests.fakes import rng
+from tests.test_history import corrupt_packed_object
 from tests.test_precommit_hooks import copy_project, readme_block, shop_token
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -395,6 +397,23 @@ def test_scheduled_audit_scans_the_whole_history(upstream: Path, tmp_path: Path)
     assert run.outputs["findings"] == "1"
     manual = run_ci(tmp_path, ws, "workflow_dispatch", {"inputs": {}})
     assert manual.code == 1 and manual.outputs["findings"] == "1"
+
+
+def test_an_audit_that_cannot_read_an_object_fails_the_check(upstream: Path, tmp_path: Path):
+    # Whatever --fail-on-findings says: what could not be read was not checked.
+    token = shop_token(41)
+    noise = rng(64)
+    text = "".join(noise.choice("abcdefghij klmnop\n") for _ in range(20_000))
+    commit(upstream, "leak", **{"a.txt": text, "b.py": f"k = '{token}'\n"})
+    ws = clone(upstream, tmp_path / "ws")
+    lost = git(ws, "rev-parse", "HEAD:a.txt").strip()
+    corrupt_packed_object(ws, lost)
+    run = run_ci(tmp_path, ws, "schedule", {"schedule": "17 3 * * 1"}, "--no-fail-on-findings")
+    assert run.code == 2, run.stderr
+    assert run.outputs["exit-code"] == "2" and run.outputs["findings"] == "1"
+    assert lost in run.stderr and "Traceback" not in run.stderr
+    assert run.sarif is not None
+    assert run.sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
 
 
 # --- reporting details ----------------------------------------------------------------------

@@ -193,17 +193,22 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
 def corrupt_packed_object(repo: Path, oid: str) -> None:
     """Damage the middle of `oid`'s compressed data in the pack: git still lists the object and
     reads its header, and `cat-file --batch` dies inside it."""
-    # Packed by hand (object names on stdin), then the loose copies dropped.
+    # Packed by hand (object names on stdin) into one pack that replaces any other (a clone's),
+    # then the loose copies dropped.
+    packs = repo / ".git" / "objects" / "pack"
+    older = list(packs.glob("pack-*")) if packs.is_dir() else []
     listed = git(repo, "rev-list", "--objects", "--all")
     names = "".join(line.split()[0] + "\n" for line in listed.splitlines())
     env = {**os.environ, **GIT_ENV}
-    pack_base = repo / ".git" / "objects" / "pack" / "pack"
-    subprocess.run(
-        ["git", "pack-objects", "-q", str(pack_base)],
+    name = subprocess.run(
+        ["git", "pack-objects", "-q", str(packs / "pack")],
         cwd=repo, env=env, input=names, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    ).stdout.strip()  # fmt: skip
+    for stale in older:
+        if name not in stale.name:
+            stale.unlink()
     git(repo, "prune-packed")
-    [index] = (repo / ".git" / "objects" / "pack").glob("*.idx")
+    [index] = packs.glob("*.idx")
     listing = git(repo, "verify-pack", "-v", str(index))
     [entry] = [line.split() for line in listing.splitlines() if line.startswith(oid)]
     size_in_pack, offset = int(entry[3]), int(entry[4])
@@ -215,7 +220,7 @@ def corrupt_packed_object(repo: Path, oid: str) -> None:
     pack.write_bytes(bytes(data))
 
 
-def test_acorrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
+def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(25))
     noise = rng(26)

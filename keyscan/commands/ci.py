@@ -132,6 +132,16 @@ def run_ci(target: Path, ci: CiOptions, scan: dict[str, Any]) -> int:
 
             result.findings, result.summary.baselined = apply_baseline(result.findings, baseline)
     _report(repo, ci, plan, setup, result, started)
+    for reason in result.summary.incomplete:
+        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
+    return _exit_code(result, ci)
+
+
+def _exit_code(result: ScanResult, ci: CiOptions) -> int:
+    # An incomplete scan fails the check whatever --fail-on-findings says: what could not be
+    # read was not checked.
+    if result.summary.incomplete:
+        return 2
     return 1 if result.findings and ci.fail_on_findings else 0
 
 
@@ -201,7 +211,7 @@ def _report(
             handle.write(text)
     output_file = os.environ.get("GITHUB_OUTPUT")
     if output_file:
-        code = 1 if result.findings and ci.fail_on_findings else 0
+        code = _exit_code(result, ci)
         github.write_outputs(
             Path(output_file),
             {

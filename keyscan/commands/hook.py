@@ -364,14 +364,18 @@ def _finish(
     baseline = setup.config.root / BASELINE_NAME
     if result.findings and baseline.is_file():
         result.findings, _ = apply_baseline(result.findings, load_baseline(baseline))
-    if not result.findings:
-        return 0
-    rules = setup.ruleset.by_id
-    painted = use_color(color, sys.stdout)
-    text = render_short(result.findings, rules, what, blocked, hints, command, painted)
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    return 1
+    if result.findings:
+        rules = setup.ruleset.by_id
+        painted = use_color(color, sys.stdout)
+        text = render_short(result.findings, rules, what, blocked, hints, command, painted)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    # What could not be read was not checked: the hook must not pass it as clean.
+    for reason in result.summary.incomplete:
+        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
+    if result.summary.incomplete:
+        return 2
+    return 1 if result.findings else 0
 
 
 @click.group("hook")

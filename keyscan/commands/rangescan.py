@@ -14,7 +14,7 @@ from pathlib import Path
 from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
-from keyscan.errors import GitError, KeyscanError
+from keyscan.errors import KeyscanError
 from keyscan.gitcmd import run_git
 from keyscan.model import Blob, Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
@@ -32,7 +32,7 @@ from keyscan.sources.changes import (
     tree_blobs,
 )
 from keyscan.sources.gitobjects import CatFile, ObjectRef, object_sizes
-from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
+from keyscan.sources.history import UNREADABLE_OBJECT, lost_objects, object_blob
 from keyscan.workers import BatchResult, scan_blobs, scan_objects
 
 
@@ -62,6 +62,8 @@ class _BlobFindings:
         self.summary = summary
         self.parallelism = parallelism
         self.findings: dict[tuple[str, str], list[Finding]] = {}
+        # Objects git could not read: the scan goes on without them and says it is incomplete.
+        self.unreadable: list[str] = []
 
     def scan(self, wanted: Sequence[tuple[str, str]]) -> None:
         """Scan each (blob id, path) not scanned yet; within a path, in the order given."""
@@ -76,6 +78,10 @@ class _BlobFindings:
         seen: set[str] = set()
         for oid, path in pending:
             self.findings[(oid, path)] = []
+            if oid not in sizes:
+                why = f"{path}: object {oid} is missing (corrupt or incomplete repository)"
+                self._take(BatchResult(skips=[Skip(oid, UNREADABLE_OBJECT, why)]))
+                continue
             if sizes[oid] > self.scanner.options.max_file_size:
                 self.summary.skipped.append(
                     Skip(path, "too large", f"blob {oid[:12]}: {sizes[oid]} bytes")
@@ -89,13 +95,21 @@ class _BlobFindings:
             self._scan_again(again)
 
     def _scan_again(self, refs: list[ObjectRef]) -> None:
+        # Objects named once each, since each was scanned once already (at another path).
+        by_oid = {ref.oid: ref for ref in refs}
+        unreadable: list[Skip] = []
+
+        def skip(oid: str, why: str) -> None:
+            unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path}: {why}"))
+
         def versions() -> Iterator[tuple[Blob, bool]]:
             with CatFile(self.repo) as catfile:
-                fetched = catfile.fetch([ref.oid for ref in refs])
-                for ref, (_, _, data) in zip(refs, fetched, strict=True):
-                    yield object_blob(ref, data), True
+                for oid, _, data in catfile.fetch([ref.oid for ref in refs], skip):
+                    yield object_blob(by_oid[oid], data), True
 
-        self._take(scan_blobs(self.scanner, versions()))
+        batch = scan_blobs(self.scanner, versions())
+        batch.skips.extend(unreadable)
+        self._take(batch)
 
     def _scan_round(self, refs: list[ObjectRef]) -> None:
         jobs = self.parallelism.jobs
@@ -125,9 +139,7 @@ class _BlobFindings:
                 self._take(scan_objects(self.scanner, catfile, refs))
 
     def _take(self, batch: BatchResult) -> None:
-        for skip in batch.skips:
-            if skip.reason == UNREADABLE_OBJECT:
-                raise GitError(skip.detail)
+        self.unreadable += lost_objects(batch.skips)
         for finding in batch.findings:
             self.findings[(finding.blob, finding.path)].append(finding)
         self.summary.skipped.extend(batch.skips)
@@ -211,6 +223,12 @@ def scan_changes(
         old = secrets_in_tree(repo, base, [f.secret for f in result.findings])
         result.findings = [f for f in result.findings if f.secret not in old]
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    if blobs.unreadable:
+        lost = list(dict.fromkeys(blobs.unreadable))
+        result.summary.incomplete.append(
+            f"{repo}: {len(lost)} object(s) missing or unreadable (a corrupt or partial "
+            f"repository), first {lost[0]}: the rest of the changes were scanned"
+        )
     return result
 
 
@@ -301,8 +319,10 @@ def pre_push_scan(
         part.findings.extend(scan_messages(repo, commits, scanner))
         total.findings.extend(part.findings)
         total.summary.skipped.extend(part.summary.skipped)
+        total.summary.incomplete.extend(part.summary.incomplete)
         total.summary.files_scanned += part.summary.files_scanned
         total.summary.bytes_scanned += part.summary.bytes_scanned
+        total.summary.binary_scanned += part.summary.binary_scanned
     total.summary.engine = engine.name
     total.summary.rules_active = len(ruleset.rules)
     return total

@@ -179,8 +179,8 @@ def _all_objects(
 
 
 def object_sizes(repo: Path, oids: Sequence[str]) -> dict[str, int]:
-    """The size of each object, from one `cat-file --batch-check`; a GitError names the first
-    object git cannot find."""
+    """The size of each object git has, from one `cat-file --batch-check`; an object git
+    cannot find (a corrupt or partial repository) is left out, for the caller to report."""
     checker = _spawn(
         repo, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], subprocess.PIPE
     )
@@ -191,9 +191,8 @@ def object_sizes(repo: Path, oids: Sequence[str]) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for line in output.decode().splitlines():
         oid, size = line.split(" ", 1)
-        if size == "missing":
-            raise GitError(f"{repo}: object {oid} is missing (corrupt or incomplete)")
-        sizes[oid] = int(size)
+        if size != "missing":
+            sizes[oid] = int(size)
     return sizes
 
 
