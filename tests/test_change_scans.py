@@ -189,10 +189,11 @@ def test_change_scans_read_each_file_at_its_path_as_the_work_tree_scan_does(make
     repo = make_repo()
     commit(repo, "init", **{"README": "x\n"})
     line = "api_key = config_value_from_env" + str(rng(40).randrange(10**6, 10**7)) + "\n"
-    (repo / "settings.py").write_text(line)
-    (repo / "deploy.env").write_text(line)
-    git(repo, "add", "settings.py", "deploy.env")
-    expected = [("deploy.env", 1)]
+    # The same blob at three paths: two of them scanned after the first, in one second pass.
+    for name in ("settings.py", "deploy.env", "secrets.env"):
+        (repo / name).write_text(line)
+    git(repo, "add", "settings.py", "deploy.env", "secrets.env")
+    expected = [("deploy.env", 1), ("secrets.env", 1)]
     assert _builtin_findings(repo, "scan") == expected
     assert _builtin_findings(repo, "--staged") == expected
     tip = commit(repo, "settings")

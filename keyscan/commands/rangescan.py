@@ -95,17 +95,27 @@ class _BlobFindings:
             self._scan_again(again)
 
     def _scan_again(self, refs: list[ObjectRef]) -> None:
-        # Objects named once each, since each was scanned once already (at another path).
-        by_oid = {ref.oid: ref for ref in refs}
+        # One object can be wanted at several more paths, so what cat-file answers is matched
+        # to the refs in order: it answers in the order asked, leaving out only what it cannot
+        # read, and each of those goes to `skip` first.
         unreadable: list[Skip] = []
+        position = 0
 
         def skip(oid: str, why: str) -> None:
-            unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path}: {why}"))
+            nonlocal position
+            while refs[position].oid != oid:
+                position += 1
+            unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{refs[position].path}: {why}"))
+            position += 1
 
         def versions() -> Iterator[tuple[Blob, bool]]:
+            nonlocal position
             with CatFile(self.repo) as catfile:
                 for oid, _, data in catfile.fetch([ref.oid for ref in refs], skip):
-                    yield object_blob(by_oid[oid], data), True
+                    while refs[position].oid != oid:
+                        position += 1
+                    yield object_blob(refs[position], data), True
+                    position += 1
 
         batch = scan_blobs(self.scanner, versions())
         batch.skips.extend(unreadable)
