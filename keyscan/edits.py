@@ -295,17 +295,19 @@ def _next_line(data: bytes, at: int, stop: int) -> int:
 
 def _common_prefix(old: bytes, new: bytes, old_at: int, new_at: int, limit: int) -> int:
     """How many bytes `old[old_at:]` and `new[new_at:]` share at their start, at most `limit`."""
+    # Slices of a view compare without copying the bytes first.
+    view = memoryview(new)
     done, step = 0, 1024
     while done < limit:
         size = min(step, limit - done)
-        if not old.startswith(new[new_at + done : new_at + done + size], old_at + done):
-            return done + _first_difference(old, new, old_at + done, new_at + done, size)
+        if not old.startswith(view[new_at + done : new_at + done + size], old_at + done):
+            return done + _first_difference(old, view, old_at + done, new_at + done, size)
         done += size
         step = min(4 * step, _CHUNK)
     return limit
 
 
-def _first_difference(old: bytes, new: bytes, old_at: int, new_at: int, size: int) -> int:
+def _first_difference(old: bytes, new: memoryview, old_at: int, new_at: int, size: int) -> int:
     """The offset of the first byte that differs in `size` bytes known to differ somewhere."""
     # Halving down to a small piece, then one comparison of the piece as two integers: the
     # highest bit of their exclusive or is in the first byte that differs.
@@ -324,17 +326,18 @@ def _first_difference(old: bytes, new: bytes, old_at: int, new_at: int, size: in
 def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
     """How many bytes `old` and `new` share at their end, at most `limit`."""
     old_end, new_end = len(old), len(new)
+    view = memoryview(new)
     done, step = 0, 1024
     while done < limit:
         size = min(step, limit - done)
-        if not old.endswith(new[new_end - done - size : new_end - done], 0, old_end - done):
-            return done + _last_difference(old, new, old_end - done, new_end - done, size)
+        if not old.endswith(view[new_end - done - size : new_end - done], 0, old_end - done):
+            return done + _last_difference(old, view, old_end - done, new_end - done, size)
         done += size
         step = min(4 * step, _CHUNK)
     return limit
 
 
-def _last_difference(old: bytes, new: bytes, old_end: int, new_end: int, size: int) -> int:
+def _last_difference(old: bytes, new: memoryview, old_end: int, new_end: int, size: int) -> int:
     """How many bytes before `old_end` and `new_end` match, of `size` known to differ."""
     low, high = 0, size
     while high - low > _SMALL_PIECE:
