@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import bisect
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
@@ -63,13 +62,7 @@ class BlobScanner:
         self.ruleset = ruleset
         self.engine = engine
         self.options = options
-        # The keywords a quote escape hides, in one search: the escape decoder asks about every
-        # line with an escape, hundreds of thousands in a long history. Keywords are ASCII and
-        # lower-case, so ASCII case folding is what lower-casing the text did.
-        hidden = ruleset.quote_escaped_keywords
-        self._hidden_keywords = (
-            re.compile(b"|".join(re.escape(k) for k in hidden), re.IGNORECASE) if hidden else None
-        )
+        self._hidden_keywords = ruleset.quote_escaped_keywords
 
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
@@ -151,13 +144,18 @@ class BlobScanner:
         """Whether `data[start:end]`, its `\\"` escapes decoded, may hold a keyword: a hit
         starts inside it, or it holds one a quote escape hides (Ruleset.quote_escaped_keywords)."""
         starts = sorted(start for _, start in stage1.hits)
-        hidden = self._hidden_keywords
+        hidden: HiddenKeywords | None = None
 
         def holds_keyword(start: int, end: int) -> bool:
+            nonlocal hidden
             first = bisect.bisect_left(starts, start)
             if first < len(starts) and starts[first] < end:
                 return True
-            return hidden is not None and hidden.search(data, start, end) is not None
+            if not self._hidden_keywords:
+                return False
+            if hidden is None:
+                hidden = HiddenKeywords(data, self._hidden_keywords)
+            return hidden.within(start, end)
 
         return holds_keyword
 
@@ -293,6 +291,38 @@ _OVERLAP_REASONS = {
     "provider-match": "a provider rule already recognised this value",
     "generic-duplicate": "another generic rule already reported this value",
 }
+
+
+class HiddenKeywords:
+    """Where a quote escape's keywords (Ruleset.quote_escaped_keywords: ASCII, lower case) are
+    in `data`, ASCII case ignored, overlapping ones too.
+
+    The escape decoder asks about every literal of every line with an escape (a notebook's
+    every line of code): one pass per keyword over the whole data, then a bisection per
+    question, instead of a regex search per literal.
+    """
+
+    def __init__(self, data: bytes, keywords: Sequence[bytes]):
+        lowered = data.lower()
+        spans: list[tuple[int, int]] = []
+        for keyword in keywords:
+            at = lowered.find(keyword)
+            while at != -1:
+                spans.append((at, at + len(keyword)))
+                at = lowered.find(keyword, at + 1)
+        spans.sort()
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+
+    def within(self, start: int, end: int) -> bool:
+        """Whether one of the keywords lies wholly inside `data[start:end]`."""
+        index = bisect.bisect_left(self._starts, start)
+        # Only an occurrence starting within a keyword's length of `end` can run past it.
+        while index < len(self._starts) and self._starts[index] < end:
+            if self._ends[index] <= end:
+                return True
+            index += 1
+        return False
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyscan.blobscan import BlobScanner, _Positions
+from keyscan.blobscan import BlobScanner, HiddenKeywords, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
 from keyscan.engine.base import Stage1, gated_hits
@@ -634,3 +634,31 @@ def test_positions_counted_from_the_nearest_known_offset_are_exact(
     positions = _Positions(data)
     for offset in (o % (len(data) + 1) for o in offsets):
         assert positions.of(offset) == _position_from_the_start(data, offset)
+
+
+@st.composite
+def _keyword_texts(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    """Text dense with the hidden keywords (in any case, overlapping, cut short) and a range."""
+    keywords = builtin().quote_escaped_keywords
+    pieces = st.one_of(
+        st.sampled_from(keywords).map(lambda k: k.upper() if draw(st.booleans()) else k),
+        st.sampled_from(keywords).map(lambda k: k[: max(1, len(k) - 1)]),
+        st.binary(max_size=4),
+        st.sampled_from([b'\\"', b"\\n", b" ", b"A"]),
+    )
+    data = b"".join(draw(st.lists(pieces, max_size=30)))
+    start = draw(st.integers(0, len(data)))
+    end = draw(st.integers(start, len(data)))
+    return data, start, end
+
+
+@given(_keyword_texts())
+@settings(max_examples=1500, deadline=None)
+def test_hidden_keywords_agree_with_one_search_per_question(case: tuple[bytes, int, int]) -> None:
+    # The question the escape decoder asks, as one caseless search of all the keywords
+    # bounded to the range: a keyword wholly inside it, overlapping others or not.
+    data, start, end = case
+    keywords = builtin().quote_escaped_keywords
+    search = re.compile(b"|".join(re.escape(k) for k in keywords), re.IGNORECASE)
+    expected = search.search(data, start, end) is not None
+    assert HiddenKeywords(data, keywords).within(start, end) == expected
