@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.util import Finalize
 from pathlib import Path
@@ -121,18 +121,27 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
 
 def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRef]) -> BatchResult:
     """Fetch git objects through this process's own cat-file and scan them; an object git
-    cannot read is a skip (the audit is then incomplete), not the end of the audit."""
-    by_oid = {ref.oid: ref for ref in refs}
+    cannot read is a skip (the audit is then incomplete), not the end of the audit.
+
+    `refs` may name one object more than once (a change scan wants a blob at each of its
+    paths): cat-file answers in the order asked, leaving out only what goes to `skip`, so each
+    answer is matched to the next ref that names its object.
+    """
+    pending = iter(refs)
     unreadable: list[Skip] = []
 
-    def skip(oid: str, why: str) -> None:
-        unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{by_oid[oid].path or oid}: {why}"))
+    def answered(oid: str) -> ObjectRef:
+        return next(ref for ref in pending if ref.oid == oid)
 
-    fetched = catfile.fetch([ref.oid for ref in refs], skip)
-    batch = scan_blobs(
-        scanner,
-        ((object_blob(by_oid[oid], data), by_oid[oid].type == "blob") for oid, _, data in fetched),
-    )
+    def skip(oid: str, why: str) -> None:
+        unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{answered(oid).path or oid}: {why}"))
+
+    def blobs() -> Iterator[tuple[Blob, bool]]:
+        for oid, _, data in catfile.fetch([ref.oid for ref in refs], skip):
+            ref = answered(oid)
+            yield object_blob(ref, data), ref.type == "blob"
+
+    batch = scan_blobs(scanner, blobs())
     batch.skips.extend(unreadable)
     return batch
 

@@ -71,3 +71,33 @@ def run_keyscan(
         text=True,
         timeout=300,
     )
+
+
+def corrupt_packed_object(repo: Path, oid: str) -> None:
+    """Damage the middle of `oid`'s compressed data in the pack: git still lists the object and
+    reads its header, and `cat-file --batch` dies inside it."""
+    # Packed by hand (object names on stdin) into one pack that replaces any other (a clone's),
+    # then the loose copies dropped.
+    packs = repo / ".git" / "objects" / "pack"
+    older = list(packs.glob("pack-*")) if packs.is_dir() else []
+    listed = git(repo, "rev-list", "--objects", "--all")
+    names = "".join(line.split()[0] + "\n" for line in listed.splitlines())
+    env = {**os.environ, **GIT_ENV}
+    name = subprocess.run(
+        ["git", "pack-objects", "-q", str(packs / "pack")],
+        cwd=repo, env=env, input=names, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    for stale in older:
+        if name not in stale.name:
+            stale.unlink()
+    git(repo, "prune-packed")
+    [index] = packs.glob("*.idx")
+    listing = git(repo, "verify-pack", "-v", str(index))
+    [entry] = [line.split() for line in listing.splitlines() if line.startswith(oid)]
+    size_in_pack, offset = int(entry[3]), int(entry[4])
+    pack = index.with_suffix(".pack")
+    os.chmod(pack, 0o644)
+    data = bytearray(pack.read_bytes())
+    middle = offset + size_in_pack // 2
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    pack.write_bytes(bytes(data))

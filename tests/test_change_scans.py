@@ -7,9 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import commit, git, run_keyscan
+from tests.conftest import commit, corrupt_packed_object, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, rng
-from tests.test_history import corrupt_packed_object
 
 ZERO = "0" * 40
 

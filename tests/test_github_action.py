@@ -17,9 +17,8 @@ import yaml
 
 from keyscan.commands.ci_plan import SUPPORTED_EVENTS
 from keyscan.report import github
-from tests.conftest import commit, git, run_keyscan
+from tests.conftest import commit, corrupt_packed_object, git, run_keyscan
 from tests.fakes import rng
-from tests.test_history import corrupt_packed_object
 from tests.test_precommit_hooks import copy_project, readme_block, shop_token
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,9 +14,8 @@ import pytest
 from keyscan.gitcmd import git_env
 from keyscan.sources.gitobjects import CatFile, ObjectRef, list_objects
 from keyscan.sources.history import reachable_roots
-from tests.conftest import commit, git
+from tests.conftest import commit, corrupt_packed_object, git
 from tests.fakes import rng
-from tests.test_history import corrupt_packed_object
 
 
 def _repository_with_every_kind_of_object(make_repo) -> Path:
@@ -158,6 +158,34 @@ def test_cat_file_reads_every_object_past_missing_and_corrupt_ones(
     assert fetched == [(oids[name], "blob", files[name].encode()) for name in readable]
     assert again == [(oids["z.txt"], "blob", b"last\n")]
     assert unreadable == [absent, oids["broken.txt"]]
+
+
+def test_a_git_without_batch_command_is_asked_in_plain_batch_mode(
+    make_repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git before 2.36 stops on --batch-command with a usage error, as this git on PATH does
+    # (it passes everything else to the real git).
+    real_git = shutil.which("git")
+    assert real_git is not None
+    old_git = tmp_path / "old-git"
+    old_git.mkdir()
+    (old_git / "git").write_text(
+        "#!/bin/sh\n"
+        'for argument in "$@"; do\n'
+        '  if [ "$argument" = --batch-command ]; then\n'
+        '    echo "error: unknown option \\`batch-command\'" >&2; exit 129\n'
+        "  fi\n"
+        "done\n"
+        f'exec "{real_git}" "$@"\n'
+    )
+    (old_git / "git").chmod(0o755)
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "first\n", "b.txt": "second\n"})
+    oids = [git(repo, "rev-parse", f"HEAD:{name}").strip() for name in ("a.txt", "b.txt")]
+    monkeypatch.setenv("PATH", f"{old_git}{os.pathsep}{os.environ['PATH']}")
+    with CatFile(repo) as catfile:
+        assert [data for _, _, data in catfile.fetch(oids)] == [b"first\n", b"second\n"]
+        assert [data for _, _, data in catfile.fetch(oids[::-1])] == [b"second\n", b"first\n"]
 
 
 def test_an_audit_leaves_no_git_process_for_init_to_reap(make_repo, tmp_path: Path) -> None:

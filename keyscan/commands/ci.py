@@ -104,6 +104,7 @@ def _path_prefix(repo: Path) -> str:
 
 
 def run_ci(target: Path, ci: CiOptions, scan: dict[str, Any]) -> int:
+    from keyscan.commands.scan import said_incomplete
     from keyscan.sources.history import repository_root
 
     started = _now()
@@ -132,8 +133,7 @@ def run_ci(target: Path, ci: CiOptions, scan: dict[str, Any]) -> int:
 
             result.findings, result.summary.baselined = apply_baseline(result.findings, baseline)
     _report(repo, ci, plan, setup, result, started)
-    for reason in result.summary.incomplete:
-        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
+    said_incomplete(result.summary)
     return _exit_code(result, ci)
 
 

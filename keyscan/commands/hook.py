@@ -359,6 +359,7 @@ def _finish(
     color: bool | None,
 ) -> int:
     from keyscan.baseline import BASELINE_NAME, apply_baseline, load_baseline
+    from keyscan.commands.scan import said_incomplete
     from keyscan.terminal import use_color
 
     baseline = setup.config.root / BASELINE_NAME
@@ -371,9 +372,7 @@ def _finish(
         sys.stdout.write(text)
         sys.stdout.flush()
     # What could not be read was not checked: the hook must not pass it as clean.
-    for reason in result.summary.incomplete:
-        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
-    if result.summary.incomplete:
+    if said_incomplete(result.summary):
         return 2
     return 1 if result.findings else 0
 

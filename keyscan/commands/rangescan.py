@@ -7,7 +7,7 @@ the file's previous version, or on the base branch, is not new and is not report
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
 from keyscan.gitcmd import run_git
-from keyscan.model import Blob, Finding, ScanResult, Skip, Summary
+from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.scan import PARALLEL_MIN_BYTES, scan_git_objects
@@ -33,7 +33,7 @@ from keyscan.sources.changes import (
 )
 from keyscan.sources.gitobjects import CatFile, ObjectRef, object_sizes
 from keyscan.sources.history import UNREADABLE_OBJECT, lost_objects, object_blob
-from keyscan.workers import BatchResult, scan_blobs, scan_objects
+from keyscan.workers import BatchResult, scan_objects
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,8 @@ class _BlobFindings:
         if not pending:
             return
         sizes = object_sizes(self.repo, list(dict.fromkeys(oid for oid, _ in pending)))
-        # A batch names each object once: a blob wanted at a second path (the empty file, a
-        # copy) is scanned there in a second pass.
-        first: list[ObjectRef] = []
-        again: list[ObjectRef] = []
-        seen: set[str] = set()
+        # A blob wanted at several paths (the empty file, a copy) is named once per path.
+        refs: list[ObjectRef] = []
         for oid, path in pending:
             self.findings[(oid, path)] = []
             if oid not in sizes:
@@ -87,39 +84,8 @@ class _BlobFindings:
                     Skip(path, "too large", f"blob {oid[:12]}: {sizes[oid]} bytes")
                 )
                 continue
-            ref = ObjectRef(oid, "blob", sizes[oid], path)
-            (again if oid in seen else first).append(ref)
-            seen.add(oid)
-        self._scan_round(first)
-        if again:
-            self._scan_again(again)
-
-    def _scan_again(self, refs: list[ObjectRef]) -> None:
-        # One object can be wanted at several more paths, so what cat-file answers is matched
-        # to the refs in order: it answers in the order asked, leaving out only what it cannot
-        # read, and each of those goes to `skip` first.
-        unreadable: list[Skip] = []
-        position = 0
-
-        def skip(oid: str, why: str) -> None:
-            nonlocal position
-            while refs[position].oid != oid:
-                position += 1
-            unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{refs[position].path}: {why}"))
-            position += 1
-
-        def versions() -> Iterator[tuple[Blob, bool]]:
-            nonlocal position
-            with CatFile(self.repo) as catfile:
-                for oid, _, data in catfile.fetch([ref.oid for ref in refs], skip):
-                    while refs[position].oid != oid:
-                        position += 1
-                    yield object_blob(refs[position], data), True
-                    position += 1
-
-        batch = scan_blobs(self.scanner, versions())
-        batch.skips.extend(unreadable)
-        self._take(batch)
+            refs.append(ObjectRef(oid, "blob", sizes[oid], path))
+        self._scan_round(refs)
 
     def _scan_round(self, refs: list[ObjectRef]) -> None:
         jobs = self.parallelism.jobs

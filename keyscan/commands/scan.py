@@ -17,7 +17,7 @@ from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
 from keyscan.errors import ConfigError
 from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
-from keyscan.model import Finding, ScanResult, Skip
+from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import DEFAULT_DEPTH, ScanOptions
 from keyscan.output import write_report
 from keyscan.report.base import ReportContext
@@ -99,11 +99,17 @@ def run_scan(request: ScanRequest) -> int:
     if not request.format:
         request = replace(request, format=outcome.report_format or "text")
     _report(request, outcome.ruleset, outcome.result, outcome.root, outcome.started)
-    for reason in outcome.result.summary.incomplete:
-        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
-    if outcome.result.summary.incomplete:
+    if said_incomplete(outcome.result.summary):
         return 2
     return 1 if outcome.result.findings else 0
+
+
+def said_incomplete(summary: Summary) -> bool:
+    """Name on stderr each reason the scan is incomplete; whether there was one (exit 2: what
+    could not be read was not checked, whatever was reported)."""
+    for reason in summary.incomplete:
+        click.echo(f"keyscan: error: incomplete: {reason}", err=True)
+    return bool(summary.incomplete)
 
 
 def _verified(findings: list[Finding], request: ScanRequest) -> list[Finding]:

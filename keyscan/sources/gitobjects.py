@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import queue
-import re
 import subprocess
 import tempfile
 import threading
@@ -17,7 +16,7 @@ from types import TracebackType
 from typing import IO, NamedTuple
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import git_env, run_git
+from keyscan.gitcmd import git_env
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
@@ -265,23 +264,18 @@ def _drain(stream: IO[bytes], chunks: queue.SimpleQueue[bytes]) -> None:
         chunks.put(b"")
 
 
-def _has_batch_command(repo: Path) -> bool:
-    """Whether the installed git has `cat-file --batch-command` (2.36 and later)."""
-    done = run_git(repo, ["version"], check=False)
-    found = re.search(rb"(\d+)\.(\d+)", done.stdout)
-    return found is not None and (int(found[1]), int(found[2])) >= (2, 36)
+# How git's option parser stops on an option it does not know.
+_USAGE_ERROR = 129
 
 
 class CatFile:
     """One long-lived `git cat-file --batch`, asked for one bounded batch of objects at a time."""
 
-    def __init__(self, repo: Path, batch_command: bool | None = None):
-        """`batch_command`: ask in `--batch-command --buffer` mode (git 2.36 and later); None
-        decides by the installed git's version."""
+    def __init__(self, repo: Path, batch_command: bool = True):
+        """`batch_command`: ask in `--batch-command --buffer` mode (git 2.36 and later); a git
+        that does not know it is then asked in plain `--batch` mode."""
         self.repo = repo
-        self._batch_command = (
-            batch_command if batch_command is not None else _has_batch_command(repo)
-        )
+        self._batch_command = batch_command
         self._process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -320,6 +314,9 @@ class CatFile:
             read = yield from self._fetch_until_failure(remaining, on_unreadable)
             if read == len(remaining):
                 return
+            if self._rejected_batch_command():
+                remaining = remaining[read:]
+                continue
             # cat-file died on remaining[read]: what it said on the way out names the damage.
             error = _failure(self._process, self.repo, "cat-file --batch")
             if on_unreadable is None:
@@ -328,6 +325,17 @@ class CatFile:
             self.close()
             self._process = self._start()
             remaining = remaining[read + 1 :]
+
+    def _rejected_batch_command(self) -> bool:
+        """Whether cat-file stopped because this git predates `--batch-command` (a usage
+        error, before any answer); if so it is started again in plain `--batch` mode. Asking
+        git for its version instead cost a process for every cat-file."""
+        if not self._batch_command or self._process.wait() != _USAGE_ERROR:
+            return False
+        self._batch_command = False
+        self.close()
+        self._process = self._start()
+        return True
 
     def _fetch_until_failure(
         self, oids: Sequence[str], on_unreadable: Callable[[str, str], None] | None
