@@ -217,6 +217,64 @@ def test_output_file_is_written_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 
 
+def test_output_through_a_link_replaces_the_file_and_keeps_link_and_mode(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "latest.json"
+    real.write_text("old report\n")
+    real.chmod(0o644)
+    link = tmp_path / "report.json"
+    link.symlink_to(real)
+    done = run_keyscan(str(tree), "--format", "json", "-o", str(link), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and link.resolve() == real
+    assert json.loads(real.read_text())["findings"] == []
+    assert real.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["latest.json"]
+
+
+def test_output_to_a_pipe_is_written_into_it_not_replaced(tmp_path: Path) -> None:
+    """A named pipe (or /dev/null, or a shell's >(...)) stays what it is: replacing it with a
+    plain file, as root, once turned this machine's /dev/null into one."""
+    import stat
+    import threading
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = run_keyscan(str(tree), "--format", "json", "-o", str(fifo), "--no-progress")
+    reader.join(timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(received[0])["findings"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.fifo", "tree"]
+
+
+def test_output_to_a_descriptor_appends_to_what_the_shell_opened(tmp_path: Path) -> None:
+    """`-o /dev/stdout >> log` (here /dev/fd/1: code that replaced the path could damage
+    nothing there, where as root it replaced /dev/stdout itself)."""
+    import subprocess
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    log = tmp_path / "log.txt"
+    log.write_text("earlier line\n")
+    argv = [sys.executable, "-m", "keyscan", str(tree), "--format", "json", "-o", "/dev/fd/1"]
+    with log.open("a") as appended:
+        done = subprocess.run(
+            [*argv, "--no-progress"], stdout=appended, stderr=subprocess.PIPE, timeout=300
+        )
+    assert done.returncode == 0, done.stderr
+    first, rest = log.read_text().split("\n", 1)
+    assert first == "earlier line"
+    assert json.loads(rest)["findings"] == []
+
+
 def test_color_follows_no_color_and_flag(tmp_path: Path) -> None:
     rules = custom_rules(tmp_path)
     tree = tmp_path / "tree"
