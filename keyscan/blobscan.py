@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
@@ -154,7 +154,7 @@ class BlobScanner:
             if not self._hidden_keywords:
                 return False
             if hidden is None:
-                hidden = HiddenKeywords(data, self._hidden_keywords)
+                hidden = HiddenKeywords(self.engine.escaped_keyword_spans(data))
             return hidden.within(start, end)
 
         return holds_keyword
@@ -294,22 +294,15 @@ _OVERLAP_REASONS = {
 
 
 class HiddenKeywords:
-    """Where a quote escape's keywords (Ruleset.quote_escaped_keywords: ASCII, lower case) are
-    in `data`, ASCII case ignored, overlapping ones too.
+    """Where a quote escape's keywords (Ruleset.quote_escaped_keywords) are in one layer: the
+    spans Engine.escaped_keyword_spans gives.
 
     The escape decoder asks about every literal of every line with an escape (a notebook's
-    every line of code): one pass per keyword over the whole data, then a bisection per
-    question, instead of a regex search per literal.
+    every line of code): one pass over the whole data, then a bisection per question, instead
+    of a regex search per literal.
     """
 
-    def __init__(self, data: bytes, keywords: Sequence[bytes]):
-        lowered = data.lower()
-        spans: list[tuple[int, int]] = []
-        for keyword in keywords:
-            at = lowered.find(keyword)
-            while at != -1:
-                spans.append((at, at + len(keyword)))
-                at = lowered.find(keyword, at + 1)
+    def __init__(self, spans: list[tuple[int, int]]):
         spans.sort()
         self._starts = [start for start, _ in spans]
         self._ends = [end for _, end in spans]

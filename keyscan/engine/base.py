@@ -31,6 +31,24 @@ class Engine(Protocol):
 
     def scan(self, data: bytes) -> Stage1: ...
 
+    def escaped_keyword_spans(self, data: bytes) -> list[tuple[int, int]]:
+        """Where the ruleset's quote-escaped keywords (Ruleset.quote_escaped_keywords) are in
+        `data`, as caseless_spans finds them, in any order."""
+        ...
+
+
+def caseless_spans(data: bytes, literals: Iterable[bytes]) -> list[tuple[int, int]]:
+    """Every occurrence of each of `literals` (ASCII, lower case) in `data`, ASCII case
+    ignored, overlapping ones included."""
+    lowered = data.lower()
+    spans: list[tuple[int, int]] = []
+    for literal in literals:
+        at = lowered.find(literal)
+        while at != -1:
+            spans.append((at, at + len(literal)))
+            at = lowered.find(literal, at + 1)
+    return spans
+
 
 def gated_hits(gates: Iterable[Gate], data: bytes) -> list[KeywordHit]:
     """Hits of the gated keywords (Ruleset.gates): every offset where a keyword occurs and

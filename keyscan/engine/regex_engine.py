@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from keyscan.decoders.markers import DECODER_MARKERS
-from keyscan.engine.base import KeywordHit, Stage1, gated_hits
+from keyscan.engine.base import KeywordHit, Stage1, caseless_spans, gated_hits
 from keyscan.rules.ruleset import Ruleset
 
 
@@ -20,11 +20,15 @@ class RegexEngine:
         self._gates = ruleset.gates
         self._gated = ruleset.gated_keywords
         self._markers = tuple((name, re.compile(pattern)) for name, pattern in DECODER_MARKERS)
+        self._escaped_keywords = ruleset.quote_escaped_keywords
 
     def scan(self, data: bytes) -> Stage1:
         markers = frozenset(name for name, pattern in self._markers if pattern.search(data))
         # Encoded text is left to the decoder's own full search: `re` would be slower at it.
         return Stage1(self._keyword_hits(data), markers, None)
+
+    def escaped_keyword_spans(self, data: bytes) -> list[tuple[int, int]]:
+        return caseless_spans(data, self._escaped_keywords)
 
     def _keyword_hits(self, data: bytes) -> list[KeywordHit]:
         # Keywords are ASCII and matched ASCII-case-insensitively, as HS_FLAG_CASELESS does.
