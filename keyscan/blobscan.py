@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
@@ -13,6 +13,7 @@ from keyscan.entropy import shannon_entropy
 from keyscan.filters import (
     GENERIC_FILTERS,
     PROVIDER_FILTERS,
+    Filter,
     FilterInput,
     first_reason,
     global_allowlist,
@@ -24,6 +25,10 @@ from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 
 LINE_CONTEXT = 2048
+# Filters that read the candidate's path (and the global allowlist, which does too).
+_PATH_READING_FILTERS = frozenset(
+    {"rule-allowlist", "digest", "code-expression", "global-allowlist"}
+)
 # Decoding may add at most twice the blob's size (plus this) of text to scan: bounded work even
 # for a file crafted as nested encodings.
 _DECODE_ALLOWANCE = 64 * 1024
@@ -53,6 +58,9 @@ class BlobResult:
     decode_cut: bool = False
     markers: frozenset[str] = frozenset()
     multiline_hits: list[int] = field(default_factory=list)
+    # A filter dropped a candidate for the path the blob was scanned at (source code, a
+    # lockfile, an allowlisted path): at another path the blob may hold a finding.
+    path_dependent: bool = False
 
 
 class BlobScanner:
@@ -159,6 +167,15 @@ class BlobScanner:
 
         return holds_keyword
 
+    def _kept_elsewhere(self, item: FilterInput, filters: Sequence[tuple[str, Filter]]) -> bool:
+        """Whether a candidate dropped at its path would be kept at a path no filter reads
+        anything into (the same blob at another path of a history may be a leak there)."""
+        anywhere = replace(item, path="")
+        return (
+            first_reason(anywhere, filters, self.options.inline_ignores) is None
+            and global_allowlist(self.options.allowlist, item.secret, "") is None
+        )
+
     def _scan_layer(
         self, blob: Blob, data: bytes, result: BlobResult, layer: _Layer | None
     ) -> Stage1:
@@ -246,6 +263,8 @@ class BlobScanner:
             verdict = ("global-allowlist", reason) if reason else None
         start, end = (layer.start, layer.end) if layer else (candidate.start, candidate.end)
         if verdict is not None:
+            if verdict[0] in _PATH_READING_FILTERS and not result.path_dependent:
+                result.path_dependent = self._kept_elsewhere(item, filters)
             if self.options.explain:
                 result.dropped.append(Dropped(rule.id, start, end, verdict[0], verdict[1]))
             return verdict[0]

@@ -74,6 +74,9 @@ class CleanVersion:
     multiline_hits: tuple[int, ...]
     # Whether "Secret" occurs in it: only then can an edit make it a Kubernetes Secret manifest.
     mentions_secret: bool
+    # Whether a filter dropped something in it for its path (BlobResult.path_dependent): its
+    # unchanged copies in a later version hold that too.
+    path_dependent: bool = False
 
 
 def clean_version(blob: Blob, result: BlobResult) -> CleanVersion | None:
@@ -89,7 +92,11 @@ def clean_version(blob: Blob, result: BlobResult) -> CleanVersion | None:
     if not usable:
         return None
     return CleanVersion(
-        blob.data, result.decoded_bytes, tuple(result.multiline_hits), mentions_secret
+        blob.data,
+        result.decoded_bytes,
+        tuple(result.multiline_hits),
+        mentions_secret,
+        result.path_dependent,
     )
 
 
@@ -121,7 +128,7 @@ class EditScanner:
         if earlier is not None and not blob.binary:
             version = self._as_edit(blob, earlier, self._reach)
             if version is not None:
-                return BlobResult(), version
+                return BlobResult(path_dependent=version.path_dependent), version
         result = self.scanner.scan(blob)
         return result, clean_version(blob, result)
 
@@ -142,6 +149,7 @@ class EditScanner:
         hits = set(_carried_hits(earlier.multiline_hits, segments, reach))
         # A "Secret" in the new version is in an unchanged copy or in a region.
         mentions_secret = earlier.mentions_secret
+        path_dependent = earlier.path_dependent
         for start, end in regions:
             part = self.scanner.scan(
                 Blob(blob.id, data[start:end], blob.provenance), limit - decoded
@@ -151,6 +159,7 @@ class EditScanner:
             decoded += part.decoded_bytes
             hits.update(start + hit for hit in part.multiline_hits)
             mentions_secret = mentions_secret or "kubernetes" in part.markers
+            path_dependent = path_dependent or part.path_dependent
         if decoded >= limit or (mentions_secret and is_secret_manifest(data)):
             return None
         # A multi-line rule's keyword decides from a whole block: unchanged blocks only.
@@ -159,7 +168,7 @@ class EditScanner:
             high = min(len(data), hit + self._multiline_after)
             if not _inside_one(segments, low, high) and not self._inert(data, hit):
                 return None
-        return CleanVersion(data, decoded, tuple(sorted(hits)), mentions_secret)
+        return CleanVersion(data, decoded, tuple(sorted(hits)), mentions_secret, path_dependent)
 
     def _inert(self, data: bytes, hit: int) -> bool:
         """Whether the multi-line keyword at `hit` yields no window at all in `data`: each of

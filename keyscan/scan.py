@@ -226,6 +226,7 @@ def scan_git_objects(
     on_progress: Callable[[int], None] = lambda n: None,
     on_clean: Callable[[list[str]], None] = lambda ids: None,
     on_findings: Callable[[list[Finding]], None] = lambda findings: None,
+    on_path_dependent: Callable[[list[tuple[str, str]]], None] = lambda blobs: None,
 ) -> ScanResult:
     """Scan git objects with bounded memory: workers fetch contents through their own cat-file,
     so only object ids travel between processes, and a few batches at most are in flight."""
@@ -239,6 +240,8 @@ def scan_git_objects(
     def take(outcome: BatchResult, count: int) -> None:
         _merge(result, outcome)
         on_clean(outcome.clean_blobs)
+        if outcome.path_dependent:
+            on_path_dependent(outcome.path_dependent)
         if outcome.findings:
             on_findings(outcome.findings)
         on_progress(count)

@@ -40,6 +40,9 @@ class BatchResult:
     dropped: list[tuple[str, Dropped]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     clean_blobs: list[str] = field(default_factory=list)
+    # (blob id, path) of git blobs with no finding at their path but a candidate dropped for
+    # it (BlobResult.path_dependent): never clean, as they may be a leak at another path.
+    path_dependent: list[tuple[str, str]] = field(default_factory=list)
     files_scanned: int = 0
     bytes_scanned: int = 0
     binary_scanned: int = 0
@@ -111,7 +114,9 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
         batch.findings.extend(result.findings)
         batch.dropped.extend((blob.provenance.path, d) for d in result.dropped)
         batch.skips.extend(result.skips)
-        if not result.findings and not result.skips:
+        if result.path_dependent and not result.findings:
+            batch.path_dependent.append((blob.id, path))
+        elif not result.findings and not result.skips:
             batch.clean_blobs.append(blob.id)
         batch.files_scanned += 1
         batch.bytes_scanned += len(blob.data)

@@ -578,3 +578,117 @@ def test_a_record_of_another_layout_is_audited_again(make_repo, tmp_path: Path) 
     assert summary["files_scanned"] >= 1
     assert summary["files_scanned"] + summary["cached_clean"] == first["summary"]["files_scanned"]
     assert audit()["summary"]["replayed"] == 1  # the full audit stored a current record
+
+
+def _audits(repo: Path, cache: Path, *args: str) -> list[dict]:
+    """The report of an audit without a cache, a first audit with one, and its warm replay
+    (secrets shown, so the replay rescans): each must say the same."""
+    reports = []
+    for extra in (["--no-cache"], ["--cache-dir", str(cache)], ["--cache-dir", str(cache)]):
+        done = run_keyscan(
+            "--history", str(repo), "--format", "json", "--no-progress", "--show-secrets",
+            *args, *extra,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+        reports.append(json.loads(done.stdout))
+    return reports
+
+
+def _located(report: dict) -> list[tuple[str, str, int | None, bool | None]]:
+    return sorted(
+        (f["path"], f["secret"], f["commit_count"], f["at_head"]) for f in report["findings"]
+    )
+
+
+def test_a_blob_git_lists_at_an_allowlisted_path_is_found_where_it_was_not(
+    make_repo, tmp_path: Path
+) -> None:
+    # A real config copied into test fixtures and removed: rev-list names the blob once, at
+    # the fixture path HEAD still holds, which the allowlist lets off.
+    repo = make_repo()
+    token = custom_token(rng(71))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    (repo / "config").mkdir()
+    commit(repo, "config", **{"config/prod.env": f"API_KEY={token}\n"})
+    (repo / "tests" / "fixtures").mkdir(parents=True)
+    shutil.copy(repo / "config" / "prod.env", repo / "tests" / "fixtures" / "prod.env")
+    git(repo, "add", "tests")
+    git(repo, "rm", "-q", "config/prod.env")
+    git(repo, "commit", "-q", "-m", "keep it as a fixture")
+    (repo / ".keyscan.yaml").write_text("allowlist:\n  paths: [tests/fixtures/]\n")
+    listed = git(repo, "rev-list", "--objects", "--all")
+    assert "tests/fixtures/prod.env" in listed and "config/prod.env" not in listed
+    reports = _audits(
+        repo, tmp_path / "cache", "--rules", str(rules), "--enable-rule", "test.custom-token"
+    )
+    for report in reports:
+        assert _located(report) == [("config/prod.env", token, 1, False)]
+
+
+def test_a_blob_let_off_for_its_listed_path_is_a_leak_at_an_earlier_one(
+    make_repo, tmp_path: Path
+) -> None:
+    # An unquoted value is an expression in source code and a literal in a .env file: the
+    # same blob, renamed from one to the other, leaked at the .env path.
+    repo = make_repo()
+    secret = random_chars(rng(70), 15) + "7"  # a digit: all letters would be a word
+    commit(repo, "env", **{"deploy.env": f"DB_PASSWORD={secret}\n"})
+    git(repo, "mv", "deploy.env", "settings.py")
+    git(repo, "commit", "-q", "-m", "as python")
+    listed = git(repo, "rev-list", "--objects", "--all")
+    assert "settings.py" in listed and "deploy.env" not in listed
+    for report in _audits(repo, tmp_path / "cache"):
+        assert _located(report) == [("deploy.env", secret, 1, False)]
+
+
+def test_a_blob_with_a_secret_at_two_paths_is_a_leak_at_each(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    token = custom_token(rng(72))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+    commit(repo, "one", **{"a.env": f"API_KEY={token}\n"})
+    commit(repo, "two", **{"b.env": f"API_KEY={token}\n"})
+    git(repo, "rm", "-q", "a.env")
+    git(repo, "commit", "-q", "-m", "three")
+    reports = _audits(
+        repo, tmp_path / "cache", "--rules", str(rules), "--enable-rule", "test.custom-token"
+    )
+    for report in reports:
+        # a.env: in commits one and two; b.env: in two and three, and at HEAD.
+        assert _located(report) == [("a.env", token, 2, False), ("b.env", token, 2, True)]
+
+
+def test_a_version_scanned_as_an_edit_keeps_what_was_let_off_for_its_path(
+    make_repo, tmp_path: Path
+) -> None:
+    # The first version of a large settings.py, listed after the last, is scanned only
+    # where it differs from it (keyscan.edits): the line let off as source code is in the
+    # unchanged part, and that version was also deploy.env for one commit.
+    repo = make_repo()
+    secret = random_chars(rng(73), 15) + "7"  # a digit: all letters would be a word
+    filler = "".join(f"OPTION_{n} = {n}\n" for n in range(1500))
+    commit(repo, "one", **{"settings.py": f"DB_PASSWORD={secret}\n{filler}"})
+    shutil.copy(repo / "settings.py", repo / "deploy.env")
+    git(repo, "add", "deploy.env")
+    git(repo, "commit", "-q", "-m", "two")
+    git(repo, "rm", "-q", "deploy.env")
+    git(repo, "commit", "-q", "-m", "three")
+    commit(repo, "four", **{"settings.py": f"DB_PASSWORD={secret}\n{filler}LAST = 1\n"})
+    for report in _audits(repo, tmp_path / "cache"):
+        assert _located(report) == [("deploy.env", secret, 1, False)]
+
+
+def test_a_blob_let_off_for_its_path_is_never_cached_clean(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    secret = random_chars(rng(74), 15) + "7"  # a digit: all letters would be a word
+    commit(repo, "python", **{"settings.py": f"DB_PASSWORD={secret}\n"})
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    first = run_keyscan("--history", str(repo), "--format", "json", "--no-progress", *cache)
+    assert first.returncode == 0, first.stderr
+    # The same blob at a path where it is a leak, in a new commit: refs moved, so the audit
+    # runs again and takes what the cache says is clean as clean.
+    commit(repo, "env", **{"deploy.env": f"DB_PASSWORD={secret}\n"})
+    again = run_keyscan("--history", str(repo), "--format", "json", "--no-progress", *cache)
+    assert again.returncode == 1, again.stderr
+    assert [f["path"] for f in json.loads(again.stdout)["findings"]] == ["deploy.env"]

@@ -30,18 +30,21 @@ from keyscan.sources.history import (
 
 if TYPE_CHECKING:
     from keyscan.auditcache import AuditCache
-    from keyscan.sources.provenance import BlobHistory
+    from keyscan.sources.provenance import BlobHistory, ProvenanceResolver
 
 
 # The shape of an audit record: a record of another shape is never replayed (the audit runs
 # again and replaces it), so a replay reads only this one.
-RECORD_LAYOUT = 4
+RECORD_LAYOUT = 5
+_CLEAN_LAYOUT = "clean-2"
 
 
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
     """Clean-blob verdicts depend on the rules and on every option that can hide a finding."""
     allow = options.allowlist
     parts = [
+        # What "clean" means: since layout 2, never a blob a filter let off for its path.
+        _CLEAN_LAYOUT,
         ruleset.hash,
         str(options.scan_binary),
         str(options.inline_ignores),
@@ -54,9 +57,21 @@ def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _allowed(refs: Iterator[ObjectRef], config: Config) -> Iterator[ObjectRef]:
+def _allowed(
+    refs: Iterator[ObjectRef],
+    config: Config,
+    deferred: list[ObjectRef],
+    on_deferred: Callable[[], None],
+) -> Iterator[ObjectRef]:
+    """The refs to scan now. A blob git listed at an allowlisted path goes to `deferred`:
+    rev-list names one path per blob, and the same blob may also be elsewhere (finding out
+    takes the provenance passes, which `on_deferred` starts at the first)."""
     for ref in refs:
-        if config.allowlist.paths and any(p.search(ref.path) for p in config.allowlist.paths):
+        if config.allowlist.paths and not _path_allowed(ref.path, config):
+            if ref.type == "blob":
+                if not deferred:
+                    on_deferred()
+                deferred.append(ref)
             continue
         yield ref
 
@@ -137,8 +152,10 @@ def _full_audit(
 
     counter = _Counter(progress)
     resolver = ProvenanceResolver(repo, roots)
+    deferred: list[ObjectRef] = []
+    path_dependent: list[tuple[str, str]] = []
     result = scan_git_objects(
-        _allowed(refs, config),
+        _allowed(refs, config, deferred, resolver.prefetch),
         repo,
         ruleset,
         options,
@@ -150,32 +167,49 @@ def _full_audit(
         # Provenance needs two passes over history: they start at the first finding and run
         # while the scan goes on, instead of after it.
         lambda findings: resolver.prefetch(),
+        path_dependent.extend,
     )
     counter.finish()
     if cache is not None:
         cache.write_behind()  # while provenance is resolved, not after
-    resolver.load(f.blob for f in result.findings if not _is_message(f))
-    histories: dict[str, BlobHistory] = {}
-    objects: dict[str, tuple[str, str, str]] = {}
+    elsewhere = _elsewhere(resolver, result.findings, path_dependent, deferred, config)
+    if elsewhere:
+        more = scan_git_objects(
+            iter(elsewhere), repo, ruleset, options, request.engine, cache_dir, 1
+        )
+        result.findings.extend(more.findings)
+        result.summary.skipped.extend(more.summary.skipped)
+    # Each finding's history at the path it was found at: (blob, path) → history.
+    histories: dict[tuple[str, str], BlobHistory] = {}
+    objects: dict[tuple[str, str], tuple[str, str, str]] = {}
     for finding in result.findings:
-        if finding.blob not in histories:
+        key = (finding.blob, finding.path)
+        if key not in histories:
             message = _is_message(finding)
-            histories[finding.blob] = (
-                resolver.commit(finding.blob) if message else resolver.blob(finding.blob)
+            histories[key] = (
+                resolver.commit(finding.blob)
+                if message
+                else resolver.blob(finding.blob, finding.path)
             )
             kind = ("tag" if finding.path.startswith("(tag ") else "commit") if message else "blob"
-            objects[finding.blob] = (finding.blob, kind, finding.path)
-    result.findings = [_with_history(f, histories[f.blob]) for f in result.findings]
+            objects[key] = (finding.blob, kind, finding.path)
+    found_at = {}
+    placed = []
+    for finding in result.findings:
+        shown = _with_history(finding, histories[(finding.blob, finding.path)])
+        found_at[(shown.blob, shown.path)] = finding.path
+        placed.append(shown)
     # What a later audit of unchanged refs needs to give the same answer without walking history:
     # which objects had findings (to rescan; the secrets themselves are never stored) and their
     # provenance.
-    result.findings = _one_per_secret_and_path(result.findings, resolver.age)
-    representatives = {f.blob for f in result.findings}
+    result.findings = _one_per_secret_and_path(placed, resolver.age)
+    representatives = {(f.blob, found_at[(f.blob, f.path)]) for f in result.findings}
     record = {
         "layout": RECORD_LAYOUT,
-        # Only the object that represents each reported leak is rescanned on replay; the other
-        # versions of the file contribute counts and refs, which are kept here (no secret).
-        "objects": [objects[oid] for oid in sorted(representatives)],
+        # Only the object that represents each reported leak is rescanned on replay (at the
+        # path it was found at); the other versions of the file contribute counts and refs,
+        # which are kept here (no secret).
+        "objects": [objects[key] for key in sorted(representatives)],
         "leaks": [
             [
                 f.fingerprint,
@@ -194,12 +228,45 @@ def _full_audit(
         # The findings as a report shows them without --show-secrets: a replay that needs no
         # secret reports these and rescans nothing.
         "reported": [_withheld(f, ruleset) for f in result.findings],
-        "histories": {oid: asdict(histories[oid]) for oid in sorted(representatives)},
+        "histories": [[*key, asdict(histories[key])] for key in sorted(representatives)],
         "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
         "shallow": stats.shallow,
         "objects_seen": result.summary.files_scanned + stats.cached_clean,
     }
     return result, record
+
+
+def _elsewhere(
+    resolver: ProvenanceResolver,
+    findings: list[Finding],
+    path_dependent: list[tuple[str, str]],
+    deferred: list[ObjectRef],
+    config: Config,
+) -> list[ObjectRef]:
+    """The blobs to scan again at the other paths history left them at: those with findings
+    or a candidate dropped for their path (filters read the path), and those listed at an
+    allowlisted path; never at an allowlisted path. rev-list names one path per blob, and a
+    copy of a file (a fixture of a real config, say) is the same blob at another path."""
+    scanned: dict[str, set[str]] = {}
+    for finding in findings:
+        if not _is_message(finding):
+            scanned.setdefault(finding.blob, set()).add(finding.path)
+    for oid, path in path_dependent:
+        scanned.setdefault(oid, set()).add(path)
+    sizes = {}
+    for ref in deferred:
+        scanned.setdefault(ref.oid, set()).add(ref.path)
+        sizes[ref.oid] = ref.size
+    if not scanned:
+        return []
+    resolver.load(scanned)
+    again = []
+    for oid, paths in scanned.items():
+        for path in resolver.paths(oid):
+            if path not in paths and _path_allowed(path, config):
+                again.append(ObjectRef(oid, "blob", sizes.get(oid, 0), path))
+                paths.add(path)
+    return again
 
 
 def _replay(
@@ -248,8 +315,12 @@ def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[li
     all its versions; and whether every leak the record names came back as it was shown."""
     from keyscan.sources.provenance import BlobHistory
 
-    histories = {oid: BlobHistory(**h) for oid, h in record["histories"].items()}
-    findings = [_with_history(f, histories[f.blob]) for f in findings if f.blob in histories]
+    histories = {(oid, path): BlobHistory(**h) for oid, path, h in record["histories"]}
+    findings = [
+        _with_history(f, histories[(f.blob, f.path)])
+        for f in findings
+        if (f.blob, f.path) in histories
+    ]
     # A leak's place as it was shown: blob, line and column.
     totals = {
         (fp, path): (count, tuple(refs), at_head, (blob, line, column))

@@ -116,14 +116,15 @@ def _lines(repo: Path, args: Sequence[str]) -> list[str]:
     return done.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
-def _blob_ids(ls_tree: bytes) -> frozenset[str]:
-    """The blob ids of `git ls-tree -r -z` output."""
-    ids = set()
+def _blob_paths(ls_tree: bytes) -> dict[str, set[str]]:
+    """Each blob id of `git ls-tree -r -z` output, with its paths."""
+    paths: dict[str, set[str]] = {}
     for entry in ls_tree.split(b"\0"):
-        meta = entry.split(b"\t", 1)[0].split()
-        if len(meta) == 3 and meta[1] == b"blob":
-            ids.add(meta[2].decode())
-    return frozenset(ids)
+        meta, _, path = entry.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == b"blob":
+            paths.setdefault(fields[2].decode(), set()).add(path.decode("utf-8", "surrogateescape"))
+    return paths
 
 
 _TIP_FORMAT = "%(objectname) %(*objectname) %(refname:short)"
@@ -222,7 +223,7 @@ class ProvenanceResolver:
     def __init__(self, repo: Path, roots: Sequence[str]):
         self.repo = repo
         self.roots = list(roots)
-        self._head_blobs: frozenset[str] | None = None
+        self._head_blobs: dict[str, set[str]] | None = None
         self._tips: dict[str, list[str]] | None = None
         self._commit_graph: _CommitGraph | None = None
         self._head_ancestors: set[str] | None = None
@@ -263,10 +264,12 @@ class ProvenanceResolver:
         running = self._background.pop(name, None)
         return (running or BackgroundGit(self.repo, self._passes()[name])).stdout() or b""
 
-    def _at_head(self, oid: str) -> bool:
+    def _at_head(self, oid: str, path: str | None = None) -> bool:
+        """Whether HEAD's tree holds `oid` (at `path`, if given)."""
         if self._head_blobs is None:
-            self._head_blobs = _blob_ids(self._pass_output("head"))
-        return oid in self._head_blobs
+            self._head_blobs = _blob_paths(self._pass_output("head"))
+        paths = self._head_blobs.get(oid)
+        return paths is not None and (path is None or path in paths)
 
     def _tip_refs(self) -> dict[str, list[str]]:
         if self._tips is None:
@@ -395,27 +398,39 @@ class ProvenanceResolver:
             carriers |= self._holders(path).get(oid, 0)
         return carriers
 
-    def blob(self, oid: str) -> BlobHistory:
+    def paths(self, oid: str) -> list[str]:
+        """Every path a commit left `oid` at, the first introduced first."""
         self.load([oid])
-        events = self._events[oid]
-        if not events.adders:
+        adders = sorted(self._events[oid].adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
+        return list(dict.fromkeys(path for _, _, _, path in adders))
+
+    def blob(self, oid: str, path: str | None = None) -> BlobHistory:
+        """Where `oid` lives: at `path` if commits left it there, else at every path."""
+        self.load([oid])
+        adders = self._events[oid].adders
+        at_path = [adder for adder in adders if adder[3] == path]
+        if at_path:
+            adders = at_path
+        else:
+            path = None
+        if not adders:
             return BlobHistory(None, None, None, None, 0, (), self._at_head(oid))
         graph = self._graph()
         # Earliest author time first; within one second, the commit deepest in history.
-        adders = sorted(events.adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
+        adders = sorted(adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
         # A ref reaches the secret when its history holds a commit that added it, even if a
         # later commit deleted the file: the content stays retrievable from that ref.
         reaching = graph.descendants([sha for _, sha, _, _ in adders])
         carriers = self._carriers(oid, [path for _, _, _, path in adders])
-        seconds, sha, author, path = adders[0]
+        seconds, sha, author, first_path = adders[0]
         return BlobHistory(
             first_commit=sha,
             author=author,
             date=_iso(seconds),
-            path=path,
+            path=first_path,
             commit_count=carriers.bit_count(),
             refs=self._refs_within(reaching),
-            at_head=self._at_head(oid),
+            at_head=self._at_head(oid, path),
         )
 
     def age(self, commit: str | None) -> int:
