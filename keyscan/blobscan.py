@@ -25,6 +25,13 @@ from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 
 LINE_CONTEXT = 2048
+# A Git LFS pointer (github.com/git-lfs/git-lfs docs/spec.md: under 1024 bytes, its first line
+# the spec's URL; the hawser URL is the pre-release one) holds an object id and a size only.
+_LFS_POINTER_SIZE = 1024
+_LFS_POINTER_STARTS = (
+    b"version https://git-lfs.github.com/spec/v1\n",
+    b"version https://hawser.github.com/spec/v1\n",
+)
 # Filters that read the candidate's path (and the global allowlist, which does too).
 _PATH_READING_FILTERS = frozenset(
     {"rule-allowlist", "digest", "code-expression", "global-allowlist"}
@@ -75,6 +82,15 @@ class BlobScanner:
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
         result = BlobResult()
+        if len(blob.data) < _LFS_POINTER_SIZE and blob.data.startswith(_LFS_POINTER_STARTS):
+            result.skips.append(
+                Skip(
+                    blob.provenance.path,
+                    "lfs pointer",
+                    "a Git LFS pointer: the file's content is stored outside the repository",
+                )
+            )
+            return result
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         stage1 = self._scan_layer(blob, data, result, None)
         # Nothing for stage 2 and nothing any decoder could start from: most blobs of a history,

@@ -99,6 +99,13 @@ def worktree_root(path: Path) -> Path | None:
     return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
 
 
+def is_bare_repository(path: Path) -> bool:
+    """Whether `path` is (inside) a bare repository: git data with no work tree or index."""
+    directory = path if path.is_dir() else path.parent
+    done = run_git(directory, ["rev-parse", "--is-bare-repository"], check=False)
+    return done.returncode == 0 and done.stdout.strip() == b"true"
+
+
 def is_ignored(root: Path, relative: str) -> bool:
     """Whether git ignores `relative` (a path under the work tree at `root`)."""
     if relative in (".", ""):

@@ -20,6 +20,7 @@ from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import ObjectRef
 from keyscan.sources.history import (
     COMMIT_MESSAGE,
+    UNREADABLE_OBJECT,
     HistoryStats,
     history_objects,
     lost_objects,
@@ -113,6 +114,10 @@ def run_history(
     finally:
         if cache is not None:
             cache.close()
+    if not tips.strip():
+        click.echo(
+            f"keyscan: note: {repo} has no commits yet: there is no history to audit", err=True
+        )
     if stats.shallow:
         click.echo(
             f"keyscan: warning: {repo} is a shallow clone: history before the shallow boundary was "
@@ -154,8 +159,9 @@ def _full_audit(
     resolver = ProvenanceResolver(repo, roots)
     deferred: list[ObjectRef] = []
     path_dependent: list[tuple[str, str]] = []
+    gitmodules: list[str] = []
     result = scan_git_objects(
-        _allowed(refs, config, deferred, resolver.prefetch),
+        _allowed(_noting_gitmodules(refs, gitmodules), config, deferred, resolver.prefetch),
         repo,
         ruleset,
         options,
@@ -172,6 +178,7 @@ def _full_audit(
     counter.finish()
     if cache is not None:
         cache.write_behind()  # while provenance is resolved, not after
+    stats.skips.extend(_submodules(repo, resolver, gitmodules, config))
     elsewhere = _elsewhere(resolver, result.findings, path_dependent, deferred, config)
     if elsewhere:
         more = scan_git_objects(
@@ -229,11 +236,42 @@ def _full_audit(
         # secret reports these and rescans nothing.
         "reported": [_withheld(f, ruleset) for f in result.findings],
         "histories": [[*key, asdict(histories[key])] for key in sorted(representatives)],
-        "skips": [[s.path, s.reason, s.detail] for s in stats.skips],
+        # Every skip, the scan's own included (binaries, LFS pointers, rules that timed out).
+        "skips": [[s.path, s.reason, s.detail] for s in (*result.summary.skipped, *stats.skips)],
         "shallow": stats.shallow,
         "objects_seen": result.summary.files_scanned + stats.cached_clean,
     }
     return result, record
+
+
+def _noting_gitmodules(refs: Iterator[ObjectRef], found: list[str]) -> Iterator[ObjectRef]:
+    for ref in refs:
+        if ref.type == "blob" and ref.path.rpartition("/")[2] == ".gitmodules":
+            found.append(ref.oid)
+        yield ref
+
+
+def _submodules(
+    repo: Path, resolver: ProvenanceResolver, gitmodules: list[str], config: Config
+) -> list[Skip]:
+    """A skip for each submodule: those any version of a .gitmodules file declares, and each
+    gitlink in HEAD's tree (one added without a .gitmodules entry, a repository committed by
+    mistake). Their commits live in other repositories, which an audit of this one never
+    follows."""
+    from keyscan.sources.gitobjects import CatFile
+    from keyscan.sources.submodules import declared_paths, submodule_skip
+
+    declared: set[str] = set()
+    if gitmodules:
+        with CatFile(repo) as catfile:
+            for _, _, data in catfile.fetch(sorted(set(gitmodules)), lambda oid, why: None):
+                declared.update(declared_paths(data))
+    gitlinks = resolver.head_gitlinks()
+    return [
+        submodule_skip(path, gitlinks.get(path))
+        for path in sorted(declared | set(gitlinks))
+        if _path_allowed(path, config)
+    ]
 
 
 def _elsewhere(
@@ -303,10 +341,16 @@ def _replay(
         findings, complete = _replayed_leaks(result.findings, record)
         if complete:
             result.findings = findings
-            return result
+            return _recorded_skips_only(result)
     result = scan_git_objects(iter(refs), repo, ruleset, options, request.engine, cache_dir, 1)
     result.findings, _ = _replayed_leaks(result.findings, record)
-    return result
+    return _recorded_skips_only(result)
+
+
+def _recorded_skips_only(rescan: ScanResult) -> ScanResult:
+    """The record holds every skip of the audit; a rescan adds only objects lost since."""
+    rescan.summary.skipped = [s for s in rescan.summary.skipped if s.reason == UNREADABLE_OBJECT]
+    return rescan
 
 
 def _replayed_leaks(findings: list[Finding], record: dict[str, Any]) -> tuple[list[Finding], bool]:

@@ -15,7 +15,7 @@ from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import is_bare_repository, run_git
 from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
@@ -33,6 +33,7 @@ from keyscan.sources.changes import (
 )
 from keyscan.sources.gitobjects import CatFile, ObjectRef, object_sizes
 from keyscan.sources.history import UNREADABLE_OBJECT, lost_objects, object_blob
+from keyscan.sources.submodules import submodule_skip
 from keyscan.workers import BatchResult, scan_objects
 
 
@@ -150,6 +151,10 @@ def scan_changes(
     result.summary.engine = engine.name
     result.summary.rules_active = len(ruleset.rules)
     changes = [c for c in changes if _path_allowed(c.path, config)]
+    # A submodule pointer the range moves (not one a merge took from a parent as it was).
+    moved = {c.path: c.new for c in changes if c.gitlink and c.new not in c.other_parents}
+    result.summary.skipped.extend(submodule_skip(p, moved[p]) for p in sorted(moved))
+    changes = [c for c in changes if not c.gitlink]
     scanner = BlobScanner(ruleset, engine, options)
     blobs = _BlobFindings(repo, scanner, result.summary, parallelism)
     # What the changes bring first, each path's versions in commit order. What was there before
@@ -313,6 +318,11 @@ def staged_scan(
     parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     """--staged: exactly what the next commit will contain; unstaged edits are ignored."""
+    if is_bare_repository(repo):
+        raise KeyscanError(
+            f"{repo}: a bare repository has no index: --staged needs a work tree "
+            "(audit a bare repository with --history)"
+        )
     head = run_git(repo, ["rev-parse", "-q", "--verify", "HEAD"], check=False)
     # A secret HEAD already holds anywhere (a moved or renamed file) is not what this commit adds.
     base = "HEAD" if head.returncode == 0 else None

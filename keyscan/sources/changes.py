@@ -11,6 +11,7 @@ from keyscan.errors import GitError
 from keyscan.gitcmd import git_env, run_git
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
+_GITLINK_MODE = "160000"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Change:
     # Merge commits: the path's blob in every other parent. What a merge takes from any parent
     # is not new; only what it adds beyond all of them (a conflict resolution, an evil merge).
     other_parents: tuple[str, ...] = ()
+    # A submodule pointer: `new` is a commit of another repository, reported as skipped.
+    gitlink: bool = False
 
 
 def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
@@ -99,10 +102,10 @@ def _added(entries: list[_Entry], commit: str | None) -> list[Change]:
     """The entries that leave content at a path: additions, modifications, type changes."""
     changes = []
     for parts, path in entries:
-        if len(parts) < 5 or parts[4][0] not in "AMT" or parts[1] == "160000":
-            continue  # deletions, renames-as-delete, and submodule pointers carry no new content
+        if len(parts) < 5 or parts[4][0] not in "AMT":
+            continue  # deletions and renames-as-delete carry no new content
         old = None if parts[2] in ZERO_OIDS else parts[2]
-        changes.append(Change(commit, path, old, parts[3]))
+        changes.append(Change(commit, path, old, parts[3], gitlink=parts[1] == _GITLINK_MODE))
     return changes
 
 
@@ -131,8 +134,7 @@ def staged_changes(repo: Path) -> list[Change]:
             continue
         meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
         mode, oid, _stage = meta.split()
-        if mode != "160000":
-            changes.append(Change(None, path, None, oid))
+        changes.append(Change(None, path, None, oid, gitlink=mode == _GITLINK_MODE))
     return changes
 
 

@@ -65,13 +65,58 @@ _LOG_LINE = re.compile(
 _SEARCH_LIMIT = 16
 
 
+# How `git log --raw` writes a path holding a control character, a double quote or a backslash
+# (core.quotepath=off leaves other bytes as they are): in double quotes, C escapes inside.
+_C_ESCAPES = {
+    7: b"a",
+    8: b"b",
+    9: b"t",
+    10: b"n",
+    11: b"v",
+    12: b"f",
+    13: b"r",
+    34: b'"',
+    92: b"\\",
+}
+_NEEDS_QUOTES = re.compile(rb'[\x00-\x1f"\\\x7f]')
+_ESCAPE = re.compile(rb"\\(?:([0-7]{3})|(.))", re.DOTALL)
+_UNESCAPES = {letter: bytes([code]) for code, letter in _C_ESCAPES.items()}
+
+
+def quoted_path(path: bytes) -> bytes:
+    """`path` as git's raw diff output writes it."""
+    if not _NEEDS_QUOTES.search(path):
+        return path
+    escaped = b"".join(
+        b"\\" + _C_ESCAPES[byte]
+        if byte in _C_ESCAPES
+        else b"\\%03o" % byte
+        if byte < 0x20 or byte == 0x7F
+        else bytes([byte])
+        for byte in path
+    )
+    return b'"' + escaped + b'"'
+
+
+def unquoted_path(written: bytes) -> bytes:
+    """The path git's raw diff output wrote as `written`."""
+    if len(written) < 2 or not (written.startswith(b'"') and written.endswith(b'"')):
+        return written
+    return _ESCAPE.sub(_unescaped, written[1:-1])
+
+
+def _unescaped(escape: re.Match[bytes]) -> bytes:
+    octal, letter = escape.groups()
+    return bytes([int(octal, 8)]) if octal else _UNESCAPES.get(letter, letter)
+
+
 def _change(header: bytes, new: bytes, raw_path: bytes) -> _Change:
     sha, seconds, author = [*header.split(b"\0"), b"", b""][:3]
     return _Change(
         commit=sha.decode("ascii", "replace"),
         seconds=int(seconds) if seconds.isdigit() else 0,
         author=author.decode("utf-8", "surrogateescape"),
-        path=raw_path.decode("utf-8", "surrogateescape"),
+        path=unquoted_path(raw_path).decode("utf-8", "surrogateescape"),
         new=None if new == _NO_BLOB else new.decode("ascii"),
     )
 
@@ -116,15 +161,22 @@ def _lines(repo: Path, args: Sequence[str]) -> list[str]:
     return done.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
-def _blob_paths(ls_tree: bytes) -> dict[str, set[str]]:
-    """Each blob id of `git ls-tree -r -z` output, with its paths."""
+def _tree_entries(ls_tree: bytes) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """Each blob id of `git ls-tree -r -z` output with its paths, and each gitlink's path
+    with the commit it names."""
     paths: dict[str, set[str]] = {}
+    gitlinks: dict[str, str] = {}
     for entry in ls_tree.split(b"\0"):
-        meta, _, path = entry.partition(b"\t")
+        meta, _, raw_path = entry.partition(b"\t")
         fields = meta.split()
-        if len(fields) == 3 and fields[1] == b"blob":
-            paths.setdefault(fields[2].decode(), set()).add(path.decode("utf-8", "surrogateescape"))
-    return paths
+        if len(fields) != 3:
+            continue
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if fields[1] == b"blob":
+            paths.setdefault(fields[2].decode(), set()).add(path)
+        elif fields[1] == b"commit":
+            gitlinks[path] = fields[2].decode()
+    return paths, gitlinks
 
 
 _TIP_FORMAT = "%(objectname) %(*objectname) %(refname:short)"
@@ -223,7 +275,7 @@ class ProvenanceResolver:
     def __init__(self, repo: Path, roots: Sequence[str]):
         self.repo = repo
         self.roots = list(roots)
-        self._head_blobs: dict[str, set[str]] | None = None
+        self._head_tree: tuple[dict[str, set[str]], dict[str, str]] | None = None
         self._tips: dict[str, list[str]] | None = None
         self._commit_graph: _CommitGraph | None = None
         self._head_ancestors: set[str] | None = None
@@ -266,15 +318,33 @@ class ProvenanceResolver:
 
     def _at_head(self, oid: str, path: str | None = None) -> bool:
         """Whether HEAD's tree holds `oid` (at `path`, if given)."""
-        if self._head_blobs is None:
-            self._head_blobs = _blob_paths(self._pass_output("head"))
-        paths = self._head_blobs.get(oid)
+        paths = self._head_entries()[0].get(oid)
         return paths is not None and (path is None or path in paths)
+
+    def head_gitlinks(self) -> dict[str, str]:
+        """Submodule path → the commit HEAD's tree points it at."""
+        return self._head_entries()[1]
+
+    def _head_entries(self) -> tuple[dict[str, set[str]], dict[str, str]]:
+        if self._head_tree is None:
+            self._head_tree = _tree_entries(self._pass_output("head"))
+        return self._head_tree
 
     def _tip_refs(self) -> dict[str, list[str]]:
         if self._tips is None:
-            self._tips = _ref_tips(self._pass_output("tips"))
+            tips = _ref_tips(self._pass_output("tips"))
+            detached = self._detached_head()
+            if detached is not None:
+                # No ref names a commit made on a detached HEAD: HEAD itself reaches it.
+                tips.setdefault(detached, []).append("HEAD")
+            self._tips = tips
         return self._tips
+
+    def _detached_head(self) -> str | None:
+        if run_git(self.repo, ["symbolic-ref", "-q", "HEAD"], check=False).returncode != 1:
+            return None
+        head = _lines(self.repo, ["rev-parse", "-q", "--verify", "HEAD^{commit}"])
+        return head[0] if head else None
 
     def _graph(self) -> _CommitGraph:
         if self._commit_graph is None:
@@ -351,10 +421,12 @@ class ProvenanceResolver:
         for wanted in pending:
             self._path_changes[wanted] = {}
         if len(pending) > 1:
-            raw_paths = frozenset(p.encode("utf-8", "surrogateescape") for p in pending)
+            raw_paths = frozenset(
+                quoted_path(p.encode("utf-8", "surrogateescape")) for p in pending
+            )
             changes: Iterable[_Change] = _all_changes(self._log(), paths=raw_paths)
         else:
-            needle = b"\t" + path.encode("utf-8", "surrogateescape") + b"\n"
+            needle = b"\t" + quoted_path(path.encode("utf-8", "surrogateescape")) + b"\n"
             changes = (c for c in _changes(self._log(), needle) if c.path == path)
         for change in changes:
             position = graph.index.get(change.commit)

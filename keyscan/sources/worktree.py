@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keyscan.errors import SourceError
-from keyscan.gitcmd import is_ignored, listed_files, worktree_root
+from keyscan.gitcmd import is_bare_repository, is_ignored, listed_files, worktree_root
 from keyscan.model import Skip
+from keyscan.sources.submodules import nested_repository_skip, submodule_skip
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def list_worktree(target: Path) -> WorktreeListing:
         items = (FileItem(n[len(prefix) :] if n.startswith(prefix) else n, root + n) for n in names)
         files, skips = _admit(items, target.resolve())
         return WorktreeListing(files, skips, target, True, repo)
+    if is_bare_repository(target):
+        # Its files are git's own (packs, refs, hooks), not a project's.
+        raise SourceError(
+            f"{target}: a bare repository has no work tree to scan (audit it with --history)"
+        )
     files, skips = _admit(_walk(target), target.resolve())
     return WorktreeListing(files, skips, target, False)
 
@@ -105,6 +111,13 @@ def _admit(items: Iterator[FileItem], real_root: Path) -> tuple[list[FileItem], 
             files.append(item)
         elif stat.S_ISREG(info.st_mode):
             files.append(item)
-        elif not stat.S_ISDIR(info.st_mode):
+        elif stat.S_ISDIR(info.st_mode):
+            # Only git lists directories: a submodule (a gitlink in the index) or, with a
+            # slash, an untracked repository inside the work tree.
+            if item.display.endswith("/"):
+                skips.append(nested_repository_skip(item.display.rstrip("/")))
+            else:
+                skips.append(submodule_skip(item.display))
+        else:
             skips.append(Skip(item.display, "not a regular file"))
     return files, skips
