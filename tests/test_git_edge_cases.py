@@ -213,3 +213,26 @@ def test_paths_are_quoted_as_git_log_quotes_them(make_repo) -> None:
     ).stdout  # fmt: skip
     written = sorted(line.split(b"\t", 1)[1] for line in log.splitlines() if b"\t" in line)
     assert written == sorted(quoted_path(name) for name in names)
+
+
+def _missing(repo: Path) -> int:
+    listed = git(repo, "rev-list", "--objects", "--all", "--missing=print")
+    return sum(line.startswith("?") for line in listed.splitlines())
+
+
+def test_a_partial_clone_is_never_completed_over_the_network(make_repo) -> None:
+    # git fetches a partial clone's missing objects from its promisor remote on demand (here a
+    # file:// remote; usually a hosting service): a scan must not.
+    source = make_repo("source")
+    for n in range(3):
+        commit(source, f"c{n}", **{f"f{n}.env": f"KEY={custom_token(rng(91 + n))}\n"})
+    git(source, "config", "uploadpack.allowFilter", "true")
+    partial = source.parent / "partial"
+    git(source.parent, "clone", "-q", "--no-checkout", "--filter=blob:none",
+        f"file://{source}", str(partial))  # fmt: skip
+    assert _missing(partial) == 3
+    for args in (["--diff", "HEAD~2..HEAD"], ["--history"]):
+        done = run_keyscan(*args, str(partial), *_rules(partial.parent), "--format", "json")
+        assert done.returncode == 2, done.stderr
+        assert "missing or unreadable" in json.loads(done.stdout)["summary"]["incomplete"][0]
+        assert _missing(partial) == 3

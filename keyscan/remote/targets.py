@@ -19,7 +19,7 @@ import regex
 from keyscan.blobscan import BlobScanner
 from keyscan.errors import KeyscanError
 from keyscan.fingerprint import blob_id, fingerprint
-from keyscan.gitcmd import git_env
+from keyscan.gitcmd import GIT, git_env
 from keyscan.model import Blob, Finding, Provenance
 
 # Rules whose secret needs a partner from the same file (an AWS key id and its secret key).
@@ -257,7 +257,7 @@ class TargetReader:
         if item.commit:
             try:
                 completed = subprocess.run(
-                    ["git", "cat-file", "blob", f"{item.commit}:{item.path}"],
+                    [*GIT, "cat-file", "blob", f"{item.commit}:{item.path}"],
                     cwd=self.root,
                     env=git_env(),
                     capture_output=True,

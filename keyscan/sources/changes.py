@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import git_env, run_git
+from keyscan.gitcmd import GIT, git_env, run_git
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 _GITLINK_MODE = "160000"
@@ -187,7 +187,7 @@ def secrets_in_tree(repo: Path, treeish: str, secrets: Sequence[str]) -> set[str
     if not secrets:
         return set()
     done = subprocess.run(
-        ["git", "grep", "--no-color", "-a", "-F", "-o", "-h", "-f", "-", treeish],
+        [*GIT, "grep", "--no-color", "-a", "-F", "-o", "-h", "-f", "-", treeish],
         cwd=repo,
         env=git_env(),
         input="\n".join(sorted(set(secrets))).encode("utf-8", "surrogateescape"),

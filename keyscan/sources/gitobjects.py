@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import IO, NamedTuple
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import git_env
+from keyscan.gitcmd import GIT, git_env
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
@@ -40,7 +40,7 @@ def _spawn(
 ) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
-            ["git", "-c", "core.quotepath=off", *args],
+            [*GIT, *args],
             cwd=repo,
             env=git_env(),
             stdin=stdin,
@@ -178,20 +178,28 @@ def _all_objects(
 
 
 def object_sizes(repo: Path, oids: Sequence[str]) -> dict[str, int]:
-    """The size of each object git has, from one `cat-file --batch-check`; an object git
-    cannot find (a corrupt or partial repository) is left out, for the caller to report."""
-    checker = _spawn(
-        repo, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], subprocess.PIPE
-    )
-    request = b"".join(oid.encode() + b"\n" for oid in oids)
-    output, errors = checker.communicate(request)
-    if checker.returncode != 0:
-        raise _failure(checker, repo, "cat-file --batch-check", errors)
+    """The size of each object git has, from `cat-file --batch-check`; an object git cannot
+    find (a corrupt or partial repository) is left out, for the caller to report."""
     sizes: dict[str, int] = {}
-    for line in output.decode().splitlines():
-        oid, size = line.split(" ", 1)
-        if size != "missing":
-            sizes[oid] = int(size)
+    remaining = list(oids)
+    while remaining:
+        checker = _spawn(
+            repo, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], subprocess.PIPE
+        )
+        request = b"".join(oid.encode() + b"\n" for oid in remaining)
+        output, errors = checker.communicate(request)
+        answers = output.decode().splitlines()
+        for line in answers:
+            oid, size = line.split(" ", 1)
+            if size != "missing":
+                sizes[oid] = int(size)
+        if checker.returncode == 0:
+            break
+        # git stops at an object it may not fetch (a partial clone's, with no transport
+        # allowed) instead of answering "missing": that one is missing, the rest asked again.
+        if len(answers) >= len(remaining) or remaining[len(answers)].encode() not in errors:
+            raise _failure(checker, repo, "cat-file --batch-check", errors)
+        remaining = remaining[len(answers) + 1 :]
     return sizes
 
 
