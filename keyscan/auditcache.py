@@ -118,7 +118,9 @@ class AuditCache:
         return bytes.fromhex(blob_id)
 
     def is_clean(self, blob_id: str) -> bool:
-        return self._key(blob_id) in self._load()
+        clean = self._load()
+        # A first audit asks about every object of history, and nothing is clean yet.
+        return bool(clean) and self._key(blob_id) in clean
 
     def mark_clean(self, blob_ids: Iterable[str]) -> None:
         clean = self._load()
