@@ -200,8 +200,9 @@ def _full_audit(
             )
             kind = ("tag" if finding.path.startswith("(tag ") else "commit") if message else "blob"
             objects[key] = (finding.blob, kind, finding.path)
-    found_at = {}
-    placed = []
+    # (blob, path shown) → the path it was found (and is rescanned on a replay) at.
+    found_at: dict[tuple[str, str], str] = {}
+    placed: list[Finding] = []
     for finding in result.findings:
         shown = _with_history(finding, histories[(finding.blob, finding.path)])
         found_at[(shown.blob, shown.path)] = finding.path
