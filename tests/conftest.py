@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,30 @@ def make_repo(tmp_path: Path) -> Callable[[str], Path]:
         return repo
 
     return factory
+
+
+_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
+
+
+def _device_kinds() -> dict[str, int]:
+    """What each device path is (a device, or the link to a descriptor); -1 when missing."""
+    kinds = {}
+    for path in _DEVICES:
+        try:
+            kinds[path] = stat.S_IFMT(os.lstat(path).st_mode)
+        except OSError:
+            kinds[path] = -1
+    return kinds
+
+
+@pytest.fixture(autouse=True, scope="session")
+def devices_left_as_they_were() -> Iterator[None]:
+    # As root, a report written by renaming a file over `-o /dev/null` once turned the machine's
+    # /dev/null into a plain file; any test that does that again fails the run here.
+    before = _device_kinds()
+    yield
+    changed = {path: kind for path, kind in _device_kinds().items() if kind != before[path]}
+    assert not changed, f"a test replaced {sorted(changed)}: restore them by hand"
 
 
 @pytest.fixture(autouse=True)
