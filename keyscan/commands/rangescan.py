@@ -15,7 +15,7 @@ from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
-from keyscan.gitcmd import is_bare_repository, run_git
+from keyscan.gitcmd import run_git
 from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
@@ -318,11 +318,6 @@ def staged_scan(
     parallelism: Parallelism = Parallelism(),
 ) -> ScanResult:
     """--staged: exactly what the next commit will contain; unstaged edits are ignored."""
-    if is_bare_repository(repo):
-        raise KeyscanError(
-            f"{repo}: a bare repository has no index: --staged needs a work tree "
-            "(audit a bare repository with --history)"
-        )
     head = run_git(repo, ["rev-parse", "-q", "--verify", "HEAD"], check=False)
     # A secret HEAD already holds anywhere (a moved or renamed file) is not what this commit adds.
     base = "HEAD" if head.returncode == 0 else None

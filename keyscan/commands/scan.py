@@ -15,7 +15,7 @@ from keyscan import __version__
 from keyscan.baseline import BASELINE_NAME, Baseline, apply_baseline, load_baseline
 from keyscan.cachedir import default_cache_dir
 from keyscan.config import Config, discover_config
-from keyscan.errors import ConfigError
+from keyscan.errors import ConfigError, KeyscanError
 from keyscan.ignorefile import IGNORE_FILE, apply_ignore_file, load_ignore_file
 from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import DEFAULT_DEPTH, ScanOptions
@@ -201,12 +201,17 @@ def _run_history_scan(request: ScanRequest) -> Outcome:
 
 def _run_change_scan(request: ScanRequest) -> Outcome:
     from keyscan.commands import rangescan
-    from keyscan.sources.history import repository_root
+    from keyscan.sources.history import git_repository
     from keyscan.workers import build_engine
 
     started = _now()
     pre_push_lines = rangescan.read_pre_push_lines() if request.mode == "pre-push" else []
-    repo = repository_root(request.target.absolute())
+    repo, bare = git_repository(request.target.absolute())
+    if bare and request.mode == "staged":
+        raise KeyscanError(
+            f"{repo}: a bare repository has no index: --staged needs a work tree "
+            "(audit a bare repository with --history)"
+        )
     config = discover_config(request.config, repo)
     cache_dir = (request.cache_dir or default_cache_dir()) if request.use_cache else None
     ruleset = build_ruleset(request, config, cache_dir)

@@ -35,16 +35,22 @@ class HistoryStats:
 
 
 def repository_root(path: Path) -> Path:
+    return git_repository(path)[0]
+
+
+def git_repository(path: Path) -> tuple[Path, bool]:
+    """The repository holding `path` (its work tree's top, or a bare repository's directory),
+    and whether it is bare."""
     where = path if path.is_dir() else path.parent
     # One git call for both cases: a bare repository says "true" and then fails to show a top
     # level it does not have; a work tree says "false" and shows it.
     done = run_git(where, ["rev-parse", "--is-bare-repository", "--show-toplevel"], check=False)
     lines = done.stdout.splitlines()
     if lines[:1] == [b"true"]:
-        return where
+        return where, True
     if done.returncode != 0 or len(lines) != 2:
         raise GitError(f"{path}: not a git repository (history audits need one)")
-    return Path(lines[1].decode("utf-8", "surrogateescape"))
+    return Path(lines[1].decode("utf-8", "surrogateescape")), False
 
 
 def is_shallow(repo: Path) -> bool:

@@ -341,10 +341,9 @@ class ProvenanceResolver:
         return self._tips
 
     def _detached_head(self) -> str | None:
-        if run_git(self.repo, ["symbolic-ref", "-q", "HEAD"], check=False).returncode != 1:
-            return None
-        head = _lines(self.repo, ["rev-parse", "-q", "--verify", "HEAD^{commit}"])
-        return head[0] if head else None
+        # HEAD's commit, and its symbolic name: "HEAD" itself when it names no branch.
+        head = _lines(self.repo, ["rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD"])
+        return head[0] if head[1:] == ["HEAD"] else None
 
     def _graph(self) -> _CommitGraph:
         if self._commit_graph is None:
@@ -473,8 +472,14 @@ class ProvenanceResolver:
     def paths(self, oid: str) -> list[str]:
         """Every path a commit left `oid` at, the first introduced first."""
         self.load([oid])
-        adders = sorted(self._events[oid].adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
+        adders = self._by_introduction(self._events[oid].adders)
         return list(dict.fromkeys(path for _, _, _, path in adders))
+
+    def _by_introduction(
+        self, adders: list[tuple[int, str, str, str]]
+    ) -> list[tuple[int, str, str, str]]:
+        # Earliest author time first; within one second, the commit deepest in history.
+        return sorted(adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
 
     def blob(self, oid: str, path: str | None = None) -> BlobHistory:
         """Where `oid` lives: at `path` if commits left it there, else at every path."""
@@ -488,8 +493,7 @@ class ProvenanceResolver:
         if not adders:
             return BlobHistory(None, None, None, None, 0, (), self._at_head(oid))
         graph = self._graph()
-        # Earliest author time first; within one second, the commit deepest in history.
-        adders = sorted(adders, key=lambda a: (a[0], -self.age(a[1]), a[1]))
+        adders = self._by_introduction(adders)
         # A ref reaches the secret when its history holds a commit that added it, even if a
         # later commit deleted the file: the content stays retrievable from that ref.
         reaching = graph.descendants([sha for _, sha, _, _ in adders])
