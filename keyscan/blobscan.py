@@ -68,6 +68,8 @@ class BlobResult:
     # A filter dropped a candidate for the path the blob was scanned at (source code, a
     # lockfile, an allowlisted path): at another path the blob may hold a finding.
     path_dependent: bool = False
+    # The blob was not scanned at all (an LFS pointer): it is a skip, not a scanned file.
+    unscanned: bool = False
 
 
 class BlobScanner:
@@ -90,6 +92,7 @@ class BlobScanner:
                     "a Git LFS pointer: the file's content is stored outside the repository",
                 )
             )
+            result.unscanned = True
             return result
         data = blob.data.translate(_PRINTABLE_RUNS) if blob.binary else blob.data
         stage1 = self._scan_layer(blob, data, result, None)

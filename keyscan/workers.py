@@ -81,6 +81,8 @@ def scan_files(scanner: BlobScanner, items: Sequence[FileItem]) -> BatchResult:
         batch.findings.extend(result.findings)
         batch.dropped.extend((item.display, d) for d in result.dropped)
         batch.skips.extend(result.skips)
+        if result.unscanned:
+            continue
         batch.files_scanned += 1
         batch.bytes_scanned += len(data)
         batch.binary_scanned += binary
@@ -118,6 +120,8 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
             batch.path_dependent.append((blob.id, path))
         elif not result.findings and not result.skips:
             batch.clean_blobs.append(blob.id)
+        if result.unscanned:
+            continue
         batch.files_scanned += 1
         batch.bytes_scanned += len(blob.data)
         batch.binary_scanned += blob.binary

@@ -147,10 +147,18 @@ def test_lfs_pointers_are_skipped_with_a_reason(make_repo) -> None:
         "version https://git-lfs.github.com/spec/v1\n"
         "oid sha256:" + "4d7a2146" * 8 + "\nsize 133742\n"
     )
-    commit(repo, "model", **{".gitattributes": "*.bin filter=lfs -text\n", "model.bin": pointer})
+    attributes = "*.bin filter=lfs -text\n"
+    commit(repo, "model", **{".gitattributes": attributes, "model.bin": pointer})
     for args in ([str(repo)], ["--history", str(repo)]):
         report = _json(repo.parent, *args, code=0)
         assert _skips(report) == [("model.bin", "lfs pointer")]
+        # A skipped pointer is not a scanned file: the work tree scanned .gitattributes, the
+        # audit that and the commit's message.
+        summary = report["summary"]
+        assert summary["files_scanned"] == (2 if "--history" in args else 1)
+        assert summary["bytes_scanned"] - len(attributes) == (
+            0 if len(args) == 1 else len("model\n")
+        )
     # A warm audit replays the skips with the findings.
     cache = ["--cache-dir", str(repo.parent / "cache")]
     for _ in range(2):
