@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budget
@@ -237,10 +238,14 @@ def changed_regions(new: bytes, segments: list[Segment], reach: int) -> list[tup
     return regions
 
 
-def matched_segments(old: bytes, new: bytes) -> list[Segment]:
+def python_matched_segments(old: bytes, new: bytes) -> list[Segment]:
     """Ranges of `new` that are unchanged copies of bytes of `old`, in order in both, starting
     with the common beginning (from -1: both have the same start) and ending with the common
-    end (to beyond the end: both have the same end)."""
+    end (to beyond the end: both have the same end).
+
+    `matched_segments` is the C build of this (keyscan/_segments.c) where it was compiled at
+    install time: the same steps, the loop out of Python.
+    """
     shorter = min(len(old), len(new))
     head = _common_prefix(old, new, 0, 0, shorter)
     tail = _common_suffix(old, new, shorter - head)
@@ -368,3 +373,14 @@ def _line_end(data: bytes, offset: int) -> int:
     """The offset of the newline ending the line that holds `offset` (or the data's end)."""
     end = data.find(b"\n", offset)
     return len(data) if end == -1 else end
+
+
+def _compiled_matched_segments() -> Callable[[bytes, bytes], list[Segment]] | None:
+    try:
+        from keyscan import _segments
+    except ImportError:  # installed without a C compiler
+        return None
+    return _segments.matched_segments
+
+
+matched_segments = _compiled_matched_segments() or python_matched_segments

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from keyscan.edits import (
     changed_regions,
     clean_version,
     matched_segments,
+    python_matched_segments,
 )
 from keyscan.engine.regex_engine import RegexEngine
 from keyscan.fingerprint import blob_id
@@ -298,6 +300,63 @@ def test_an_edit_scan_reports_exactly_what_a_full_scan_reports(pair: tuple[str, 
         assert list(version.multiline_hits) == expected.multiline_hits
         assert version.decoded_bytes >= expected.decoded_bytes
         assert version.mentions_secret or "kubernetes" not in expected.markers
+
+
+def _compiled() -> Callable[[bytes, bytes], list[tuple[int, int, int]]]:
+    try:
+        from keyscan import _segments
+    except ImportError:
+        pytest.skip("keyscan._segments was not compiled (no C compiler at install time)")
+    return _segments.matched_segments
+
+
+_PIECES = ["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n", "x" * 70 + "\n", "y" * 20 + "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=80),
+    st.lists(st.sampled_from(_PIECES), max_size=80),
+)
+def test_the_compiled_search_finds_the_same_copies_as_the_python_one(
+    old_parts: list[str], new_parts: list[str]
+) -> None:
+    old, new = "".join(old_parts).encode(), "".join(new_parts).encode()
+    assert _compiled()(old, new) == python_matched_segments(old, new)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 2**32),
+    st.lists(
+        st.tuples(st.floats(0, 1), st.integers(0, 40_000), st.integers(0, 3)),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_the_compiled_search_agrees_on_large_files_edited_in_many_places(
+    seed: int, edits: list[tuple[float, int, int]]
+) -> None:
+    # Files of tens of KB with repeated lines, edited by inserting, deleting and replacing
+    # runs of up to 40 KB: the anchors' search windows (16 KB), the growing jumps where no
+    # anchor is found, and the step and byte allowances all come into play.
+    r = rng(seed)
+    lines = [
+        f"line {r.randrange(300)} = {'v' * r.randrange(90)}\n" for _ in range(r.randrange(2000))
+    ]
+    old = "".join(lines).encode()
+    new = bytearray(old)
+    for where, size, kind in edits:
+        at = int(where * len(new))
+        filler = bytes(r.choice(b"abc \n=0123456789") for _ in range(size))
+        if kind == 0:
+            new[at:at] = filler
+        elif kind == 1:
+            del new[at : at + size]
+        else:
+            new[at : at + size] = filler[: size // 2]
+    assert _compiled()(old, bytes(new)) == python_matched_segments(old, bytes(new))
+    assert _compiled()(bytes(new), old) == python_matched_segments(bytes(new), old)
 
 
 @settings(max_examples=200, deadline=None)
