@@ -4,7 +4,8 @@
 Audits one git repository (--repo PATH, a bare clone is fine) with every tool over its whole
 history, all built-in rules, no network, and reports wall, CPU, peak memory and findings (median
 of --runs taken round-robin over the tools, after a warm-up run of each), next to the floor: the
-time `git cat-file --batch-all-objects --batch` takes to decompress every object. keyscan is
+time `git cat-file --batch-all-objects --batch` takes to decompress every object, in pack order
+(`--unordered`, the cheaper, which the ratios use) and in object-id order. keyscan is
 measured with no cache at all, as a first audit (rules cached, audit cache empty) and warm (a
 second audit of the same refs with its audit cache). Reuses the measuring and isolation of
 bench/worktree_bench.py; see docs/benchmarks.md for how the repositories were obtained.
@@ -68,7 +69,15 @@ def commands(env_dir: Path, repo: str, report: str, cache: str) -> dict[str, lis
         "kingfisher": [kingfisher, "scan", repo, "--git-history", "full", "--no-validate",
                        "--no-update-check", "--jobs", str(NCPU), "--format", "json",
                        "--output", report, "-q"],
-        "floor: git cat-file --batch-all-objects --batch": [
+        # Two floors. In pack order git decompresses each delta right after its base, so the
+        # base is still in its cache: that is the cheapest way to read every object, and the
+        # "x floor" column divides by it. In object-id order (the command as issue #3 words it)
+        # the bases are mostly gone from the cache and rebuilt again and again, which costs 2x
+        # to 5x as much and flatters every ratio taken against it.
+        "floor: git cat-file --batch-all-objects --batch --unordered": [
+            "sh", "-c",
+            f"git -C '{repo}' cat-file --batch-all-objects --batch --unordered > /dev/null"],
+        "floor in object-id order: git cat-file --batch-all-objects --batch": [
             "sh", "-c", f"git -C '{repo}' cat-file --batch-all-objects --batch > /dev/null"],
     }  # fmt: skip
 
@@ -188,7 +197,7 @@ def main() -> None:
 
 def render(repo: Path, info: dict[str, Any], rows: list[dict[str, Any]], network: str) -> str:
     m = machine()
-    floor = next((r["wall"] for r in rows if r["tool"].startswith("floor")), None)
+    floor = min((r["wall"] for r in rows if r["tool"].startswith("floor")), default=None)
     lines = [
         f"### History audit: {repo.name}",
         "",

@@ -13,8 +13,12 @@
 #define SEARCH_WINDOW (16 * 1024)
 #define SEARCH_FACTOR 8
 #define FIRST_JUMP 256
-#define STEPS_BASE 8
-#define BYTES_PER_STEP (8 * 1024)
+#ifndef STEPS_BASE
+#define STEPS_BASE 32
+#endif
+#ifndef BYTES_PER_STEP
+#define BYTES_PER_STEP 1024
+#endif
 
 /* memcmp compares a block many bytes at a time: blocks first, then the bytes of the one that
  * differs. */

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budget
@@ -38,6 +38,10 @@ MIN_EDIT_SIZE = 8 * 1024
 _JOIN_GAP = 4 * 1024
 # An edit is worth it only when it leaves at least half the file unscanned.
 _MAX_SHARE = 0.5
+# How many clean earlier versions of a file an edit is looked for against, and how close the
+# most recent must be (one byte in this many changed, at most) for the others not to be tried.
+EARLIER_VERSIONS = 3
+_CLOSE_ENOUGH = 20
 # Comparing happens in pieces this large: a larger slice of bytes is an mmap and page faults.
 _CHUNK = 64 * 1024
 # A line used to find where the old text resumes after a change: long enough to be telling.
@@ -50,8 +54,8 @@ _SEARCH_FACTOR = 8
 # Where neither next line is found, both sides move on this far, then twice as far each time.
 _FIRST_JUMP = 256
 # Steps the search for unchanged copies may take: this many, plus one per this many bytes.
-_STEPS_BASE = 8
-_BYTES_PER_STEP = 8 * 1024
+_STEPS_BASE = 32
+_BYTES_PER_STEP = 1024
 # Differences are narrowed down by halving to a piece this small.
 _SMALL_PIECE = 64
 # What a multi-line rule's keyword at offset h depends on: its window (BLOCK_BEFORE before,
@@ -120,26 +124,26 @@ class EditScanner:
         ]
 
     def scan(
-        self, blob: Blob, earlier: CleanVersion | None
+        self, blob: Blob, earlier: Sequence[CleanVersion]
     ) -> tuple[BlobResult, CleanVersion | None]:
         """The scan of `blob` (from a full scan whenever it holds anything), and `blob` as an
-        earlier version for the next one."""
+        earlier version for the next one. `earlier`: clean earlier versions of the file, the
+        most recent first; the blob is scanned as an edit of the one it differs least from."""
         if self._reach is None:
             return self.scanner.scan(blob), None
-        if earlier is not None and not blob.binary:
-            version = self._as_edit(blob, earlier, self._reach)
+        if earlier and not blob.binary and len(blob.data) >= MIN_EDIT_SIZE:
+            version = self._as_edit(blob, *_closest(earlier, blob.data), self._reach)
             if version is not None:
                 return BlobResult(path_dependent=version.path_dependent), version
         result = self.scanner.scan(blob)
         return result, clean_version(blob, result)
 
-    def _as_edit(self, blob: Blob, earlier: CleanVersion, reach: int) -> CleanVersion | None:
+    def _as_edit(
+        self, blob: Blob, earlier: CleanVersion, segments: list[Segment], reach: int
+    ) -> CleanVersion | None:
         """`blob` as a clean version if scanning only what the edit changed shows it clean;
         None when it must be scanned in full."""
         data = blob.data
-        if len(data) < MIN_EDIT_SIZE:
-            return None
-        segments = matched_segments(earlier.data, data)
         regions = changed_regions(data, segments, reach)
         if sum(end - start for start, end in regions) > _MAX_SHARE * len(data):
             return None
@@ -185,6 +189,23 @@ class EditScanner:
             if any(data.find(literal, low, high) != -1 for literal in literals):
                 return False
         return matched
+
+
+def _closest(earlier: Sequence[CleanVersion], data: bytes) -> tuple[CleanVersion, list[Segment]]:
+    """The earlier version `data` differs least from (fewest bytes outside unchanged copies),
+    with those copies. The most recent is taken at once when it is close enough."""
+    best: tuple[int, CleanVersion, list[Segment]] | None = None
+    for version in earlier:
+        segments = matched_segments(version.data, data)
+        changed = sum(
+            max(0, following[0] - segment[1]) for segment, following in itertools.pairwise(segments)
+        )
+        if best is None or changed < best[0]:
+            best = (changed, version, segments)
+        if changed * _CLOSE_ENOUGH <= len(data):
+            break
+    assert best is not None, "no earlier version"
+    return best[1], best[2]
 
 
 def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:

@@ -9,7 +9,7 @@ from multiprocessing.util import Finalize
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner
-from keyscan.edits import CleanVersion, EditScanner
+from keyscan.edits import EARLIER_VERSIONS, CleanVersion, EditScanner
 from keyscan.engine.base import Engine
 from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Dropped, Finding, Provenance, Skip, is_binary
@@ -93,14 +93,16 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
     """Scan blobs as they come (git sources); a blob fully scanned with no finding is clean.
 
     Each blob comes with whether it is a version of the file at its path (not a commit or tag
-    message): such a blob is scanned as an edit of the last clean version of that path, when
-    no other path came in between. Git sources come in path order, and holding one earlier
-    version keeps a batch's memory at two blobs however large the batch.
+    message): such a blob is scanned as an edit of the closest of the last few clean versions
+    of that path, when no other path came in between. Git sources come in path order, and
+    holding a few earlier versions keeps a batch's memory at a few blobs however large the
+    batch. (A few, not one: the versions of a file come in the order history lists them, and
+    where branches run side by side that alternates between them.)
     """
     batch = BatchResult()
     edits = EditScanner(scanner)
     earlier_path = ""
-    earlier_version: CleanVersion | None = None
+    earlier_versions: list[CleanVersion] = []
     for blob, is_version in blobs:
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
@@ -108,9 +110,10 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
         path = blob.provenance.path
         if is_version:
             if path != earlier_path:
-                earlier_path, earlier_version = path, None
-            result, version = edits.scan(blob, earlier_version)
-            earlier_version = version or earlier_version
+                earlier_path, earlier_versions = path, []
+            result, version = edits.scan(blob, earlier_versions)
+            if version is not None:
+                earlier_versions = [version, *earlier_versions[: EARLIER_VERSIONS - 1]]
         else:
             result = scanner.scan(blob)
         batch.findings.extend(result.findings)

@@ -59,7 +59,7 @@ def earlier(text: str, path: str = PATH) -> CleanVersion:
 
 
 def as_edit(old: str, new: str, path: str = PATH) -> tuple[BlobResult, CleanVersion | None]:
-    return EditScanner(scanner()).scan(blob(new, path), earlier(old, path))
+    return EditScanner(scanner()).scan(blob(new, path), [earlier(old, path)])
 
 
 def filler(lines: int, tag: str = "") -> str:
@@ -165,10 +165,38 @@ def test_an_edit_near_a_machine_word_without_any_password_is_an_edit_scan() -> N
     old = filler(100, "a") + "# the build machine keeps its cache\n" + filler(300, "b")
     new = old.replace("value_b5 = compute", "value_b5 = recompute")
     counting = _CountingScanner()
-    result, version = EditScanner(counting).scan(blob(new), earlier(old))
+    result, version = EditScanner(counting).scan(blob(new), [earlier(old)])
     assert result.findings == [] and version is not None
     assert counting.sizes and max(counting.sizes) < len(new) // 10
     assert list(version.multiline_hits) == full(new).multiline_hits == [new.index("machine k")]
+
+
+def test_a_version_is_an_edit_of_the_closest_earlier_version_not_only_the_last() -> None:
+    # History lists the versions of a file as it walks commits, so two branches that both edit
+    # it alternate: the version before the one scanned may come from the other branch.
+    ours, theirs = filler(300, "a"), filler(300, "b")
+    ours_next = ours.replace("value_a150 = compute", "value_a150 = recompute")
+    counting = _CountingScanner()
+    result, version = EditScanner(counting).scan(blob(ours_next), [earlier(theirs), earlier(ours)])
+    assert result.findings == [] and version is not None
+    assert counting.sizes and max(counting.sizes) < len(ours_next) // 10
+    # Against the other branch's version alone it is scanned whole.
+    counting.sizes.clear()
+    EditScanner(counting).scan(blob(ours_next), [earlier(theirs)])
+    assert counting.sizes == [len(ours_next)]
+
+
+def test_an_edit_in_many_places_of_a_large_file_is_still_an_edit_scan() -> None:
+    # A rename in forty places spread over 180 KB: the search for unchanged copies follows
+    # every one of them instead of giving up and scanning the rest of the file.
+    old = filler(4000)
+    new = old
+    for n in range(0, 4000, 100):
+        new = new.replace(f"value_{n} = compute", f"value_{n} = recompute")
+    counting = _CountingScanner()
+    result, version = EditScanner(counting).scan(blob(new), [earlier(old)])
+    assert result.findings == [] and version is not None
+    assert sum(counting.sizes) < len(new) // 6
 
 
 QUOTED_PASSWORD_RULE = """
@@ -202,7 +230,7 @@ def test_turning_a_config_map_into_a_secret_decodes_its_values(tmp_path: Path) -
     path = "deploy/app.yaml"
     version = clean_version(blob(old, path), only_rule.scan(blob(old, path)))
     assert version is not None
-    result, _ = EditScanner(only_rule).scan(blob(new, path), version)
+    result, _ = EditScanner(only_rule).scan(blob(new, path), [version])
     assert [f.secret for f in result.findings] == [password]
     assert result.findings == only_rule.scan(blob(new, path)).findings
 
@@ -222,7 +250,7 @@ def test_explanations_always_come_from_full_scans() -> None:
     new = old.replace("value_7 = compute", "value_7 = recompute")
     version = clean_version(blob(old), explaining.scan(blob(old)))
     assert version is not None
-    result, _ = EditScanner(explaining).scan(blob(new), version)
+    result, _ = EditScanner(explaining).scan(blob(new), [version])
     assert result.dropped and result.dropped == explaining.scan(blob(new)).dropped
 
 
@@ -288,7 +316,8 @@ def edits(draw: st.DrawFn) -> tuple[str, str]:
 def test_an_edit_scan_reports_exactly_what_a_full_scan_reports(pair: tuple[str, str]) -> None:
     old, new = pair
     old_version = clean_version(blob(old), full(old))
-    result, version = EditScanner(scanner()).scan(blob(new), old_version)
+    earlier_versions = [] if old_version is None else [old_version]
+    result, version = EditScanner(scanner()).scan(blob(new), earlier_versions)
     expected = full(new)
     assert result.findings == expected.findings
     assert result.skips == expected.skips
