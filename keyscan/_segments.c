@@ -104,6 +104,18 @@ append(PyObject *segments, Py_ssize_t start, Py_ssize_t end, Py_ssize_t old_star
     return failed;
 }
 
+static int
+append_pair(PyObject *list, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *pair = Py_BuildValue("(nn)", start, end);
+    if (pair == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(list, pair);
+    Py_DECREF(pair);
+    return failed;
+}
+
 static PyObject *
 matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -180,9 +192,128 @@ failed:
     return NULL;
 }
 
+/* keyscan.edits._line_start: just after the last newline before `offset`, or 0. */
+static Py_ssize_t
+line_start(const char *data, Py_ssize_t size, Py_ssize_t offset)
+{
+    if (offset > size) {
+        offset = size;
+    }
+    while (offset > 0 && data[offset - 1] != '\n') {
+        offset--;
+    }
+    return offset;
+}
+
+/* keyscan.edits._line_end: the newline ending the line that holds `offset`, or the end. */
+static Py_ssize_t
+line_end(const char *data, Py_ssize_t size, Py_ssize_t offset)
+{
+    if (offset >= size) {
+        return size;
+    }
+    const char *newline = memchr(data + offset, '\n', (size_t)(size - offset));
+    return newline == NULL ? size : newline - data;
+}
+
+static int
+segment_at(PyObject *segments, Py_ssize_t index, Py_ssize_t *start, Py_ssize_t *end)
+{
+    PyObject *segment = PyList_GET_ITEM(segments, index);
+    if (!PyTuple_Check(segment) || PyTuple_GET_SIZE(segment) != 3) {
+        PyErr_SetString(PyExc_TypeError, "segments must be (start, end, old_start) tuples");
+        return -1;
+    }
+    *start = PyLong_AsSsize_t(PyTuple_GET_ITEM(segment, 0));
+    *end = PyLong_AsSsize_t(PyTuple_GET_ITEM(segment, 1));
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *
+changed_regions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4 || !PyBytes_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "changed_regions(new: bytes, segments: list, reach: int, join_gap: int)");
+        return NULL;
+    }
+    const char *new = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t reach = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t join_gap = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *segments = args[1];
+    Py_ssize_t count = PyList_GET_SIZE(segments);
+    PyObject *regions = PyList_New(0);
+    if (regions == NULL) {
+        return NULL;
+    }
+    /* Gaps between copies, those nearer each other than join_gap taken together; each gap,
+     * once complete, becomes a region or joins the one before. */
+    Py_ssize_t gap_start = 0, gap_end = 0, region_start = 0, region_end = 0;
+    int have_gap = 0, have_region = 0;
+    for (Py_ssize_t index = 0; index <= count; index++) {
+        Py_ssize_t next_start = 0, next_end = 0, prev_start, prev_end;
+        if (index < count) {
+            if (index == 0) {
+                continue;
+            }
+            if (segment_at(segments, index - 1, &prev_start, &prev_end) < 0 ||
+                segment_at(segments, index, &next_start, &next_end) < 0) {
+                goto failed;
+            }
+            if (have_gap && prev_end - gap_end <= join_gap) {
+                gap_end = next_start;
+                continue;
+            }
+        }
+        if (have_gap) {
+            Py_ssize_t low = gap_start - reach > 0 ? gap_start - reach : 0;
+            Py_ssize_t first = line_start(new, size, low);
+            Py_ssize_t last_end = line_end(new, size, line_end(new, size, gap_end) + 1);
+            Py_ssize_t start = first ? line_start(new, size, first - 1) : 0;
+            Py_ssize_t far = last_end + reach < size ? last_end + reach : size;
+            Py_ssize_t end = line_end(new, size, far) + 1;
+            if (end > size) {
+                end = size;
+            }
+            if (have_region && start <= region_end) {
+                if (end > region_end) {
+                    region_end = end;
+                }
+            } else {
+                if (have_region && append_pair(regions, region_start, region_end) < 0) {
+                    goto failed;
+                }
+                region_start = start;
+                region_end = end;
+                have_region = 1;
+            }
+        }
+        if (index < count) {
+            gap_start = prev_end;
+            gap_end = next_start;
+            have_gap = 1;
+        }
+    }
+    if (have_region && append_pair(regions, region_start, region_end) < 0) {
+        goto failed;
+    }
+    return regions;
+
+failed:
+    Py_DECREF(regions);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"matched_segments", (PyCFunction)(void (*)(void))matched_segments, METH_FASTCALL,
      "Ranges of new that are unchanged copies of bytes of old (keyscan.edits)."},
+    {"changed_regions", (PyCFunction)(void (*)(void))changed_regions, METH_FASTCALL,
+     "Ranges of whole lines of new around what the copies leave out (keyscan.edits)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,1 +1,6 @@
+"""The C build of keyscan.edits' search for unchanged copies (keyscan/_segments.c)."""
+
 def matched_segments(old: bytes, new: bytes) -> list[tuple[int, int, int]]: ...
+def changed_regions(
+    new: bytes, segments: list[tuple[int, int, int]], reach: int, join_gap: int
+) -> list[tuple[int, int]]: ...

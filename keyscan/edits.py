@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+from types import ModuleType
 
 from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budget
 from keyscan.decoders.kubernetes import is_secret_manifest
@@ -197,9 +199,10 @@ def _closest(earlier: Sequence[CleanVersion], data: bytes) -> tuple[CleanVersion
     best: tuple[int, CleanVersion, list[Segment]] | None = None
     for version in earlier:
         segments = matched_segments(version.data, data)
-        changed = sum(
-            max(0, following[0] - segment[1]) for segment, following in itertools.pairwise(segments)
-        )
+        # The copies neither overlap nor leave the data, but the first starts at -1 and the
+        # last ends one past the end: what they cover is their total length less two.
+        covered = sum(map(itemgetter(1), segments)) - sum(map(itemgetter(0), segments)) - 2
+        changed = len(data) - covered
         if best is None or changed < best[0]:
             best = (changed, version, segments)
         if changed * _CLOSE_ENOUGH <= len(data):
@@ -232,9 +235,11 @@ def _inside_one(segments: list[Segment], low: int, high: int) -> bool:
     return index >= 0 and segments[index][0] <= low and high < segments[index][1]
 
 
-def changed_regions(new: bytes, segments: list[Segment], reach: int) -> list[tuple[int, int]]:
+def python_changed_regions(
+    new: bytes, segments: list[Segment], reach: int
+) -> list[tuple[int, int]]:
     """Ranges of whole lines of `new` holding the context of every line whose context is not
-    inside one unchanged copy (see the module doc)."""
+    inside one unchanged copy (see the module doc). `changed_regions` is its C build."""
     # Gaps between copies, those nearer each other than _JOIN_GAP taken together: a range for
     # two gaps holds both ranges and what is between them.
     gaps: list[tuple[int, int]] = []
@@ -396,12 +401,21 @@ def _line_end(data: bytes, offset: int) -> int:
     return len(data) if end == -1 else end
 
 
-def _compiled_matched_segments() -> Callable[[bytes, bytes], list[Segment]] | None:
+def _compiled_search() -> ModuleType | None:
     try:
         from keyscan import _segments
     except ImportError:  # installed without a C compiler
         return None
-    return _segments.matched_segments
+    return _segments
 
 
-matched_segments = _compiled_matched_segments() or python_matched_segments
+_COMPILED = _compiled_search()
+matched_segments = python_matched_segments if _COMPILED is None else _COMPILED.matched_segments
+
+
+def changed_regions(new: bytes, segments: list[Segment], reach: int) -> list[tuple[int, int]]:
+    """python_changed_regions, in C where it was compiled."""
+    if _COMPILED is None:
+        return python_changed_regions(new, segments, reach)
+    regions: list[tuple[int, int]] = _COMPILED.changed_regions(new, segments, reach, _JOIN_GAP)
+    return regions

@@ -8,6 +8,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,12 +16,14 @@ from hypothesis import strategies as st
 
 from keyscan.blobscan import BlobResult, BlobScanner
 from keyscan.edits import (
+    _JOIN_GAP,
     MIN_EDIT_SIZE,
     CleanVersion,
     EditScanner,
     changed_regions,
     clean_version,
     matched_segments,
+    python_changed_regions,
     python_matched_segments,
 )
 from keyscan.engine.regex_engine import RegexEngine
@@ -331,12 +334,20 @@ def test_an_edit_scan_reports_exactly_what_a_full_scan_reports(pair: tuple[str, 
         assert version.mentions_secret or "kubernetes" not in expected.markers
 
 
-def _compiled() -> Callable[[bytes, bytes], list[tuple[int, int, int]]]:
+def _compiled() -> ModuleType:
     try:
         from keyscan import _segments
     except ImportError:
         pytest.skip("keyscan._segments was not compiled (no C compiler at install time)")
-    return _segments.matched_segments
+    return _segments
+
+
+def _agree(old: bytes, new: bytes, reach: int) -> None:
+    compiled = _compiled()
+    segments = compiled.matched_segments(old, new)
+    assert segments == python_matched_segments(old, new)
+    regions = compiled.changed_regions(new, segments, reach, _JOIN_GAP)
+    assert regions == python_changed_regions(new, segments, reach)
 
 
 _PIECES = ["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n", "x" * 70 + "\n", "y" * 20 + "\n"]
@@ -347,11 +358,44 @@ _PIECES = ["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n", "x" * 70 + "\n", "y" * 2
     st.lists(st.sampled_from(_PIECES), max_size=80),
     st.lists(st.sampled_from(_PIECES), max_size=80),
 )
-def test_the_compiled_search_finds_the_same_copies_as_the_python_one(
+def test_the_compiled_search_finds_the_same_copies_and_regions_as_the_python_one(
     old_parts: list[str], new_parts: list[str]
 ) -> None:
     old, new = "".join(old_parts).encode(), "".join(new_parts).encode()
-    assert _compiled()(old, new) == python_matched_segments(old, new)
+    for reach in (0, 1, 5, 200):
+        _agree(old, new, reach)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 2**32),
+    st.integers(0, 300),
+    st.lists(
+        st.tuples(
+            st.integers(0, 300),
+            st.sampled_from([1, 200, _JOIN_GAP - 1, _JOIN_GAP, _JOIN_GAP + 1, 2 * _JOIN_GAP]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([0, 1, 163]),
+)
+def test_the_compiled_regions_agree_around_copies_at_every_distance(
+    seed: int, head: int, copies: list[tuple[int, int]], reach: int
+) -> None:
+    # Copies made by hand, some as long as, just under and just over the distance at which
+    # the gaps on either side are taken together.
+    r = rng(seed)
+    new = "".join("x" * r.randrange(90) + "\n" for _ in range(1500)).encode()
+    segments = [(-1, min(head, len(new)), -1)]
+    for gap, length in copies:
+        start = segments[-1][1] + gap
+        if start + length > len(new):
+            break
+        segments.append((start, start + length, 0))
+    stop = min(len(new), segments[-1][1] + r.randrange(50))
+    segments.append((stop, len(new) + 1, 0))
+    expected = python_changed_regions(new, segments, reach)
+    assert _compiled().changed_regions(new, segments, reach, _JOIN_GAP) == expected
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -384,8 +428,8 @@ def test_the_compiled_search_agrees_on_large_files_edited_in_many_places(
             del new[at : at + size]
         else:
             new[at : at + size] = filler[: size // 2]
-    assert _compiled()(old, bytes(new)) == python_matched_segments(old, bytes(new))
-    assert _compiled()(bytes(new), old) == python_matched_segments(bytes(new), old)
+    _agree(old, bytes(new), 163)
+    _agree(bytes(new), old, 0)
 
 
 @settings(max_examples=200, deadline=None)
