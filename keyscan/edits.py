@@ -34,7 +34,7 @@ from keyscan.engine.extract import BLOCK_AFTER, BLOCK_BEFORE
 from keyscan.model import Blob
 
 # Below this size a full scan costs less than working out what changed.
-MIN_EDIT_SIZE = 8 * 1024
+MIN_EDIT_SIZE = 2 * 1024
 # Regions this close together are scanned as one: a scan call costs about as much as
 # scanning this many bytes.
 _JOIN_GAP = 4 * 1024

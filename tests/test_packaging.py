@@ -1,7 +1,9 @@
-"""The wheel carries the built-in rules, so `pip install .` (and pre-commit) get them."""
+"""The wheel carries the built-in rules and the compiled edit search, so `pip install .` (and
+pre-commit) get them; without the compiled search keyscan runs its Python one."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import zipfile
@@ -34,10 +36,16 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     expected = {f"keyscan/builtin_rules/{p.name}" for p in (ROOT / "rules").glob("*.yaml")}
     assert expected and expected <= names
     assert {"keyscan/py.typed", "keyscan/cli.py", "keyscan/__main__.py"} <= names
+    # The C build of the edit search (this machine has a compiler, as CI's does) and its stub.
+    assert "keyscan/_segments.pyi" in names
+    assert any(n.startswith("keyscan/_segments.") and n.endswith((".so", ".pyd")) for n in names)
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = "from keyscan.rules.load import load_rules; print(len(load_rules()))"
+    code = (
+        "import keyscan.edits as e; from keyscan.rules.load import load_rules; "
+        "assert e.matched_segments is not e.python_matched_segments; print(len(load_rules()))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
@@ -47,3 +55,23 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 80
+
+
+def test_without_the_compiled_search_edit_scans_run_the_python_one() -> None:
+    # What an install without a C compiler gets: importing keyscan._segments fails.
+    code = (
+        "import sys; sys.modules['keyscan._segments'] = None\n"
+        "import keyscan.edits as e\n"
+        "assert e.matched_segments is e.python_matched_segments\n"
+        "old = b''.join(b'line %d\\n' % n for n in range(2000))\n"
+        "new = old.replace(b'line 1000\\n', b'changed\\n')\n"
+        "segments = e.matched_segments(old, new)\n"
+        "print(new.index(b'changed'), e.changed_regions(new, segments, 10))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    edit, regions = done.stdout.split(" ", 1)
+    [(start, end)] = ast.literal_eval(regions)
+    assert start < int(edit) < end and end - start < 100
