@@ -199,6 +199,9 @@ line_start(const char *data, Py_ssize_t size, Py_ssize_t offset)
     if (offset > size) {
         offset = size;
     }
+    if (offset < 0) {
+        return 0;
+    }
     while (offset > 0 && data[offset - 1] != '\n') {
         offset--;
     }
@@ -211,6 +214,9 @@ line_end(const char *data, Py_ssize_t size, Py_ssize_t offset)
 {
     if (offset >= size) {
         return size;
+    }
+    if (offset < 0) {
+        offset = 0;
     }
     const char *newline = memchr(data + offset, '\n', (size_t)(size - offset));
     return newline == NULL ? size : newline - data;
@@ -243,6 +249,10 @@ changed_regions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t reach = PyLong_AsSsize_t(args[2]);
     Py_ssize_t join_gap = PyLong_AsSsize_t(args[3]);
     if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (reach < 0 || join_gap < 0) {
+        PyErr_SetString(PyExc_ValueError, "reach and join_gap must not be negative");
         return NULL;
     }
     PyObject *segments = args[1];
