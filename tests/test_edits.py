@@ -496,3 +496,13 @@ def test_a_check_that_stops_at_the_line_end_does_not_widen_the_edit_reach() -> N
     assert reach(r"kw[^\n]{0,70000}x") == reach(r"kw") == len("kw") + 8
     assert reach(r"kw[^x]{0,100}x") == len("kw") + 100 + 1 + 8
     assert reach(r"kw[\s\S]{0,70000}x") is None
+
+
+def test_the_compiled_search_refuses_what_it_cannot_read() -> None:
+    compiled = _compiled()
+    with pytest.raises(TypeError):
+        compiled.matched_segments("text", b"bytes")
+    with pytest.raises(ValueError):
+        compiled.changed_regions(b"a\n", [(-1, 0, -1), (2, 3, 2)], -1, _JOIN_GAP)
+    # Copies that start before the data are read from its start, not from before it.
+    assert compiled.changed_regions(b"abc\ndef\n", [(-1, 0, -1), (-5, -2, 0), (8, 9, 8)], 3, 10)
