@@ -1,7 +1,8 @@
-/* Unchanged copies between two versions of a file: the C build of keyscan.edits'
- * python_matched_segments. It follows the same steps with the same constants, so both give
- * the same segments (tests/test_edits.py checks that on random edits); only the loop runs in C,
- * where a history audit otherwise spends a fifth of its time. */
+/* Unchanged copies between two versions of a file, and the regions left to scan: the C build
+ * of keyscan.edits' python_matched_segments and python_changed_regions. It follows the same
+ * steps with the same constants, so both give the same answers (tests/test_edits.py checks that
+ * on random edits); only the loops run in C, where a history audit otherwise spent a fifth of
+ * its time. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -13,12 +14,8 @@
 #define SEARCH_WINDOW (16 * 1024)
 #define SEARCH_FACTOR 8
 #define FIRST_JUMP 256
-#ifndef STEPS_BASE
 #define STEPS_BASE 32
-#endif
-#ifndef BYTES_PER_STEP
 #define BYTES_PER_STEP 1024
-#endif
 
 /* memcmp compares a block many bytes at a time: blocks first, then the bytes of the one that
  * differs. */
