@@ -89,27 +89,15 @@ next_line(const char *data, Py_ssize_t at, Py_ssize_t stop)
     return end + 1 + MIN_ANCHOR > stop ? -1 : end + 1;
 }
 
+/* Appends a tuple Py_BuildValue just made (NULL if that failed) to `list`, and lets it go. */
 static int
-append(PyObject *segments, Py_ssize_t start, Py_ssize_t end, Py_ssize_t old_start)
+append_new(PyObject *list, PyObject *item)
 {
-    PyObject *segment = Py_BuildValue("(nnn)", start, end, old_start);
-    if (segment == NULL) {
+    if (item == NULL) {
         return -1;
     }
-    int failed = PyList_Append(segments, segment);
-    Py_DECREF(segment);
-    return failed;
-}
-
-static int
-append_pair(PyObject *list, Py_ssize_t start, Py_ssize_t end)
-{
-    PyObject *pair = Py_BuildValue("(nn)", start, end);
-    if (pair == NULL) {
-        return -1;
-    }
-    int failed = PyList_Append(list, pair);
-    Py_DECREF(pair);
+    int failed = PyList_Append(list, item);
+    Py_DECREF(item);
     return failed;
 }
 
@@ -132,7 +120,7 @@ matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t new_stop = new_len - tail, old_stop = old_len - tail;
 
     PyObject *segments = PyList_New(0);
-    if (segments == NULL || append(segments, -1, head, -1) < 0) {
+    if (segments == NULL || append_new(segments, Py_BuildValue("(nnn)", (Py_ssize_t)-1, head, (Py_ssize_t)-1)) < 0) {
         goto failed;
     }
     /* keyscan.edits._resynchronised */
@@ -173,13 +161,14 @@ matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t room_old = old_stop - old_from, room_new = new_stop - new_from;
         Py_ssize_t length = common_prefix(
             old + old_from, new + new_from, room_old < room_new ? room_old : room_new);
-        if (append(segments, new_from, new_from + length, old_from) < 0) {
+        PyObject *segment = Py_BuildValue("(nnn)", new_from, new_from + length, old_from);
+        if (append_new(segments, segment) < 0) {
             goto failed;
         }
         new_at = new_from + length;
         old_at = old_from + length;
     }
-    if (append(segments, new_stop, new_len + 1, old_stop) < 0) {
+    if (append_new(segments, Py_BuildValue("(nnn)", new_stop, new_len + 1, old_stop)) < 0) {
         goto failed;
     }
     return segments;
@@ -232,6 +221,23 @@ segment_at(PyObject *segments, Py_ssize_t index, Py_ssize_t *start, Py_ssize_t *
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* The whole lines holding the context of every line whose context a gap touches: from the
+ * line before the first line whose reach runs into the gap, to the reach after the line that
+ * follows the gap's last line. */
+static void
+gap_region(const char *new, Py_ssize_t size, Py_ssize_t gap_start, Py_ssize_t gap_end,
+           Py_ssize_t reach, Py_ssize_t *start, Py_ssize_t *end)
+{
+    Py_ssize_t first = line_start(new, size, gap_start - reach > 0 ? gap_start - reach : 0);
+    Py_ssize_t last_end = line_end(new, size, line_end(new, size, gap_end) + 1);
+    Py_ssize_t far = last_end + reach < size ? last_end + reach : size;
+    *start = first ? line_start(new, size, first - 1) : 0;
+    *end = line_end(new, size, far) + 1;
+    if (*end > size) {
+        *end = size;
+    }
+}
+
 static PyObject *
 changed_regions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -258,41 +264,35 @@ changed_regions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (regions == NULL) {
         return NULL;
     }
-    /* Gaps between copies, those nearer each other than join_gap taken together; each gap,
-     * once complete, becomes a region or joins the one before. */
+    /* Gaps between copies, those nearer each other than join_gap taken together. Each gap,
+     * once complete, becomes a region or joins the one before; a region is appended once the
+     * next one no longer touches it. */
     Py_ssize_t gap_start = 0, gap_end = 0, region_start = 0, region_end = 0;
+    Py_ssize_t copy_start, copy_end;
     int have_gap = 0, have_region = 0;
-    for (Py_ssize_t index = 0; index <= count; index++) {
-        Py_ssize_t next_start = 0, next_end = 0, prev_start, prev_end;
+    if (count > 0 && segment_at(segments, 0, &copy_start, &copy_end) < 0) {
+        goto failed;
+    }
+    for (Py_ssize_t index = 1; index <= count; index++) {
+        Py_ssize_t next_start = 0, next_end = 0;
         if (index < count) {
-            if (index == 0) {
-                continue;
-            }
-            if (segment_at(segments, index - 1, &prev_start, &prev_end) < 0 ||
-                segment_at(segments, index, &next_start, &next_end) < 0) {
+            if (segment_at(segments, index, &next_start, &next_end) < 0) {
                 goto failed;
             }
-            if (have_gap && prev_end - gap_end <= join_gap) {
+            if (have_gap && copy_end - gap_end <= join_gap) {
                 gap_end = next_start;
+                copy_end = next_end;
                 continue;
             }
         }
         if (have_gap) {
-            Py_ssize_t low = gap_start - reach > 0 ? gap_start - reach : 0;
-            Py_ssize_t first = line_start(new, size, low);
-            Py_ssize_t last_end = line_end(new, size, line_end(new, size, gap_end) + 1);
-            Py_ssize_t start = first ? line_start(new, size, first - 1) : 0;
-            Py_ssize_t far = last_end + reach < size ? last_end + reach : size;
-            Py_ssize_t end = line_end(new, size, far) + 1;
-            if (end > size) {
-                end = size;
-            }
+            Py_ssize_t start, end;
+            gap_region(new, size, gap_start, gap_end, reach, &start, &end);
             if (have_region && start <= region_end) {
-                if (end > region_end) {
-                    region_end = end;
-                }
+                region_end = end > region_end ? end : region_end;
             } else {
-                if (have_region && append_pair(regions, region_start, region_end) < 0) {
+                if (have_region &&
+                    append_new(regions, Py_BuildValue("(nn)", region_start, region_end)) < 0) {
                     goto failed;
                 }
                 region_start = start;
@@ -300,13 +300,15 @@ changed_regions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 have_region = 1;
             }
         }
-        if (index < count) {
-            gap_start = prev_end;
-            gap_end = next_start;
-            have_gap = 1;
+        if (index == count) {
+            break;
         }
+        gap_start = copy_end;
+        gap_end = next_start;
+        copy_end = next_end;
+        have_gap = 1;
     }
-    if (have_region && append_pair(regions, region_start, region_end) < 0) {
+    if (have_region && append_new(regions, Py_BuildValue("(nn)", region_start, region_end)) < 0) {
         goto failed;
     }
     return regions;
