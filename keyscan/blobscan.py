@@ -5,24 +5,19 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
 from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
-from keyscan.filters import (
-    GENERIC_FILTERS,
-    PROVIDER_FILTERS,
-    Filter,
-    FilterInput,
-    first_reason,
-    global_allowlist,
-    inline_ignore,
-)
 from keyscan.fingerprint import fingerprint
 from keyscan.model import Blob, Dropped, Finding, Skip
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
+
+if TYPE_CHECKING:
+    from keyscan.filters import Filter, FilterInput
 
 LINE_CONTEXT = 2048
 # A Git LFS pointer (github.com/git-lfs/git-lfs docs/spec.md: under 1024 bytes, its first line
@@ -189,6 +184,8 @@ class BlobScanner:
     def _kept_elsewhere(self, item: FilterInput, filters: Sequence[tuple[str, Filter]]) -> bool:
         """Whether a candidate dropped at its path would be kept at a path no filter reads
         anything into (the same blob at another path of a history may be a leak there)."""
+        from keyscan.filters import first_reason, global_allowlist
+
         anywhere = replace(item, path="")
         return (
             first_reason(anywhere, filters, self.options.inline_ignores) is None
@@ -251,6 +248,17 @@ class BlobScanner:
         layer: _Layer | None = None,
     ) -> str | None:
         """Record a finding, or the filter that dropped the candidate; returns that filter."""
+        # Imported at the first candidate, not with this module: most scans a pre-commit hook
+        # runs have none, and the filters' patterns (and the `regex` module under them) were
+        # a fifth of its time. A pool's workers inherit them from their parent (keyscan.scan).
+        from keyscan.filters import (
+            GENERIC_FILTERS,
+            PROVIDER_FILTERS,
+            FilterInput,
+            first_reason,
+            global_allowlist,
+        )
+
         rule = self.ruleset.rules[candidate.rule_index]
         path = blob.provenance.path
         line_start = _line_start(data, candidate.start)
@@ -373,6 +381,8 @@ class _Layer:
 def _ignored_where_encoded(
     original: bytes, layer: _Layer, item: FilterInput
 ) -> tuple[str, str] | None:
+    from keyscan.filters import inline_ignore
+
     # An inline ignore is written on the line the user sees: the one holding the encoded text.
     line_start = _line_start(original, layer.start)
     line_end = original.find(b"\n", layer.start, layer.start + LINE_CONTEXT)

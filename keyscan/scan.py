@@ -93,6 +93,7 @@ def scan_file_items(
         # history audit's replay, a small tree) never need.
         from concurrent.futures import ProcessPoolExecutor
 
+        _before_forking_workers()
         pool = ProcessPoolExecutor(
             max_workers=min(jobs, len(batches)),
             initializer=init_pool_worker,
@@ -110,6 +111,13 @@ def scan_file_items(
             on_progress(len(batch))
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
     return result
+
+
+def _before_forking_workers() -> None:
+    """Import what every worker needs at its first candidate: workers forked after this
+    inherit it, instead of each importing the filters (and compiling their patterns) again.
+    BlobScanner imports them only when it judges a candidate, for the scans that have none."""
+    import keyscan.filters  # noqa: F401
 
 
 def _merge(result: ScanResult, outcome: BatchResult) -> None:
@@ -254,6 +262,7 @@ def scan_git_objects(
     else:
         from concurrent.futures import ProcessPoolExecutor
 
+        _before_forking_workers()
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=init_pool_worker,
