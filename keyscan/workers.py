@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.util import Finalize
 from pathlib import Path
 
 from keyscan.blobscan import BlobScanner
@@ -172,6 +171,9 @@ def init_pool_worker(
     options: ScanOptions,
     repo: Path | None = None,
 ) -> None:
+    # Imported here: most scans (a pre-commit hook's) never start a pool.
+    from multiprocessing.util import Finalize
+
     engine = build_engine(ruleset, engine_name, cache_dir)
     _PoolWorker.scanner = BlobScanner(ruleset, engine, options)
     if repo is not None:
