@@ -366,6 +366,34 @@ def test_gated_hits_are_the_same_whether_hyperscan_can_mark_the_check_or_not(
         assert sorted(HyperscanEngine(ruleset, cache).scan(data).hits) == expected
 
 
+def test_the_database_cache_is_kept_across_edits_that_do_not_change_what_it_compiles(
+    tmp_path: Path,
+) -> None:
+    # The on-disk database is named after what it is compiled from: a rule whose pattern or
+    # description changes reuses it, a changed keyword or check gets a database of its own.
+    def rule(keyword: str = "tok=", pattern: str = r"tok=(?P<secret>[A-Z]{3})") -> Rule:
+        return Rule(
+            id="demo.cached",
+            name="Demo",
+            description=f"Demo for {pattern}.",
+            severity="low",
+            keywords=(keyword,),
+            pattern=pattern,
+            at_keyword=r"tok=[A-Z]{3}",
+        )
+
+    cache = tmp_path / "cache"
+
+    def databases(*rules: Rule) -> int:
+        engine = HyperscanEngine(Ruleset(list(rules)), cache)
+        assert sorted(engine.scan(b"x tok=ABC").hits) == [(0, 2)]
+        return len(list(cache.glob("hyperscan-*.db")))
+
+    assert databases(rule()) == 1
+    assert databases(rule(pattern=r"tok=(?P<secret>[A-Z]{3,4})")) == 1
+    assert databases(rule(keyword="TOK=")) == 2
+
+
 class _EveryLiteralDecoded(BlobScanner):
     """The scanner as it was before escape_layers could pass over literals without keywords."""
 
