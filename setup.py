@@ -2,6 +2,12 @@
 
 from setuptools import Extension, setup
 
-# optional: without a C compiler the install still succeeds, and keyscan.edits runs its
-# pure-Python search for unchanged copies instead (same results, slower history audits).
-setup(ext_modules=[Extension("keyscan._segments", ["keyscan/_segments.c"], optional=True)])
+# optional: without a C compiler (or zlib's headers) the install still succeeds; keyscan.edits
+# then runs its pure-Python search for unchanged copies and history audits read objects through
+# `git cat-file` (same results, slower audits).
+setup(
+    ext_modules=[
+        Extension("keyscan._segments", ["keyscan/_segments.c"], optional=True),
+        Extension("keyscan._packs", ["keyscan/_packs.c"], libraries=["z"], optional=True),
+    ]
+)

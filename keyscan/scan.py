@@ -13,7 +13,8 @@ from keyscan.blobscan import BlobScanner
 from keyscan.model import Finding, ScanResult
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
-from keyscan.sources.gitobjects import CatFile, ObjectRef
+from keyscan.sources.gitobjects import ObjectRef
+from keyscan.sources.packs import open_object_reader
 from keyscan.sources.worktree import FileItem
 from keyscan.workers import (
     BatchResult,
@@ -256,9 +257,12 @@ def scan_git_objects(
 
     if jobs == 1:
         scanner = BlobScanner(ruleset, engine, options)
-        with CatFile(repo) as catfile:
+        reader = open_object_reader(repo)
+        try:
             for batch in batches:
-                take(scan_objects(scanner, catfile, batch), len(batch))
+                take(scan_objects(scanner, reader, batch), len(batch))
+        finally:
+            reader.close()
     else:
         from concurrent.futures import ProcessPoolExecutor
 

@@ -14,8 +14,9 @@ from keyscan.fingerprint import blob_id
 from keyscan.model import Blob, Dropped, Finding, Provenance, Skip, is_binary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
-from keyscan.sources.gitobjects import CatFile, ObjectRef
+from keyscan.sources.gitobjects import ObjectRef
 from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
+from keyscan.sources.packs import ObjectReader, open_object_reader
 from keyscan.sources.worktree import FileItem
 
 
@@ -130,12 +131,14 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
     return batch
 
 
-def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRef]) -> BatchResult:
-    """Fetch git objects through this process's own cat-file and scan them; an object git
+def scan_objects(
+    scanner: BlobScanner, reader: ObjectReader, refs: Sequence[ObjectRef]
+) -> BatchResult:
+    """Fetch git objects through this process's own reader and scan them; an object git
     cannot read is a skip (the audit is then incomplete), not the end of the audit.
 
     `refs` may name one object more than once (a change scan wants a blob at each of its
-    paths): cat-file answers in the order asked, leaving out only what goes to `skip`, so each
+    paths): the reader answers in the order asked, leaving out only what goes to `skip`, so each
     answer is matched to the next ref that names its object.
     """
     pending = iter(refs)
@@ -148,7 +151,7 @@ def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRe
         unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{answered(oid).path or oid}: {why}"))
 
     def blobs() -> Iterator[tuple[Blob, bool]]:
-        for oid, _, data in catfile.fetch([ref.oid for ref in refs], skip):
+        for oid, _, data in reader.fetch([ref.oid for ref in refs], skip):
             ref = answered(oid)
             yield object_blob(ref, data), ref.type == "blob"
 
@@ -158,10 +161,11 @@ def scan_objects(scanner: BlobScanner, catfile: CatFile, refs: Sequence[ObjectRe
 
 
 class _PoolWorker:
-    """Process-local state a pool worker builds once in its initializer: scanner and cat-file."""
+    """Process-local state a pool worker builds once in its initializer: scanner and object
+    reader."""
 
     scanner: BlobScanner | None = None
-    catfile: CatFile | None = None
+    reader: ObjectReader | None = None
 
 
 def init_pool_worker(
@@ -177,10 +181,10 @@ def init_pool_worker(
     engine = build_engine(ruleset, engine_name, cache_dir)
     _PoolWorker.scanner = BlobScanner(ruleset, engine, options)
     if repo is not None:
-        catfile = _PoolWorker.catfile = CatFile(repo)
+        reader = _PoolWorker.reader = open_object_reader(repo)
         # A worker that exits without waiting for its cat-file leaves it to init: nothing
         # waits for it, and its CPU time is missing from the audit's own resource usage.
-        Finalize(catfile, catfile.close, exitpriority=1)
+        Finalize(reader, reader.close, exitpriority=1)
 
 
 def worker_ready() -> None:
@@ -199,7 +203,7 @@ def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
 
 
 def scan_objects_in_worker(refs: Sequence[ObjectRef]) -> BatchResult:
-    catfile = _PoolWorker.catfile
-    if catfile is None:
+    reader = _PoolWorker.reader
+    if reader is None:
         raise RuntimeError("worker has no repository")
-    return scan_objects(_worker_scanner(), catfile, refs)
+    return scan_objects(_worker_scanner(), reader, refs)

@@ -287,8 +287,9 @@ class CatFile:
         self._process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        # One runs per worker: a 16 MiB delta-base cache each instead of git's 96 keeps the
-        # tree's memory down (tree PSS in docs/benchmarks.md). Objects come in path order
+        # One may run per worker (where packs are not read in-process, keyscan.sources.packs):
+        # a 16 MiB delta-base cache each instead of git's 96 keeps the tree's memory down
+        # (tree PSS in docs/benchmarks.md). Objects come in path order
         # (scan.py), so consecutive ones share delta bases and even this cache stays full:
         # 32 MiB cost 20 MB more per process for 3% less git time on mypy's history.
         # (Smaller pack windows were tried too: the remapping cost more time than the memory
