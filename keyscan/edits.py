@@ -38,8 +38,10 @@ MIN_EDIT_SIZE = 2 * 1024
 # Regions this close together are scanned as one: a scan call costs about as much as
 # scanning this many bytes.
 _JOIN_GAP = 4 * 1024
-# An edit is worth it only when it leaves at least half the file unscanned.
-_MAX_SHARE = 0.5
+# An edit is scanned as one when its regions hold at most this share of the file: scanning
+# them costs a little more per byte than a full scan (a call per region), and past this share
+# the full scan is as cheap (docs/benchmarks.md: 0.5, 0.8, 0.95 and always, on sqlalchemy).
+_MAX_SHARE = 0.8
 # How many clean earlier versions of a file an edit is looked for against, and how close the
 # most recent must be (one byte in this many changed, at most) for the others not to be tried.
 EARLIER_VERSIONS = 3
