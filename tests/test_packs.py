@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,7 @@ def test_objects_the_packs_lack_come_from_cat_file(make_repo, tmp_path: Path) ->
     oids = _every_object(clone)
     with CatFile(clone) as catfile:
         expected = list(catfile.fetch(oids))
-    with PackReader(clone, clone / ".git" / "objects", []) as reader:
+    with closing(PackReader(clone, clone / ".git" / "objects", [])) as reader:
         assert list(reader.fetch(oids)) == expected
     reader = open_object_reader(clone)
     try:

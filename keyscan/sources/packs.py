@@ -7,7 +7,7 @@ import os
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from keyscan.errors import GitError
@@ -151,14 +151,3 @@ class PackReader:
         if self._catfile is not None:
             self._catfile.close()
             self._catfile = None
-
-    def __enter__(self) -> PackReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
