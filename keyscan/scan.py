@@ -14,7 +14,6 @@ from keyscan.model import Finding, ScanResult
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import ObjectRef
-from keyscan.sources.packs import open_object_reader
 from keyscan.sources.worktree import FileItem
 from keyscan.workers import (
     BatchResult,
@@ -117,8 +116,10 @@ def scan_file_items(
 def _before_forking_workers() -> None:
     """Import what every worker needs at its first candidate: workers forked after this
     inherit it, instead of each importing the filters (and compiling their patterns) again.
-    BlobScanner imports them only when it judges a candidate, for the scans that have none."""
+    BlobScanner imports them only when it judges a candidate, for the scans that have none.
+    The pack reader too: a history audit's workers open it first thing."""
     import keyscan.filters  # noqa: F401
+    import keyscan.sources.packs  # noqa: F401
 
 
 def _merge(result: ScanResult, outcome: BatchResult) -> None:
@@ -257,6 +258,9 @@ def scan_git_objects(
 
     if jobs == 1:
         scanner = BlobScanner(ruleset, engine, options)
+        # Imported here: a pre-commit hook's scans never read packs in-process.
+        from keyscan.sources.packs import open_object_reader
+
         reader = open_object_reader(repo)
         try:
             for batch in batches:

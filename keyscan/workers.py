@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keyscan.blobscan import BlobScanner
 from keyscan.edits import EARLIER_VERSIONS, CleanVersion, EditScanner
@@ -16,8 +17,10 @@ from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import ObjectRef
 from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
-from keyscan.sources.packs import ObjectReader, open_object_reader
 from keyscan.sources.worktree import FileItem
+
+if TYPE_CHECKING:
+    from keyscan.sources.packs import ObjectReader
 
 
 def build_engine(ruleset: Ruleset, engine_name: str, cache_dir: Path | None) -> Engine:
@@ -177,6 +180,8 @@ def init_pool_worker(
 ) -> None:
     # Imported here: most scans (a pre-commit hook's) never start a pool.
     from multiprocessing.util import Finalize
+
+    from keyscan.sources.packs import open_object_reader
 
     engine = build_engine(ruleset, engine_name, cache_dir)
     _PoolWorker.scanner = BlobScanner(ruleset, engine, options)

@@ -401,7 +401,8 @@ def test_the_hook_loads_the_candidate_filters_only_for_a_candidate(make_repo) ->
 
     code, imported = hook("x = 1\nprint('hello')\n")
     assert code == 0 and "keyscan.blobscan" in imported
-    # Nor for a worker pool's machinery, which a hook never starts.
-    assert not {"keyscan.filters", "regex", "multiprocessing"} & imported
+    # Nor for a worker pool's machinery, which a hook never starts, nor for the pack reader
+    # of history audits.
+    assert not {"keyscan.filters", "regex", "multiprocessing", "keyscan.sources.packs"} & imported
     code, imported = hook(f'x = 1\nGITHUB_TOKEN = "{github_pat(rng(64))}"\n')
     assert code == 1 and {"keyscan.filters", "regex"} <= imported
