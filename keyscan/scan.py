@@ -29,6 +29,8 @@ from keyscan.workers import (
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from keyscan.engine.base import Engine
+
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
@@ -97,7 +99,7 @@ def scan_file_items(
         pool = ProcessPoolExecutor(
             max_workers=min(jobs, len(batches)),
             initializer=init_pool_worker,
-            initargs=(ruleset, engine.name, cache_dir, options),
+            initargs=(ruleset, _engine_for_workers(engine), cache_dir, options),
         )
         with pool:
             outcomes = pool.map(scan_files_in_worker, batches)
@@ -118,8 +120,17 @@ def _before_forking_workers() -> None:
     inherit it, instead of each importing the filters (and compiling their patterns) again.
     BlobScanner imports them only when it judges a candidate, for the scans that have none.
     The pack reader too: a history audit's workers open it first thing."""
-    import keyscan.filters  # noqa: F401
+    import keyscan.filters
     import keyscan.sources.packs  # noqa: F401
+
+
+def _engine_for_workers(engine: Engine) -> Engine | str:
+    """What a worker builds its engine from: the parent's own engine where workers are forked
+    (they inherit its compiled database, which `--no-cache` otherwise has every worker compile
+    again), else its name (a spawned worker builds its own; an engine does not pickle)."""
+    import multiprocessing
+
+    return engine if multiprocessing.get_start_method() == "fork" else engine.name
 
 
 def _merge(result: ScanResult, outcome: BatchResult) -> None:
@@ -274,7 +285,7 @@ def scan_git_objects(
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=init_pool_worker,
-            initargs=(ruleset, engine.name, cache_dir, options, repo),
+            initargs=(ruleset, _engine_for_workers(engine), cache_dir, options, repo),
         ) as pool:
             # The workers start (and build their scanners) now, while the listing is read,
             # instead of when the first batch is ready.

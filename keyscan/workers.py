@@ -173,17 +173,20 @@ class _PoolWorker:
 
 def init_pool_worker(
     ruleset: Ruleset,
-    engine_name: str,
+    engine: Engine | str,
     cache_dir: Path | None,
     options: ScanOptions,
     repo: Path | None = None,
 ) -> None:
+    """`engine`: the parent's engine, inherited by a forked worker, or the name of the one to
+    build."""
     # Imported here: most scans (a pre-commit hook's) never start a pool.
     from multiprocessing.util import Finalize
 
     from keyscan.sources.packs import open_object_reader
 
-    engine = build_engine(ruleset, engine_name, cache_dir)
+    if isinstance(engine, str):
+        engine = build_engine(ruleset, engine, cache_dir)
     _PoolWorker.scanner = BlobScanner(ruleset, engine, options)
     if repo is not None:
         reader = _PoolWorker.reader = open_object_reader(repo)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import commit, corrupt_packed_object, git, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, github_pat, random_chars, rng
 
@@ -692,3 +694,37 @@ def test_a_blob_let_off_for_its_path_is_never_cached_clean(make_repo, tmp_path: 
     again = run_keyscan("--history", str(repo), "--format", "json", "--no-progress", *cache)
     assert again.returncode == 1, again.stderr
     assert [f["path"] for f in json.loads(again.stdout)["findings"]] == ["deploy.env"]
+
+
+def test_forked_workers_use_the_database_the_parent_compiled(make_repo, tmp_path: Path) -> None:
+    # `--no-cache` compiles the hyperscan database once, in the parent: forked workers inherit
+    # it instead of compiling their own. Each compile is noted by process id, through a
+    # sitecustomize module that wraps the engine's compile step (the real one still runs).
+    pytest.importorskip("hyperscan")
+    repo = make_repo()
+    for index in range(3):
+        commit(repo, f"c{index}", **{"app.py": f"x = {index}\n"})
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    log = tmp_path / "compiles.log"
+    (hooks / "sitecustomize.py").write_text(
+        "import os\n"
+        "from keyscan.engine.hyperscan_engine import HyperscanEngine\n"
+        "real = HyperscanEngine._compile\n"
+        "def noted(self, ruleset):\n"
+        f"    with open({str(log)!r}, 'a') as handle:\n"
+        "        handle.write(f'{os.getpid()}\\n')\n"
+        "    return real(self, ruleset)\n"
+        "HyperscanEngine._compile = noted\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "keyscan", "--history", str(repo), "--no-cache", "--jobs", "2",
+         "--engine", "hyperscan", "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(log.read_text().split()) == 1
