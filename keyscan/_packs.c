@@ -297,6 +297,15 @@ parse_entry(Pack *self, Py_ssize_t offset, Entry *entry)
     return 0;
 }
 
+/* As much of `left` as one zlib count holds, taken off it. */
+static uInt
+take_piece(size_t *left)
+{
+    uInt piece = *left > UINT_MAX ? UINT_MAX : (uInt)*left;
+    *left -= piece;
+    return piece;
+}
+
 /* Inflates the entry's zlib stream into `out`, which must come out exactly `size` bytes. */
 static int
 inflate_entry(Pack *self, Py_ssize_t offset, const Entry *entry, unsigned char *out)
@@ -323,21 +332,11 @@ inflate_entry(Pack *self, Py_ssize_t offset, const Entry *entry, unsigned char *
     int status = Z_OK;
     /* zlib counts in unsigned ints: an object or pack past 4 GiB is fed in pieces. */
     while (status == Z_OK) {
-        if (z->avail_in == 0) {
-            uInt piece = available > UINT_MAX ? UINT_MAX : (uInt)available;
-            if (piece == 0) {
-                break;
-            }
-            z->avail_in = piece;
-            available -= piece;
+        if (z->avail_in == 0 && (z->avail_in = take_piece(&available)) == 0) {
+            break;
         }
-        if (z->avail_out == 0) {
-            uInt piece = left_out > UINT_MAX ? UINT_MAX : (uInt)left_out;
-            if (piece == 0) {
-                break;
-            }
-            z->avail_out = piece;
-            left_out -= piece;
+        if (z->avail_out == 0 && (z->avail_out = take_piece(&left_out)) == 0) {
+            break;
         }
         status = inflate(z, Z_NO_FLUSH);
     }
