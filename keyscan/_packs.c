@@ -34,6 +34,8 @@ enum { OBJ_COMMIT = 1, OBJ_TREE = 2, OBJ_BLOB = 3, OBJ_TAG = 4, OBJ_OFS_DELTA = 
 /* Bases of recent reads, looked up by their pack offset: objects come in path order, so
  * consecutive ones share delta bases, as in git's own delta-base cache. */
 #define CACHE_SLOTS 1024
+/* Larger than any object or delta can be: a size past it in an entry header is damage. */
+#define MAX_OBJECT_SIZE (PY_SSIZE_T_MAX / 2)
 
 typedef struct CacheEntry {
     Py_ssize_t offset; /* 0: empty (no entry starts inside the pack header) */
@@ -53,7 +55,6 @@ typedef struct {
     const unsigned char *offsets32;
     const unsigned char *offsets64;
     size_t count64;
-    Py_ssize_t max_size;
     CacheEntry slots[CACHE_SLOTS];
     CacheEntry *newest, *oldest;
     Py_ssize_t cached_bytes, cache_limit;
@@ -252,7 +253,7 @@ parse_entry(Pack *self, Py_ssize_t offset, Entry *entry)
         size |= (uint64_t)(byte & 0x7f) << shift;
         shift += 7;
     }
-    if (size > (uint64_t)self->max_size) {
+    if (size > (uint64_t)MAX_OBJECT_SIZE) {
         damaged(offset, "object larger than allowed");
         return -1;
     }
@@ -383,7 +384,7 @@ apply_delta(Pack *self, Py_ssize_t offset, const Entry *entry, PyObject *base)
         damaged(offset, "bad delta header");
         goto done;
     }
-    if (base_size != (size_t)PyBytes_GET_SIZE(base) || target_size > (size_t)self->max_size) {
+    if (base_size != (size_t)PyBytes_GET_SIZE(base) || target_size > (size_t)MAX_OBJECT_SIZE) {
         damaged(offset, "delta does not fit its base");
         goto done;
     }
@@ -609,17 +610,16 @@ Pack_dealloc(Pack *self)
 static int
 Pack_init(Pack *self, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"pack", "index", "cache_limit", "max_size", NULL};
+    static char *keywords[] = {"pack", "index", "cache_limit", NULL};
     PyObject *pack_path, *idx_path;
-    Py_ssize_t cache_limit = 16 << 20, max_size = PY_SSIZE_T_MAX / 2;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|nn", keywords, PyUnicode_FSConverter,
-                                     &pack_path, PyUnicode_FSConverter, &idx_path, &cache_limit,
-                                     &max_size)) {
+    Py_ssize_t cache_limit = 16 << 20;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|n", keywords, PyUnicode_FSConverter,
+                                     &pack_path, PyUnicode_FSConverter, &idx_path,
+                                     &cache_limit)) {
         return -1;
     }
     Pack_release(self);
     self->cache_limit = cache_limit;
-    self->max_size = max_size;
     int failed = map_file(PyBytes_AS_STRING(pack_path), &self->pack, &self->pack_size) < 0 ||
                  map_file(PyBytes_AS_STRING(idx_path), &self->idx, &self->idx_size) < 0;
     const char *idx_name = PyBytes_AS_STRING(idx_path);

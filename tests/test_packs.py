@@ -180,10 +180,9 @@ def test_a_damaged_pack_never_crashes_the_reader(make_repo, tmp_path: Path) -> N
     git(repo, "repack", "-q", "-a", "-d")
     [index] = (repo / ".git" / "objects" / "pack").glob("*.idx")
     original = index.with_suffix(".pack").read_bytes()
-    offsets = [
-        _packs.Pack(str(index.with_suffix(".pack")), str(index)).find(bytes.fromhex(oid))
-        for oid in _every_object(repo)
-    ]
+    intact = _packs.Pack(str(index.with_suffix(".pack")), str(index))
+    offsets = [intact.find(bytes.fromhex(oid)) for oid in _every_object(repo)]
+    intact.close()
     noise = rng(43)
     damaged = tmp_path / "damaged.pack"
     outcomes = {"read": 0, "refused": 0}
