@@ -272,23 +272,27 @@ def test_the_same_secret_has_the_same_fingerprint_in_the_tree_and_in_history(mak
 def test_audit_cache_keeps_rulesets_apart_and_sets_an_old_schema_aside(tmp_path: Path) -> None:
     from keyscan.auditcache import DB_NAME, AuditCache
 
-    blob, other = "ab" * 20, "cd" * 20
+    blob, other, sha256 = "ab" * 20, "cd" * 20, "ef" * 32
     with AuditCache(tmp_path, "a" * 64) as first:
         first.mark_clean([blob])
+        with pytest.raises(ValueError, match="not a git object id"):
+            first.mark_clean(["ab cd" + "ab" * 19])
     with AuditCache(tmp_path, "b" * 64) as second:
         assert not second.is_clean(blob)  # clean under other rules says nothing about these
-        second.mark_clean([other])
+        second.mark_clean([other, sha256])
+    with AuditCache(tmp_path, "b" * 64) as both_widths:
+        assert both_widths.is_clean(other) and both_widths.is_clean(sha256)
     with AuditCache(tmp_path, "a" * 64) as again:
         assert again.is_clean(blob) and not again.is_clean(other)
-        assert again.prune() == 1
+        assert again.prune() == 2
     with AuditCache(tmp_path, "b" * 64) as pruned:
         assert not pruned.is_clean(other)
 
     old = tmp_path / "old"
     old.mkdir()
     database = sqlite3.connect(old / DB_NAME)
-    database.execute("CREATE TABLE clean_blobs (ruleset TEXT, blob BLOB)")
-    database.execute("PRAGMA user_version=1")
+    database.execute("CREATE TABLE clean_blobs (ruleset INTEGER, blob BLOB)")
+    database.execute("PRAGMA user_version=2")
     database.commit()
     database.close()
     with AuditCache(old, "a" * 64) as upgraded:
@@ -317,8 +321,11 @@ def test_clean_blobs_written_behind_the_scan_all_reach_the_cache(tmp_path: Path)
         assert all(reopened.is_clean(blob) for blob in [*ids, "ef" * 20])
         assert reopened.disabled_reason is None
     database = sqlite3.connect(tmp_path / auditcache.DB_NAME)
-    assert database.execute("SELECT COUNT(*) FROM clean_blobs").fetchone()[0] == len(ids) + 1
+    # Each write is one row of ids end to end, not a row per id (a B-tree insert each).
+    rows = database.execute("SELECT width, length(ids) FROM clean_runs").fetchall()
     database.close()
+    assert sum(size // width for width, size in rows) == len(ids) + 1
+    assert len(rows) <= len(ids) // auditcache._FLUSH_EVERY + 2
 
 
 def test_replayed_audit_keeps_counts_and_refs_of_every_version(make_repo, tmp_path: Path) -> None:
