@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from keyscan.blobscan import BlobScanner, HiddenKeywords, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
+from keyscan.decoders.markers import BASE64_TEXT_MARKER, compiled_base64_text_ends
 from keyscan.engine.base import Stage1, gated_hits
 from keyscan.engine.extract import MAX_WINDOW, _merged_windows, _window, extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
@@ -184,6 +186,65 @@ def test_encoded_text_markers_never_hide_a_run_that_decodes(data: bytes) -> None
     assert stage1.encoded_ends is not None
     everywhere = list(base64_and_hex_layers(data))
     assert list(base64_and_hex_layers(data, stage1.encoded_ends)) == everywhere
+
+
+def _hyperscan_base64_ends(data: bytes) -> list[int]:
+    import hyperscan
+
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[BASE64_TEXT_MARKER], ids=[0], flags=[0])
+    ends: list[int] = []
+    if data:
+        database.scan(data, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end))
+    return sorted(ends)
+
+
+_RUN_PIECES = st.one_of(
+    st.binary(max_size=40),
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", max_size=60).map(
+        str.encode
+    ),
+    st.binary(max_size=40).map(base64.b64encode),
+    # Base64 of text: the runs the marker is there for.
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=12, max_size=40).map(
+        lambda text: base64.b64encode(text.encode())
+    ),
+    st.sampled_from([b"\n", b" ", b"=", b"-", b"\x00", b"A" * 30]),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(text_with_encodings(), st.lists(_RUN_PIECES, max_size=8).map(b"".join)),
+    st.sampled_from([b"", b"\n"]),
+)
+@hypothesis.example(base64.b64encode(b"a line of text, long enough"), b"\n")
+def test_the_c_base64_marker_ends_where_hyperscan_s_pattern_does(data: bytes, last: bytes) -> None:
+    # The base64 marker runs in C (keyscan/_encoded.c) instead of in the hyperscan database;
+    # its ends must be the pattern's own, a regex `$` before a final newline included.
+    data += last
+    compiled = compiled_base64_text_ends()
+    if compiled is None:
+        pytest.skip("keyscan._encoded was not compiled (no C compiler at install time)")
+    assert sorted(compiled(data)) == _hyperscan_base64_ends(data)
+
+
+def test_without_the_c_base64_marker_hyperscan_looks_for_it_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An install without a C compiler: the marker goes back into the database, same ends.
+    import sys
+
+    from keyscan.decoders import markers
+
+    data = b"x = " + base64.b64encode(b"some text that is long enough\n") + b"\nrest"
+    with_c = HyperscanEngine(builtin()).scan(data)
+    monkeypatch.setitem(sys.modules, "keyscan._encoded", None)
+    assert markers.compiled_base64_text_ends() is None
+    without_c = HyperscanEngine(builtin()).scan(data)
+    assert without_c.encoded_ends and sorted(without_c.encoded_ends) == sorted(
+        with_c.encoded_ends or []
+    )
 
 
 @pytest.mark.parametrize("shift", range(4))

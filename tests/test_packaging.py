@@ -36,9 +36,12 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     expected = {f"keyscan/builtin_rules/{p.name}" for p in (ROOT / "rules").glob("*.yaml")}
     assert expected and expected <= names
     assert {"keyscan/py.typed", "keyscan/cli.py", "keyscan/__main__.py"} <= names
-    # The C build of the edit search (this machine has a compiler, as CI's does) and its stub.
-    assert "keyscan/_segments.pyi" in names
-    assert any(n.startswith("keyscan/_segments.") and n.endswith((".so", ".pyd")) for n in names)
+    # The C builds (this machine has a compiler and zlib's headers, as CI's does) and stubs.
+    for extension in ("_segments", "_encoded", "_packs"):
+        assert f"keyscan/{extension}.pyi" in names
+        assert any(
+            n.startswith(f"keyscan/{extension}.") and n.endswith((".so", ".pyd")) for n in names
+        )
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -1,0 +1,3 @@
+"""The C build of keyscan.decoders.markers' base64 marker (keyscan/_encoded.c)."""
+
+def base64_text_ends(classes: bytes, groups: int, data: bytes) -> list[int]: ...
