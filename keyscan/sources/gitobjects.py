@@ -68,7 +68,14 @@ def _failure(
 _WALKED_TYPES = frozenset({"blob", "tag"})
 # Trees are walked for the paths of blobs but never needed themselves (git 2.32 and later).
 _NO_TREES = "--filter=object:type=blob"
-_CHECK_FORMAT = "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"
+# A listing checker's output goes to a reader that takes it in large blocks: buffered, git writes
+# it in blocks too instead of a write per object (on sqlalchemy's 256,000 objects, 0.6 s of CPU
+# instead of 1.1 s, the difference nearly all system time).
+_CHECKER = (
+    "cat-file",
+    "--buffer",
+    "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)",
+)
 
 
 def list_objects(
@@ -130,7 +137,7 @@ def _commit_listing(repo: Path, rev_args: Sequence[str]) -> _CommitListing:
         raise
     assert lister.stdout is not None
     try:
-        checker = _spawn(repo, ["cat-file", _CHECK_FORMAT], lister.stdout.fileno())
+        checker = _spawn(repo, _CHECKER, lister.stdout.fileno())
     except BaseException:
         lister.kill()
         lister.wait()
@@ -173,7 +180,7 @@ def _all_objects(
                     process.kill()
                 _reap(process)
         listing.seek(0)
-        checker = _spawn(repo, ["cat-file", _CHECK_FORMAT], listing.fileno())
+        checker = _spawn(repo, _CHECKER, listing.fileno())
     yield from _checked(repo, checker, _WALKED_TYPES, on_missing)
 
 
