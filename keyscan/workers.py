@@ -148,7 +148,10 @@ def scan_objects(
     unreadable: list[Skip] = []
 
     def answered(oid: str) -> ObjectRef:
-        return next(ref for ref in pending if ref.oid == oid)
+        for ref in pending:
+            if ref.oid == oid:
+                return ref
+        raise LookupError(f"{oid}: answered but not asked for")
 
     def skip(oid: str, why: str) -> None:
         unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{answered(oid).path or oid}: {why}"))

@@ -88,6 +88,14 @@ def test_outside_git_every_file_is_walked(tmp_path: Path) -> None:
     assert [f["path"] for f in report["findings"]] == ["deep/.hidden/x.cfg"]
 
 
+def test_a_file_is_binary_by_git_s_rule_a_nul_in_its_first_8000_bytes() -> None:
+    from keyscan.model import is_binary
+
+    assert is_binary(b"x" * 7999 + b"\x00")
+    assert not is_binary(b"x" * 8000 + b"\x00")
+    assert not is_binary(b"") and is_binary(b"\x00")
+
+
 def test_binary_files_get_provider_rules_only_and_can_be_skipped(tmp_path: Path) -> None:
     rules = custom_rules(tmp_path)
     tree = tmp_path / "tree"
