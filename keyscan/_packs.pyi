@@ -1,7 +1,13 @@
 """Git pack files read in-process (keyscan/_packs.c)."""
 
 class Pack:
-    def __init__(self, pack: str | bytes, index: str | bytes, cache_limit: int = ...) -> None: ...
+    def __init__(
+        self,
+        pack: str | bytes,
+        index: str | bytes,
+        cache_limit: int = ...,
+        release_every: int = ...,
+    ) -> None: ...
     @property
     def count(self) -> int: ...
     def find(self, oid: bytes) -> int: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import stat
 import subprocess
@@ -99,6 +100,41 @@ def test_a_pack_reads_the_same_whatever_its_base_cache(make_repo, cache_limit: i
     pack.close()
     with pytest.raises(ValueError, match="closed"):
         pack.find(bytes(20))
+
+
+def _resident_kb(mapped: Path) -> int:
+    """How much of the file mapped at `mapped` is resident in this process's mapping."""
+    resident, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(str(mapped))
+        elif inside and line.startswith("Rss:"):
+            resident += int(line.split()[1])
+    return resident
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc")
+def test_a_pack_lets_go_of_the_pages_it_has_read(make_repo) -> None:
+    # Kept mapped, the whole pack ends up resident in every worker; past release_every bytes
+    # inflated the reader drops its pages (they come back from the file on the next read).
+    repo = _repository_with_deltas(make_repo)
+    git(repo, "repack", "-q", "-a", "-d")
+    [index] = (repo / ".git" / "objects" / "pack").glob("*.idx")
+    pack_file = index.with_suffix(".pack")
+    oids = _every_object(repo)
+    with CatFile(repo) as catfile:
+        expected = [data for _, _, data in catfile.fetch(oids)]
+    resident = {}
+    for release_every in (1, 1 << 40):
+        pack = _packs.Pack(str(pack_file), str(index), 0, release_every)
+        try:
+            assert [pack.read(pack.find(bytes.fromhex(oid)))[1] for oid in oids] == expected
+            resident[release_every] = _resident_kb(pack_file)
+        finally:
+            pack.close()
+    assert resident[1 << 40] > 0 and resident[1] == 0
+    with pytest.raises(ValueError, match="release_every"):
+        _packs.Pack(str(pack_file), str(index), 0, 0)
 
 
 def test_a_history_audit_of_a_packed_repository_runs_no_cat_file_batch(
