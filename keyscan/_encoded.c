@@ -47,6 +47,20 @@ append_offset(PyObject *list, Py_ssize_t offset)
     return failed;
 }
 
+/* Appends where the marker ends for the run that ends at `at`: with the byte after the run, or
+ * at the end of the data, which a regex `$` also finds before a final newline. */
+static int
+append_ends(PyObject *ends, const unsigned char *data, Py_ssize_t at, Py_ssize_t size)
+{
+    if (at < size && append_offset(ends, at + 1) < 0) {
+        return -1;
+    }
+    if (at == size || (at == size - 1 && data[at] == '\n')) {
+        return append_offset(ends, at);
+    }
+    return 0;
+}
+
 static PyObject *
 base64_text_ends(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -58,7 +72,7 @@ base64_text_ends(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t groups = PyLong_AsSsize_t(args[1]);
-    if (groups < 1) {
+    if (groups < 1 || groups > PY_SSIZE_T_MAX / 4) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "groups must be at least 1");
         }
@@ -92,25 +106,15 @@ base64_text_ends(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         while (at < size && (classes[data[at]] & IN_RUN)) {
             at++;
         }
-        if (holds_groups(data, start, at, classes, groups)) {
-            /* The marker ends with the byte after the run, or at the end of the data, which a
-             * regex `$` also finds before a final newline. */
-            if (at < size && append_offset(ends, at + 1) < 0) {
-                goto failed;
-            }
-            if ((at == size || (at == size - 1 && data[at] == '\n')) &&
-                append_offset(ends, at) < 0) {
-                goto failed;
-            }
+        if (holds_groups(data, start, at, classes, groups) &&
+            append_ends(ends, data, at, size) < 0) {
+            Py_DECREF(ends);
+            return NULL;
         }
         at++;
         known = at;
     }
     return ends;
-
-failed:
-    Py_DECREF(ends);
-    return NULL;
 }
 
 static PyMethodDef methods[] = {
@@ -120,8 +124,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_encoded",
-    "The C build of keyscan.decoders.markers' base64 marker.", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_encoded",
+    .m_doc = "The C build of keyscan.decoders.markers' base64 marker.",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC
