@@ -241,7 +241,7 @@ def scan_git_objects(
     repo: Path,
     ruleset: Ruleset,
     options: ScanOptions,
-    engine_name: str = "auto",
+    engine: Engine | str = "auto",
     cache_dir: Path | None = None,
     jobs: int = 0,
     on_progress: Callable[[int], None] = lambda n: None,
@@ -250,10 +250,14 @@ def scan_git_objects(
     on_path_dependent: Callable[[list[tuple[str, str]]], None] = lambda blobs: None,
 ) -> ScanResult:
     """Scan git objects with bounded memory: workers fetch contents through their own cat-file,
-    so only object ids travel between processes, and a few batches at most are in flight."""
+    so only object ids travel between processes, and a few batches at most are in flight.
+
+    `engine`: one the caller built for `ruleset` already (with `--no-cache` each build compiles
+    the hyperscan database again), or the name of the one to build."""
     result = ScanResult()
     jobs = jobs or (os.cpu_count() or 1)
-    engine = build_engine(ruleset, engine_name, cache_dir)
+    if isinstance(engine, str):
+        engine = build_engine(ruleset, engine, cache_dir)
     result.summary.engine = engine.name
     result.summary.rules_active = len(ruleset.rules)
     batches = _object_batches(refs, jobs)

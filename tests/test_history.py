@@ -703,6 +703,39 @@ def test_a_blob_let_off_for_its_path_is_never_cached_clean(make_repo, tmp_path: 
     assert [f["path"] for f in json.loads(again.stdout)["findings"]] == ["deploy.env"]
 
 
+def test_git_object_scans_use_the_engine_they_are_given(
+    make_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A change scan's pool and an audit's second scan take the engine already built instead of
+    # building one more (with --no-cache, one more compile of the database each).
+    from keyscan import scan as scan_module
+    from keyscan.commands import rangescan
+    from keyscan.config import discover_config
+    from keyscan.options import ScanOptions
+    from keyscan.rules.load import load_rules
+    from keyscan.rules.ruleset import Ruleset
+    from keyscan.workers import build_engine
+
+    repo = make_repo()
+    base = commit(repo, "base", **{"README.md": "hello\n"})
+    token = github_pat(rng(61))
+    commit(repo, "leak", **{"deploy.env": f"TOKEN={token}\n"})
+    ruleset = Ruleset(load_rules())
+    engine = build_engine(ruleset, "auto", None)
+
+    def no_second_engine(*args: object) -> None:
+        raise AssertionError("an engine was built again")
+
+    monkeypatch.setattr(scan_module, "build_engine", no_second_engine)
+    # Small enough ranges stay in one process: this one goes to the pool.
+    monkeypatch.setattr(rangescan, "PARALLEL_MIN_BYTES", 0)
+    result = rangescan.range_scan(
+        repo, base, "HEAD", ruleset, engine, ScanOptions(), discover_config(None, repo),
+        rangescan.Parallelism(2, None),
+    )  # fmt: skip
+    assert [f.path for f in result.findings] == ["deploy.env"]
+
+
 def test_forked_workers_use_the_database_the_parent_compiled(make_repo, tmp_path: Path) -> None:
     # `--no-cache` compiles the hyperscan database once, in the parent: forked workers inherit
     # it instead of compiling their own. Each compile is noted by process id, through a

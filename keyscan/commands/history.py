@@ -154,7 +154,10 @@ def _full_audit(
     # And only now, so that git's listing, started above, runs while Python imports it.
     from keyscan.scan import scan_git_objects
     from keyscan.sources.provenance import ProvenanceResolver
+    from keyscan.workers import build_engine
 
+    # One engine for both scans below: with --no-cache each build compiles the database.
+    engine = build_engine(ruleset, request.engine, cache_dir)
     counter = _Counter(progress)
     resolver = ProvenanceResolver(repo, roots)
     deferred: list[ObjectRef] = []
@@ -165,7 +168,7 @@ def _full_audit(
         repo,
         ruleset,
         options,
-        request.engine,
+        engine,
         cache_dir,
         request.jobs,
         counter.advance,
@@ -181,9 +184,7 @@ def _full_audit(
     stats.skips.extend(_submodules(repo, resolver, gitmodules, config))
     elsewhere = _elsewhere(resolver, result.findings, path_dependent, deferred, config)
     if elsewhere:
-        more = scan_git_objects(
-            iter(elsewhere), repo, ruleset, options, request.engine, cache_dir, 1
-        )
+        more = scan_git_objects(iter(elsewhere), repo, ruleset, options, engine, cache_dir, 1)
         result.findings.extend(more.findings)
         result.summary.skipped.extend(more.summary.skipped)
     # Each finding's history at the path it was found at: (blob, path) → history.

@@ -97,7 +97,7 @@ class _BlobFindings:
                 self.repo,
                 scanner.ruleset,
                 scanner.options,
-                scanner.engine.name,
+                scanner.engine,
                 self.parallelism.cache_dir,
                 jobs,
             )
