@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -122,6 +123,10 @@ def _before_forking_workers() -> None:
     The pack reader too: a history audit's workers open it first thing."""
     import keyscan.filters
     import keyscan.sources.packs  # noqa: F401
+
+    # What exists now (modules, rules, the engine) lives as long as the workers: frozen, the
+    # collector never walks it again in them, nor writes to the pages they share with us.
+    gc.freeze()
 
 
 def _engine_for_workers(engine: Engine) -> Engine | str:

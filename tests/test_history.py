@@ -736,6 +736,28 @@ def test_git_object_scans_use_the_engine_they_are_given(
     assert [f.path for f in result.findings] == ["deploy.env"]
 
 
+def test_an_audit_collects_garbage_rarely_and_freezes_what_its_workers_inherit(make_repo) -> None:
+    # A scan's objects are short-lived and acyclic: the collector's default schedule walked the
+    # whole listing again and again (docs/benchmarks.md). Objects alive when the workers are
+    # forked are frozen, so that neither side walks them again.
+    repo = make_repo()
+    commit(repo, "c", **{"app.py": "x = 1\n"})
+    code = (
+        "import gc, sys\n"
+        "from keyscan.cli import main\n"
+        f"sys.argv = ['keyscan', '--history', {str(repo)!r}, '--no-cache', '--jobs', '2',"
+        " '--no-progress', '--format', 'json', '-o', '/dev/null']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(gc.get_threshold(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "(50000, 50, 100) True"
+
+
 def test_forked_workers_use_the_database_the_parent_compiled(make_repo, tmp_path: Path) -> None:
     # `--no-cache` compiles the hyperscan database once, in the parent: forked workers inherit
     # it instead of compiling their own. Each compile is noted by process id, through a
