@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 
 from keyscan.decoders.layer import Decoded, looks_like_text
 
-_BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _HEX_CHARS = b"0123456789abcdefABCDEF"
 _URL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!*'()+:@/?=&-%"
 # One byte-class per table: members become "A", everything else a space, so runs can be found
 # with C-level searches instead of a regex that restarts at every word.
-_BASE64_TABLE = bytes(0x41 if b in _BASE64_CHARS else 0x20 for b in range(256))
+_BASE64_TABLE = bytes(0x41 if b in BASE64_ALPHABET else 0x20 for b in range(256))
 _URL_TABLE = bytes(0x41 if b in _URL_CHARS else 0x20 for b in range(256))
 _MIN_BASE64 = 24
 _MIN_HEX = 32
@@ -28,7 +28,7 @@ _ANY_ESCAPE = re.compile(rb"\\.")
 
 
 def _sextets(accept: Callable[[int], bool]) -> bytes:
-    return bytes(char for value, char in enumerate(_BASE64_CHARS) if accept(value))
+    return bytes(char for value, char in enumerate(BASE64_ALPHABET) if accept(value))
 
 
 # Base64 of text has a fixed shape. In every 4-character group the first character holds the

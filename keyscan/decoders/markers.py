@@ -10,9 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from keyscan.decoders.encodings import ESCAPE_MARKERS, PRINTABLE_SEXTETS
-
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+from keyscan.decoders.encodings import BASE64_ALPHABET, ESCAPE_MARKERS, PRINTABLE_SEXTETS
 
 # (decoder name, pattern): plain regexes both engines understand (hyperscan and `re`); stage 1
 # only needs to know whether each occurs at all. A decoder may have several.
@@ -52,7 +50,7 @@ ENCODED_TEXT_MARKERS: tuple[bytes, ...] = (BASE64_TEXT_MARKER, HEX_TEXT_MARKER)
 # The base64 marker's classes as a byte table for its C build (keyscan/_encoded.c): bit 1 a
 # base64 character, bits 2, 4 and 8 the classes of a group's first three characters.
 _BASE64_CLASSES = bytes(
-    (byte in _BASE64_ALPHABET)
+    (byte in BASE64_ALPHABET)
     | (byte in PRINTABLE_SEXTETS[0]) << 1
     | (byte in PRINTABLE_SEXTETS[1]) << 2
     | (byte in PRINTABLE_SEXTETS[2]) << 3
