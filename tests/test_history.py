@@ -372,6 +372,96 @@ def test_counts_and_first_commit_are_exact_across_a_merge(make_repo) -> None:
     assert finding["refs"] == ["feature", "main"]
 
 
+def _random_history(repo: Path, seed: int) -> None:
+    """Branches, merges, an unrelated root, deletions and contents that come back: written
+    with git fast-import, so that a long history takes one git call."""
+    import random
+
+    chooser = random.Random(seed)
+    stream: list[bytes] = []
+    tips: dict[str, int] = {}
+
+    def data(text: str) -> None:
+        stream.append(b"data %d\n%s\n" % (len(text.encode()), text.encode()))
+
+    for step in range(80):
+        action = chooser.random()
+        if not tips or (action < 0.04 and "orphan" not in tips):
+            branch, parents = ("main" if not tips else "orphan"), []
+        elif action < 0.15:
+            branch = f"b{step}"
+            parents = [tips[chooser.choice(sorted(tips))]]
+        else:
+            branch = chooser.choice(sorted(tips))
+            parents = [tips[branch]]
+            if action > 0.8 and len(tips) > 1:
+                other = chooser.choice(sorted(set(tips) - {branch}))
+                parents.append(tips[other])
+        mark = step + 1
+        stream.append(f"commit refs/heads/{branch}\nmark :{mark}\n".encode())
+        stream.append(f"committer A <a@example.com> {1_600_000_000 + step} +0000\n".encode())
+        data(f"step {step}")
+        for order, parent in enumerate(parents):
+            stream.append(f"{'from' if order == 0 else 'merge'} :{parent}\n".encode())
+        for path in chooser.sample(["a.env", "b.env", "c/d.env"], chooser.randint(0, 2)):
+            if chooser.random() < 0.2:
+                stream.append(f"D {path}\n".encode())
+            else:
+                stream.append(f"M 100644 inline {path}\n".encode())
+                data(f"T=v{chooser.randint(0, 5)}\n")
+        tips[branch] = mark
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_commit_counts_and_refs_match_every_commits_tree(make_repo, seed: int) -> None:
+    # Ground truth from each commit's own tree: a commit carries a blob at a path when its tree
+    # holds it there; a ref reaches it when its history holds a commit that put it there.
+    from keyscan.sources.provenance import ProvenanceResolver
+
+    repo = make_repo()
+    _random_history(repo, seed)
+    parents = {
+        line.split()[0]: line.split()[1:]
+        for line in git(repo, "rev-list", "--parents", "--all").splitlines()
+    }
+    trees = {}
+    for sha in parents:
+        entries = git(repo, "ls-tree", "-r", sha).splitlines()
+        trees[sha] = {line.split("\t")[1]: line.split()[2] for line in entries}
+    carriers: dict[tuple[str, str], set[str]] = {}
+    adders: dict[tuple[str, str], set[str]] = {}
+    for sha, tree in trees.items():
+        before = trees[parents[sha][0]] if parents[sha] else {}
+        for path, oid in tree.items():
+            carriers.setdefault((oid, path), set()).add(sha)
+            if before.get(path) != oid:
+                adders.setdefault((oid, path), set()).add(sha)
+
+    def ancestry(sha: str) -> set[str]:
+        seen, stack = set(), [sha]
+        while stack:
+            if (node := stack.pop()) not in seen:
+                seen.add(node)
+                stack.extend(parents[node])
+        return seen
+
+    refs = [
+        line.split()
+        for line in git(
+            repo, "for-each-ref", "--format=%(objectname) %(refname:short)"
+        ).splitlines()
+    ]
+    histories = {name: ancestry(sha) for sha, name in refs}
+    resolver = ProvenanceResolver(repo, ["--all"])
+    assert len(carriers) > 10
+    for (oid, path), holding in carriers.items():
+        answer = resolver.blob(oid, path)
+        assert answer.commit_count == len(holding), (oid, path)
+        reaching = {name for name, history in histories.items() if history & adders[(oid, path)]}
+        assert set(answer.refs) == reaching, (oid, path)
+
+
 def test_provenance_answers_the_same_whether_it_searches_or_parses_the_log(
     make_repo, monkeypatch
 ) -> None:

@@ -233,6 +233,33 @@ class _CommitGraph:
                     mask |= masks[child]
                 masks.append(mask)
             self._masks = masks
+        self._first_parent_walk: tuple[list[int], list[int]] | None = None
+
+    def first_parent_walk(self) -> tuple[list[int], list[int]]:
+        """Where each commit enters and leaves a depth-first walk of the first-parent forest
+        (roots: commits whose first parent is outside the graph), numbered in the order entered:
+        the commits whose first-parent chain passes through commit c are exactly those entered
+        from enter[c] up to leave[c], so each such set is one contiguous run of bits."""
+        if self._first_parent_walk is None:
+            count = len(self.first_parent)
+            kids: list[list[int]] = [[] for _ in range(count + 1)]
+            for child, parent in enumerate(self.first_parent):
+                kids[parent].append(child)
+            enter, leave = [0] * count, [0] * count
+            entered = 0
+            # ~c on the stack marks where c's subtree ends.
+            stack = list(kids[count])
+            while stack:
+                node = stack.pop()
+                if node < 0:
+                    leave[~node] = entered
+                    continue
+                enter[node] = entered
+                entered += 1
+                stack.append(~node)
+                stack.extend(kids[node])
+            self._first_parent_walk = enter, leave
+        return self._first_parent_walk
 
     def descendants(self, commits: Iterable[str]) -> int:
         """The commits descending from any of `commits`, themselves included."""
@@ -252,10 +279,6 @@ class _CommitGraph:
                     seen[child] = 1
                     queue.append(child)
         return _mask(seen)
-
-    def holds(self, commits: int, sha: str) -> bool:
-        position = self.index.get(sha)
-        return position is not None and bool(commits >> position & 1)
 
 
 _PRECOMPUTED_COMMITS = 30_000
@@ -278,6 +301,7 @@ class ProvenanceResolver:
         self._head_tree: tuple[dict[str, set[str]], dict[str, str]] | None = None
         self._tips: dict[str, list[str]] | None = None
         self._commit_graph: _CommitGraph | None = None
+        self._tip_bits: tuple[dict[int, list[str]], int] | None = None
         self._head_ancestors: set[str] | None = None
         self._events: dict[str, _Events] = {}
         self._log_output: bytes | None = None
@@ -356,15 +380,26 @@ class ProvenanceResolver:
         return commit in self._head_ancestors
 
     def _refs_within(self, commits: int) -> tuple[str, ...]:
-        graph = self._graph()
-        return tuple(
-            sorted(
-                name
-                for tip, names in self._tip_refs().items()
-                if graph.holds(commits, tip)
-                for name in names
-            )
-        )
+        tips_at, tips_mask = self._tip_positions()
+        names: list[str] = []
+        # One conversion, then a search per tip reached: bit arithmetic on a mask as wide as
+        # history costs as much as the conversion, once per tip.
+        digits = bin(commits & tips_mask)
+        highest = len(digits) - 1
+        at = digits.find("1", 2)
+        while at != -1:
+            names.extend(tips_at[highest - at])
+            at = digits.find("1", at + 1)
+        return tuple(sorted(names))
+
+    def _tip_positions(self) -> tuple[dict[int, list[str]], int]:
+        """Graph position → the names of the refs there, and those positions as a mask: a set
+        of commits meets the tips in one operation, however many refs there are."""
+        if self._tip_bits is None:
+            index = self._graph().index
+            tips_at = {index[tip]: names for tip, names in self._tip_refs().items() if tip in index}
+            self._tip_bits = tips_at, sum(1 << position for position in tips_at)
+        return self._tip_bits
 
     def load(self, oids: Iterable[str]) -> None:
         """Find where every wanted blob was left at a path, in the one `git log --raw` pass.
@@ -434,32 +469,37 @@ class ProvenanceResolver:
         return self._path_changes[path]
 
     def _holders(self, path: str) -> dict[str, int]:
-        """For each version (blob id) of `path`: the commits holding it there, as a bitmask."""
+        """For each version (blob id) of `path`: the commits holding it there, as a bitmask.
+
+        Bits here are places in the first-parent walk (_CommitGraph.first_parent_walk), not in
+        topological order: these masks are only ever combined with each other and counted.
+        A commit holds the version left by the nearest commit on its first-parent chain (itself
+        included) that changed the path, so each change owns its run of the walk less the runs
+        of the changes below it: a few operations per change, none per commit.
+        """
         holders = self._path_holders.get(path)
         if holders is not None:
             return holders
-        graph = self._graph()
+        enter, leave = self._graph().first_parent_walk()
         changed_at = self._changed_at(path)
-        first_parent = graph.first_parent
-        versions: list[str | None] = [None] * (len(first_parent) + 1)
-        # Parents come after their children in topological order: walk from the oldest.
-        for position in range(len(first_parent) - 1, -1, -1):
-            if position in changed_at:
-                versions[position] = changed_at[position]
-            else:
-                versions[position] = versions[first_parent[position]]
-        positions: dict[str, list[int]] = {}
-        for position, version in enumerate(versions[:-1]):
-            if version is not None:
-                positions.setdefault(version, []).append(position)
+        owned: dict[int, int] = {}
+        # Changes in the order the walk enters them, each with the runs that enclose it.
+        enclosing: list[int] = []
+        for position in sorted(changed_at, key=enter.__getitem__):
+            start, stop = enter[position], leave[position]
+            run = ((1 << (stop - start)) - 1) << start
+            while enclosing and leave[enclosing[-1]] <= start:
+                enclosing.pop()
+            if enclosing:
+                # Runs below a change are disjoint and inside its own: taking one away is a flip.
+                owned[enclosing[-1]] ^= run
+            owned[position] = run
+            enclosing.append(position)
         holders = self._path_holders[path] = {}
-        for version, held_at in positions.items():
-            # One scratch array at a time: a path with a thousand versions in a long history
-            # would otherwise hold a thousand of them at once.
-            flags = bytearray(len(first_parent))
-            for position in held_at:
-                flags[position] = 1
-            holders[version] = _mask(flags)
+        for position, run in owned.items():
+            version = changed_at[position]
+            if version is not None:
+                holders[version] = holders.get(version, 0) | run
         return holders
 
     def _carriers(self, oid: str, paths: Iterable[str]) -> int:
