@@ -12,7 +12,7 @@ from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, extract
 from keyscan.entropy import shannon_entropy
 from keyscan.fingerprint import fingerprint
-from keyscan.model import Blob, Dropped, Finding, Skip
+from keyscan.model import Blob, Dropped, Finding, Skip, value
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 
@@ -368,7 +368,7 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in spans)
 
 
-@dataclass(frozen=True)
+@value
 class _Layer:
     """Where decoded text came from: the chain of encodings and the encoded span in the blob."""
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from types import ModuleType
 
 from keyscan.blobscan import LINE_CONTEXT, BlobResult, BlobScanner, decode_budget
 from keyscan.decoders.kubernetes import is_secret_manifest
 from keyscan.engine.extract import BLOCK_AFTER, BLOCK_BEFORE
-from keyscan.model import Blob
+from keyscan.model import Blob, value
 
 # Below this size a full scan costs less than working out what changed.
 MIN_EDIT_SIZE = 2 * 1024
@@ -73,7 +72,7 @@ _MULTILINE_AFTER = BLOCK_AFTER + LINE_CONTEXT
 Segment = tuple[int, int, int]
 
 
-@dataclass(frozen=True)
+@value
 class CleanVersion:
     """A version of a file that holds no finding, the decoded bytes its scan took, and where
     the keywords of multi-line rules are in it."""

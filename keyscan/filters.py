@@ -8,12 +8,12 @@ import datetime
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import regex
 
 from keyscan.checksums import checksum_ok
 from keyscan.entropy import shannon_entropy
+from keyscan.model import value
 from keyscan.options import GlobalAllowlist
 from keyscan.rules.schema import Rule
 from keyscan.wordlists import (
@@ -26,7 +26,7 @@ from keyscan.wordlists import (
 )
 
 
-@dataclass(frozen=True)
+@value
 class FilterInput:
     """A candidate with the context filters may look at: the line it sits on and the one before."""
 

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Callable[[object], object]:
+        return lambda decorated: decorated
 
 
-@dataclass(frozen=True)
+ValueType = TypeVar("ValueType")
+
+
+@dataclass_transform(frozen_default=True)
+def value(cls: type[ValueType]) -> type[ValueType]:
+    """A frozen dataclass as the type checker sees it (no field may be assigned), built
+    without `frozen=True`, whose __init__ sets each field through object.__setattr__: five
+    times slower to construct (1.5 µs against 0.26 µs for four fields), and an audit of a long
+    history constructs millions. Equal values hash alike, as frozen ones do."""
+    return dataclass(slots=True, unsafe_hash=True)(cls)
+
+
+@value
 class Provenance:
     """Where a blob's content was seen: a path, and for git sources the commit that holds it."""
 
@@ -24,7 +45,7 @@ def is_binary(data: bytes) -> bool:
     return data.find(b"\x00", 0, BINARY_SNIFF_BYTES) != -1
 
 
-@dataclass(frozen=True)
+@value
 class Blob:
     """One distinct content to scan; `id` is its git blob id so each content is scanned once."""
 
@@ -34,7 +55,7 @@ class Blob:
     binary: bool = False
 
 
-@dataclass(frozen=True)
+@value
 class Match:
     """A secret extracted by stage 2: offsets are byte offsets into the blob's data."""
 
@@ -45,7 +66,7 @@ class Match:
     entropy: float
 
 
-@dataclass(frozen=True)
+@value
 class Dropped:
     """A candidate a filter removed, kept for `--explain`."""
 
@@ -56,7 +77,7 @@ class Dropped:
     reason: str
 
 
-@dataclass(frozen=True)
+@value
 class Finding:
     """A reported secret: rule, location, and a fingerprint that ignores the location."""
 
@@ -91,7 +112,7 @@ class Finding:
     secret_withheld: bool = False
 
 
-@dataclass(frozen=True)
+@value
 class Skip:
     """A file or object that was not scanned (or only partly), and why."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from keyscan.model import value
 
 # Decoded text must look like text: a secret is printable ASCII, and so is its surrounding
 # config. Random bytes that happen to be valid base64 or hex (digests, keys, images) are not.
@@ -10,7 +10,7 @@ PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 MIN_DECODED = 12
 
 
-@dataclass(frozen=True)
+@value
 class Decoded:
     """`data` decoded from `start:end` of its parent; `context` lets generic rules run on it."""
 

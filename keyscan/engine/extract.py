@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from keyscan.engine.base import KeywordHit
+from keyscan.model import value
 from keyscan.rules.ruleset import Ruleset
 from keyscan.rules.schema import Rule
 
@@ -23,7 +23,7 @@ REGEX_TIMEOUT_SECONDS = 2.0
 UNGUARDED_WINDOW = 4096
 
 
-@dataclass(frozen=True)
+@value
 class Candidate:
     """A secret a rule's pattern extracted; offsets are bytes into the scanned data."""
 
@@ -33,7 +33,7 @@ class Candidate:
     secret: str
 
 
-@dataclass(frozen=True)
+@value
 class Extraction:
     candidates: list[Candidate]
     timed_out_rules: list[str]

@@ -10,18 +10,18 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, NamedTuple
 
 from keyscan.errors import GitError
 from keyscan.gitcmd import GIT, git_env
+from keyscan.model import value
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
-@dataclass(frozen=True)
+@value
 class ObjectRef:
     """An object to fetch: id, type, size, and the path rev-list first saw it at."""
 
