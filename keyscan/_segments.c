@@ -105,8 +105,14 @@ static PyObject *
 matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "matched_segments(old: bytes, new: bytes)");
+    if (nargs < 2 || nargs > 3 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) ||
+        (nargs == 3 && !PyLong_Check(args[2]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "matched_segments(old: bytes, new: bytes, give_up_above: int = -1)");
+        return NULL;
+    }
+    Py_ssize_t give_up_above = nargs == 3 ? PyLong_AsSsize_t(args[2]) : -1;
+    if (give_up_above == -1 && PyErr_Occurred()) {
         return NULL;
     }
     const char *old = PyBytes_AS_STRING(args[0]);
@@ -128,7 +134,11 @@ matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t allowance = SEARCH_FACTOR * new_len;
     Py_ssize_t steps = STEPS_BASE + new_len / BYTES_PER_STEP;
     Py_ssize_t jump = 0;
+    Py_ssize_t copied = new_at;
     while (allowance > 0 && steps > 0) {
+        if (give_up_above >= 0 && new_at - copied > give_up_above) {
+            goto hopeless;
+        }
         steps--;
         Py_ssize_t new_line = next_line(new, new_at + jump, new_stop);
         Py_ssize_t old_line = next_line(old, old_at + jump, old_stop);
@@ -165,13 +175,21 @@ matched_segments(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (append_new(segments, segment) < 0) {
             goto failed;
         }
+        copied += length;
         new_at = new_from + length;
         old_at = old_from + length;
+    }
+    if (give_up_above >= 0 && new_stop - copied > give_up_above) {
+        goto hopeless;
     }
     if (append_new(segments, Py_BuildValue("(nnn)", new_stop, new_len + 1, old_stop)) < 0) {
         goto failed;
     }
     return segments;
+
+hopeless:
+    Py_DECREF(segments);
+    Py_RETURN_NONE;
 
 failed:
     Py_XDECREF(segments);

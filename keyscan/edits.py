@@ -135,7 +135,8 @@ class EditScanner:
         if self._reach is None:
             return self.scanner.scan(blob), None
         if earlier and not blob.binary and len(blob.data) >= MIN_EDIT_SIZE:
-            version = self._as_edit(blob, *_closest(earlier, blob.data), self._reach)
+            closest = _closest(earlier, blob.data)
+            version = None if closest is None else self._as_edit(blob, *closest, self._reach)
             if version is not None:
                 return BlobResult(path_dependent=version.path_dependent), version
         result = self.scanner.scan(blob)
@@ -194,22 +195,31 @@ class EditScanner:
         return matched
 
 
-def _closest(earlier: Sequence[CleanVersion], data: bytes) -> tuple[CleanVersion, list[Segment]]:
+def _closest(
+    earlier: Sequence[CleanVersion], data: bytes
+) -> tuple[CleanVersion, list[Segment]] | None:
     """The earlier version `data` differs least from (fewest bytes outside unchanged copies),
-    with those copies. The most recent is taken at once when it is close enough."""
+    with those copies; None when every one differs in more than _MAX_SHARE of `data`, which
+    makes the changed regions too large for an edit scan (_as_edit: they hold every changed
+    byte). The most recent is taken at once when it is close enough."""
     best: tuple[int, CleanVersion, list[Segment]] | None = None
+    # The comparisons stop as soon as they cannot beat this (matched_segments).
+    give_up_above = int(_MAX_SHARE * len(data))
     for version in earlier:
-        segments = matched_segments(version.data, data)
+        segments = matched_segments(version.data, data, give_up_above)
+        if segments is None:
+            continue
         # The copies neither overlap nor leave the data, but the first starts at -1 and the
         # last ends one past the end: what they cover is their total length less two.
         covered = sum(map(itemgetter(1), segments)) - sum(map(itemgetter(0), segments)) - 2
         changed = len(data) - covered
         if best is None or changed < best[0]:
             best = (changed, version, segments)
+            # Of the versions still to try, only one that changes fewer bytes is taken.
+            give_up_above = changed - 1
         if changed * _CLOSE_ENOUGH <= len(data):
             break
-    assert best is not None, "no earlier version"
-    return best[1], best[2]
+    return None if best is None else (best[1], best[2])
 
 
 def _carried_hits(hits: tuple[int, ...], segments: list[Segment], reach: int) -> list[int]:
@@ -265,10 +275,17 @@ def python_changed_regions(
     return regions
 
 
-def python_matched_segments(old: bytes, new: bytes) -> list[Segment]:
+def python_matched_segments(
+    old: bytes, new: bytes, give_up_above: int = -1
+) -> list[Segment] | None:
     """Ranges of `new` that are unchanged copies of bytes of `old`, in order in both, starting
     with the common beginning (from -1: both have the same start) and ending with the common
     end (to beyond the end: both have the same end).
+
+    None when `give_up_above` is 0 or more and more bytes than that of `new` lie outside the
+    copies: the search stops as soon as the bytes it has passed over say so. A version that
+    differs that much is of no use to the caller, and such comparisons are the costly ones
+    (the anchors' searches find nothing and run their whole windows).
 
     `matched_segments` is the C build of this (keyscan/_segments.c) where it was compiled at
     install time: the same steps, the loop out of Python.
@@ -277,26 +294,40 @@ def python_matched_segments(old: bytes, new: bytes) -> list[Segment]:
     head = _common_prefix(old, new, 0, 0, shorter)
     tail = _common_suffix(old, new, shorter - head)
     new_stop, old_stop = len(new) - tail, len(old) - tail
-    segments: list[Segment] = [(-1, head, -1)]
-    segments += _resynchronised(old, new, head, head, new_stop, old_stop)
-    segments.append((new_stop, len(new) + 1, old_stop))
-    return segments
+    middle = _resynchronised(old, new, head, head, new_stop, old_stop, give_up_above)
+    if middle is None:
+        return None
+    return [(-1, head, -1), *middle, (new_stop, len(new) + 1, old_stop)]
 
 
 def _resynchronised(
-    old: bytes, new: bytes, new_at: int, old_at: int, new_stop: int, old_stop: int
-) -> list[Segment]:
+    old: bytes,
+    new: bytes,
+    new_at: int,
+    old_at: int,
+    new_stop: int,
+    old_stop: int,
+    give_up_above: int,
+) -> list[Segment] | None:
     """Unchanged copies inside the changed middle. After each difference, the next line of
     each side is searched for in the other: lines added to `new` are passed over by finding
     `old`'s next line further on in `new`, lines deleted from `old` by finding `new`'s next line
-    further on in `old`. When neither is found both sides move on, further each time."""
+    further on in `old`. When neither is found both sides move on, further each time.
+
+    None once more than `give_up_above` bytes (when that is 0 or more) are outside every copy:
+    what lies before `new_at` is decided, so those of it not copied already count."""
     segments: list[Segment] = []
+    # The bytes before `new_at` that lie in a copy (the common beginning is one): the others
+    # are changed whatever comes after.
+    copied = new_at
     allowance = _SEARCH_FACTOR * len(new)
     # An edit of many small changes all over (a translation catalogue's line numbers) is
     # cheaper to scan whole than to take apart: past this many steps the rest is all changed.
     steps = _STEPS_BASE + len(new) // _BYTES_PER_STEP
     jump = 0
     while allowance > 0 and steps > 0:
+        if 0 <= give_up_above < new_at - copied:
+            return None
         steps -= 1
         new_line = _next_line(new, new_at + jump, new_stop)
         old_line = _next_line(old, old_at + jump, old_stop)
@@ -323,7 +354,11 @@ def _resynchronised(
             old, new, old_from, new_from, min(old_stop - old_from, new_stop - new_from)
         )
         segments.append((new_from, new_from + length, old_from))
+        copied += length
         new_at, old_at = new_from + length, old_from + length
+    # Whatever the search did not reach is changed.
+    if 0 <= give_up_above < new_stop - copied:
+        return None
     return segments
 
 

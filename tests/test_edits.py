@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from keyscan.blobscan import BlobResult, BlobScanner
 from keyscan.edits import (
     _JOIN_GAP,
+    EARLIER_VERSIONS,
     MIN_EDIT_SIZE,
     CleanVersion,
     EditScanner,
@@ -189,6 +190,44 @@ def test_a_version_is_an_edit_of_the_closest_earlier_version_not_only_the_last()
     assert counting.sizes == [len(ours_next)]
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), st.integers(1, EARLIER_VERSIONS), st.integers(0, 400))
+def test_the_closest_version_is_the_one_an_unbounded_comparison_picks(
+    seed: int, versions: int, edits: int
+) -> None:
+    # The comparisons give up early once they cannot win or cannot be an edit: the choice
+    # must be exactly the one comparing every version in full would make.
+    from keyscan.edits import _CLOSE_ENOUGH, _MAX_SHARE, _closest
+
+    r = rng(seed)
+    base = [f"row {i} = {r.randrange(10**6)}\n" for i in range(r.randrange(50, 400))]
+    olds = []
+    for _ in range(versions):
+        lines = list(base)
+        for _ in range(r.randrange(edits + 1)):
+            lines[r.randrange(len(lines))] = f"edited {r.randrange(10**6)}\n"
+        olds.append("".join(lines).encode())
+    lines = list(base)
+    for _ in range(r.randrange(edits // 4 + 1)):
+        lines.insert(r.randrange(len(lines)), f"added {r.randrange(10**6)}\n")
+    new = "".join(lines).encode()
+    expected = None
+    for old in olds:
+        segments = python_matched_segments(old, new)
+        changed = len(new) + 2 - sum(end - start for start, end, _ in segments)
+        if expected is None or changed < expected[0]:
+            expected = (changed, old, segments)
+        if changed * _CLOSE_ENOUGH <= len(new):
+            break
+    assert expected is not None
+    answer = _closest([CleanVersion(old, 0, (), False) for old in olds], new)
+    if expected[0] > _MAX_SHARE * len(new):
+        assert answer is None
+    else:
+        assert answer is not None
+        assert (answer[0].data, answer[1]) == expected[1:]
+
+
 def test_an_edit_in_many_places_of_a_large_file_is_still_an_edit_scan() -> None:
     # A rename in forty places spread over 180 KB: the search for unchanged copies follows
     # every one of them instead of giving up and scanning the rest of the file.
@@ -345,9 +384,17 @@ def _compiled() -> ModuleType:
 def _agree(old: bytes, new: bytes, reach: int) -> None:
     compiled = _compiled()
     segments = compiled.matched_segments(old, new)
+    assert segments is not None
     assert segments == python_matched_segments(old, new)
     regions = compiled.changed_regions(new, segments, reach, _JOIN_GAP)
     assert regions == python_changed_regions(new, segments, reach)
+    # Given a bound, both give up exactly when more bytes than it lie outside the copies, and
+    # otherwise find the same copies as without one.
+    changed = len(new) + 2 - sum(end - start for start, end, _ in segments)
+    for bound in {0, 1, max(0, changed - 1), changed, len(new) // 3, len(new)}:
+        bounded = compiled.matched_segments(old, new, bound)
+        assert bounded == python_matched_segments(old, new, bound)
+        assert bounded == (None if changed > bound else segments)
 
 
 _PIECES = ["a\n", "b\n", "ab\n", "\n", "abc", "c\nd\n", "x" * 70 + "\n", "y" * 20 + "\n"]
@@ -502,6 +549,10 @@ def test_the_compiled_search_refuses_what_it_cannot_read() -> None:
     compiled = _compiled()
     with pytest.raises(TypeError):
         compiled.matched_segments("text", b"bytes")
+    with pytest.raises(TypeError):
+        compiled.matched_segments(b"text", b"bytes", "a bound")
+    with pytest.raises(OverflowError):
+        compiled.matched_segments(b"text", b"bytes", 2**70)
     with pytest.raises(ValueError):
         compiled.changed_regions(b"a\n", [(-1, 0, -1), (2, 3, 2)], -1, _JOIN_GAP)
     # Copies that start before the data are read from its start, not from before it.
