@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from keyscan.blobscan import BlobScanner, HiddenKeywords, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
 from keyscan.decoders.encodings import base64_and_hex_layers
-from keyscan.decoders.markers import BASE64_TEXT_MARKER, compiled_base64_text_ends
+from keyscan.decoders.markers import ENCODED_TEXT_MARKERS, compiled_encoded_text_ends
 from keyscan.engine.base import Stage1, gated_hits
 from keyscan.engine.extract import MAX_WINDOW, _merged_windows, _window, extract
 from keyscan.engine.hyperscan_engine import HyperscanEngine, hyperscan_available
@@ -188,15 +188,19 @@ def test_encoded_text_markers_never_hide_a_run_that_decodes(data: bytes) -> None
     assert list(base64_and_hex_layers(data, stage1.encoded_ends)) == everywhere
 
 
-def _hyperscan_base64_ends(data: bytes) -> list[int]:
+def _hyperscan_encoded_ends(data: bytes) -> set[int]:
     import hyperscan
 
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=[BASE64_TEXT_MARKER], ids=[0], flags=[0])
-    ends: list[int] = []
+    database.compile(
+        expressions=list(ENCODED_TEXT_MARKERS),
+        ids=list(range(len(ENCODED_TEXT_MARKERS))),
+        flags=[0] * len(ENCODED_TEXT_MARKERS),
+    )
+    ends: set[int] = set()
     if data:
-        database.scan(data, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end))
-    return sorted(ends)
+        database.scan(data, match_event_handler=lambda _i, _s, end, _f, _c: ends.add(end))
+    return ends
 
 
 _RUN_PIECES = st.one_of(
@@ -205,10 +209,14 @@ _RUN_PIECES = st.one_of(
         str.encode
     ),
     st.binary(max_size=40).map(base64.b64encode),
-    # Base64 of text: the runs the marker is there for.
+    # Base64 and hex of text: the runs the markers are there for.
     st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=12, max_size=40).map(
         lambda text: base64.b64encode(text.encode())
     ),
+    st.text(st.characters(min_codepoint=0x09, max_codepoint=0x7E), min_size=8, max_size=24).map(
+        lambda text: text.encode().hex().encode()
+    ),
+    st.text("0123456789abcdefABCDEF", min_size=20, max_size=50).map(str.encode),
     st.sampled_from([b"\n", b" ", b"=", b"-", b"\x00", b"A" * 30]),
 )
 
@@ -219,32 +227,38 @@ _RUN_PIECES = st.one_of(
     st.sampled_from([b"", b"\n"]),
 )
 @hypothesis.example(base64.b64encode(b"a line of text, long enough"), b"\n")
-def test_the_c_base64_marker_ends_where_hyperscan_s_pattern_does(data: bytes, last: bytes) -> None:
-    # The base64 marker runs in C (keyscan/_encoded.c) instead of in the hyperscan database;
-    # its ends must be the pattern's own, a regex `$` before a final newline included.
+@hypothesis.example(b"x=" + b"sixteen bytes!\tok".hex().encode() + b"Zz", b"\n")
+def test_the_c_encoded_markers_end_where_hyperscan_s_patterns_do(data: bytes, last: bytes) -> None:
+    # The base64 and hex markers run in C (keyscan/_encoded.c) instead of in the hyperscan
+    # database; their ends must be the patterns' own, a regex `$` before a final newline
+    # included. (A run both patterns mark gives its ends once, not once per pattern.)
     data += last
-    compiled = compiled_base64_text_ends()
+    compiled = compiled_encoded_text_ends()
     if compiled is None:
         pytest.skip("keyscan._encoded was not compiled (no C compiler at install time)")
-    assert sorted(compiled(data)) == _hyperscan_base64_ends(data)
+    ends = compiled(data)
+    assert len(ends) == len(set(ends))
+    assert set(ends) == _hyperscan_encoded_ends(data)
 
 
-def test_without_the_c_base64_marker_hyperscan_looks_for_it_itself(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    "encoded",
+    [base64.b64encode(b"some text that is long enough\n"), b"sixteen bytes of text".hex().encode()],
+)
+def test_without_the_c_markers_hyperscan_looks_for_them_itself(
+    monkeypatch: pytest.MonkeyPatch, encoded: bytes
 ) -> None:
-    # An install without a C compiler: the marker goes back into the database, same ends.
+    # An install without a C compiler: the markers go back into the database, same ends.
     import sys
 
     from keyscan.decoders import markers
 
-    data = b"x = " + base64.b64encode(b"some text that is long enough\n") + b"\nrest"
+    data = b"x = " + encoded + b"\nrest"
     with_c = HyperscanEngine(builtin()).scan(data)
     monkeypatch.setitem(sys.modules, "keyscan._encoded", None)
-    assert markers.compiled_base64_text_ends() is None
+    assert markers.compiled_encoded_text_ends() is None
     without_c = HyperscanEngine(builtin()).scan(data)
-    assert without_c.encoded_ends and sorted(without_c.encoded_ends) == sorted(
-        with_c.encoded_ends or []
-    )
+    assert without_c.encoded_ends and set(without_c.encoded_ends) == set(with_c.encoded_ends or [])
 
 
 @pytest.mark.parametrize("shift", range(4))

@@ -44,26 +44,39 @@ _PRINTABLE_GROUP = b"".join(b"[" + chars + b"]" for chars in PRINTABLE_SEXTETS) 
 _REST_OF_RUN = rb"[A-Za-z0-9+/]*(?:[^A-Za-z0-9+/]|$)"
 BASE64_TEXT_GROUPS = 5
 BASE64_TEXT_MARKER = b"(?:" + _PRINTABLE_GROUP + b"){%d}" % BASE64_TEXT_GROUPS + _REST_OF_RUN
-HEX_TEXT_MARKER = rb"(?:[2-7][0-9a-fA-F]|0[9aAdD]){16}" + _REST_OF_RUN
+HEX_TEXT_PAIRS = 16
+_HEX_FIRST, _HEX_DIGITS, _HEX_CONTROL_SECOND = b"234567", b"0123456789abcdefABCDEF", b"9aAdD"
+HEX_TEXT_MARKER = (
+    b"(?:[%s][%s]|0[%s]){%d}" % (_HEX_FIRST, _HEX_DIGITS, _HEX_CONTROL_SECOND, HEX_TEXT_PAIRS)
+    + _REST_OF_RUN
+)
 ENCODED_TEXT_MARKERS: tuple[bytes, ...] = (BASE64_TEXT_MARKER, HEX_TEXT_MARKER)
 
-# The base64 marker's classes as a byte table for its C build (keyscan/_encoded.c): bit 1 a
-# base64 character, bits 2, 4 and 8 the classes of a group's first three characters.
-_BASE64_CLASSES = bytes(
+# Both markers' classes as a byte table for their C build (keyscan/_encoded.c): bit 1 a base64
+# character, bits 2, 4 and 8 the classes of a base64 group's first three characters, then a
+# hex byte's first digit (2-7), any hex digit, a first digit 0 and the second digit after it.
+_ENCODED_CLASSES = bytes(
     (byte in BASE64_ALPHABET)
     | (byte in PRINTABLE_SEXTETS[0]) << 1
     | (byte in PRINTABLE_SEXTETS[1]) << 2
     | (byte in PRINTABLE_SEXTETS[2]) << 3
+    | (byte in _HEX_FIRST) << 4
+    | (byte in _HEX_DIGITS) << 5
+    | (byte == ord("0")) << 6
+    | (byte in _HEX_CONTROL_SECOND) << 7
     for byte in range(256)
 )
 
 
-def compiled_base64_text_ends() -> Callable[[bytes], list[int]] | None:
-    """Where BASE64_TEXT_MARKER's matches end in some data, the ends hyperscan reports for it,
-    from the C build; None where that was not compiled. Hyperscan ran the marker at a quarter of
-    the speed of everything else stage 1 looks for together (keyscan/_encoded.c)."""
+def compiled_encoded_text_ends() -> Callable[[bytes], list[int]] | None:
+    """Where the matches of ENCODED_TEXT_MARKERS end in some data, the ends hyperscan reports
+    for them (each once: a run both mark gives its ends once), from the C build; None where
+    that was not compiled. In the hyperscan database these markers ran at a fraction of the
+    speed of everything else stage 1 looks for (keyscan/_encoded.c)."""
     try:
-        from keyscan._encoded import base64_text_ends
+        from keyscan._encoded import encoded_text_ends
     except ImportError:  # installed without a C compiler
         return None
-    return functools.partial(base64_text_ends, _BASE64_CLASSES, BASE64_TEXT_GROUPS)
+    return functools.partial(
+        encoded_text_ends, _ENCODED_CLASSES, BASE64_TEXT_GROUPS, HEX_TEXT_PAIRS
+    )

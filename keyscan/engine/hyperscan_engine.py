@@ -13,8 +13,7 @@ from keyscan import __version__
 from keyscan.decoders.markers import (
     DECODER_MARKERS,
     ENCODED_TEXT_MARKERS,
-    HEX_TEXT_MARKER,
-    compiled_base64_text_ends,
+    compiled_encoded_text_ends,
 )
 from keyscan.engine.base import KeywordHit, Stage1, gated_hits
 from keyscan.rules.ruleset import Gate, Ruleset
@@ -51,12 +50,10 @@ class HyperscanEngine:
         self._hs = hyperscan
         self._lengths = tuple(len(k) for k in ruleset.keywords)
         self._gates = ruleset.gates
-        # The base64 marker runs in C where that was compiled: in the database it took three
-        # quarters of the scan's time (keyscan/_encoded.c).
-        self._base64_ends = compiled_base64_text_ends()
-        self._encoded_markers = (
-            ENCODED_TEXT_MARKERS if self._base64_ends is None else (HEX_TEXT_MARKER,)
-        )
+        # The encoded-text markers run in C where that was compiled: in the database they took
+        # most of the scan's time (keyscan/_encoded.c).
+        self._encoded_text_ends = compiled_encoded_text_ends()
+        self._encoded_markers = ENCODED_TEXT_MARKERS if self._encoded_text_ends is None else ()
         # Checks hyperscan cannot compile (a lookaround, say) are searched in every blob.
         self._mark_gates(tuple(i for i, gate in enumerate(self._gates) if _may_compile(gate.check)))
         self._database = self._load_or_compile(ruleset, cache_dir)
@@ -167,8 +164,8 @@ class HyperscanEngine:
 
         if data:
             self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
-            if self._base64_ends is not None:
-                encoded_ends += self._base64_ends(data)
+            if self._encoded_text_ends is not None:
+                encoded_ends += self._encoded_text_ends(data)
         if gates_seen:
             hits.extend(gated_hits(gates_seen, data))
         return Stage1(hits, frozenset(markers), encoded_ends)
