@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -233,22 +234,32 @@ class _CommitGraph:
                     mask |= masks[child]
                 masks.append(mask)
             self._masks = masks
-        self._first_parent_walk: tuple[list[int], list[int]] | None = None
+        self._first_parent_walk: tuple[Sequence[int], Sequence[int]] | None = None
 
-    def first_parent_walk(self) -> tuple[list[int], list[int]]:
+    def first_parent_walk(self) -> tuple[Sequence[int], Sequence[int]]:
         """Where each commit enters and leaves a depth-first walk of the first-parent forest
         (roots: commits whose first parent is outside the graph), numbered in the order entered:
         the commits whose first-parent chain passes through commit c are exactly those entered
         from enter[c] up to leave[c], so each such set is one contiguous run of bits."""
         if self._first_parent_walk is None:
             count = len(self.first_parent)
-            kids: list[list[int]] = [[] for _ in range(count + 1)]
+            # Each commit's first-parent children as linked lists in two flat arrays (a list per
+            # commit would cost a million lists on a history that long): `first_child[p]` is
+            # one of p's, `next_sibling[c]` the next after c, -1 ends them; p = count stands
+            # for the roots' missing parent.
+            first_child = array("l", [-1]) * (count + 1)
+            next_sibling = array("l", [-1]) * count
             for child, parent in enumerate(self.first_parent):
-                kids[parent].append(child)
-            enter, leave = [0] * count, [0] * count
+                next_sibling[child] = first_child[parent]
+                first_child[parent] = child
+            enter, leave = array("l", [0]) * count, array("l", [0]) * count
             entered = 0
             # ~c on the stack marks where c's subtree ends.
-            stack = list(kids[count])
+            stack: list[int] = []
+            child = first_child[count]
+            while child != -1:
+                stack.append(child)
+                child = next_sibling[child]
             while stack:
                 node = stack.pop()
                 if node < 0:
@@ -257,7 +268,10 @@ class _CommitGraph:
                 enter[node] = entered
                 entered += 1
                 stack.append(~node)
-                stack.extend(kids[node])
+                child = first_child[node]
+                while child != -1:
+                    stack.append(child)
+                    child = next_sibling[child]
             self._first_parent_walk = enter, leave
         return self._first_parent_walk
 
