@@ -69,21 +69,30 @@ def run_git(
 
 class BackgroundGit:
     """A git command started now whose output is collected later, spooled to a temporary file so
-    it never blocks on a full pipe nor holds its output in memory while it runs."""
+    it never blocks on a full pipe nor holds its output in memory while it runs. `input`, when
+    given, is its standard input, spooled the same way."""
 
-    def __init__(self, cwd: Path, args: Sequence[str]):
+    def __init__(self, cwd: Path, args: Sequence[str], input: bytes | None = None):
+        self._cwd = cwd
+        # Named in errors as git names it: the subcommand, not the options before it.
+        self._name = next((a for a in args if not a.startswith("-") and "=" not in a), "git")
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stdout())
-        try:
-            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [*GIT, *args],
-                cwd=cwd,
-                env=git_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=self._output,
-                stderr=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            self._process = None
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stdout())
+        with tempfile.TemporaryFile() as request:
+            if input is not None:
+                request.write(input)
+                request.seek(0)
+            try:
+                self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                    [*GIT, *args],
+                    cwd=cwd,
+                    env=git_env(),
+                    stdin=subprocess.DEVNULL if input is None else request,
+                    stdout=self._output,
+                    stderr=self._errors,
+                )
+            except FileNotFoundError:
+                self._process = None
 
     def stdout(self) -> bytes | None:
         """The command's output once it has finished; None if it failed or could not start."""
@@ -94,6 +103,31 @@ class BackgroundGit:
             return self._output.read()
         finally:
             self._output.close()
+            self._errors.close()
+
+    def checked_stdout(self) -> bytes:
+        """The command's output once it has finished; a GitError naming what git said if it
+        failed."""
+        if self._process is None:
+            self.stdout()
+            raise GitError("git is not installed or not on PATH")
+        if self._process.wait() != 0:
+            self._errors.seek(0)
+            message = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+            self.stdout()
+            first = message[-1] if message else f"exit status {self._process.returncode}"
+            raise GitError(f"{self._cwd}: git {self._name} failed: {first}")
+        output = self.stdout()
+        assert output is not None
+        return output
+
+    def cancel(self) -> None:
+        """Stop the command if it still runs; its output is not wanted."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._output.close()
+        self._errors.close()
 
 
 def worktree_root(path: Path) -> Path | None:

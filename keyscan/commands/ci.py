@@ -27,27 +27,21 @@ FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 
 def execute(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
     from keyscan.blobscan import BlobScanner
-    from keyscan.commands.rangescan import range_scan, scan_changes, scan_messages
+    from keyscan.commands.rangescan import changes_and_messages, range_scan, scan_changes
     from keyscan.model import ScanResult
-    from keyscan.sources.changes import commits_in_range, range_changes
+    from keyscan.sources.changes import range_commits
 
     s = setup
     if plan.kind == "range" and plan.base and plan.head:
         return range_scan(repo, plan.base, plan.head, s.ruleset, s.engine, s.options, s.config)
     if plan.kind == "commits":
-        commits = commits_in_range(repo, list(plan.rev_args))
-        result = scan_changes(
-            repo,
-            range_changes(repo, commits),
-            s.ruleset,
-            s.engine,
-            s.options,
-            s.config,
-            base=plan.base,
-            tip=plan.head,
-        )
+        commits = range_commits(repo, list(plan.rev_args))
         scanner = BlobScanner(s.ruleset, s.engine, s.options)
-        result.findings.extend(scan_messages(repo, commits, scanner))
+        changes, in_messages = changes_and_messages(repo, commits, scanner)
+        result = scan_changes(
+            repo, changes, s.ruleset, s.engine, s.options, s.config, base=plan.base, tip=plan.head
+        )
+        result.findings.extend(in_messages)
         result.summary.files_scanned += len(commits)
         return result
     if plan.kind == "history":

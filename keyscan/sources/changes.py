@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import GIT, git_env, run_git
+from keyscan.gitcmd import GIT, BackgroundGit, git_env, run_git
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 _GITLINK_MODE = "160000"
@@ -29,7 +29,12 @@ class Change:
 
 def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
     """Every commit of the range, merges included, oldest first."""
-    done = run_git(repo, ["rev-list", "--reverse", *rev_args], check=False)
+    return list(range_commits(repo, rev_args))
+
+
+def range_commits(repo: Path, rev_args: Sequence[str]) -> dict[str, list[str]]:
+    """Every commit of the range, merges included, oldest first, with its parents."""
+    done = run_git(repo, ["rev-list", "--reverse", "--parents", *rev_args], check=False)
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = message[-1] if message else "unknown revision"
@@ -37,41 +42,63 @@ def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
             f"{repo}: cannot list commits for {' '.join(rev_args)}: {detail} "
             "(in CI, fetch the full history: `fetch-depth: 0`)"
         )
-    return done.stdout.decode().split()
+    commits: dict[str, list[str]] = {}
+    for line in done.stdout.decode().splitlines():
+        commit, *parents = line.split()
+        commits[commit] = parents
+    return commits
 
 
 def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
-    """What each commit changes, from one `git diff-tree --stdin` for the whole range.
+    """What each commit changes (RangeDiff), for commits whose parents are not known yet."""
+    diff = RangeDiff(repo, {commit: [] for commit in commits} | _parents(repo, commits))
+    return diff.changes()
+
+
+class RangeDiff:
+    """What each commit of a range changes, from one `git diff-tree --stdin` for the whole
+    range, started at once and read when asked: git diffs while the caller does something else
+    (a range scan scans the commits' messages meanwhile).
 
     A root commit is compared with the empty tree and a plain commit with its parent. A merge
     is compared with each parent in turn: against the first for what it changed, and against
     each other one for that parent's blob at each changed path (a path the diff leaves out is
     the merge's own blob there; one it adds is in no blob of that parent).
     """
-    parents = _parents(repo, commits)
-    lines: list[str] = []
-    for commit in commits:
-        merged = parents.get(commit, [])
-        lines += [f"{commit} {parent}" for parent in merged] if len(merged) > 1 else [commit]
-    request = "".join(line + "\n" for line in lines).encode()
-    args = ["diff-tree", "--stdin", "--always", "--root", "-r", "-z", "--no-renames"]
-    diffs = iter(_diffs(run_git(repo, args, input=request).stdout))
-    changes: list[Change] = []
-    for commit in commits:
-        merged = parents.get(commit, [])
-        if len(merged) <= 1:
-            changes += _added(next(diffs), commit)
-            continue
-        own = _added(next(diffs), commit)
-        sides = [{path: parts for parts, path in next(diffs)} for _ in merged[1:]]
-        for change in own:
-            blobs = tuple(
-                change.new if side.get(change.path) is None else side[change.path][2]
-                for side in sides
-                if side.get(change.path) is None or side[change.path][2] not in ZERO_OIDS
-            )
-            changes.append(replace(change, other_parents=blobs))
-    return changes
+
+    def __init__(self, repo: Path, commits: dict[str, list[str]]):
+        """`commits`: each commit, in the order wanted, with its parents (range_commits)."""
+        self.commits = commits
+        lines: list[str] = []
+        for commit, merged in commits.items():
+            lines += [f"{commit} {parent}" for parent in merged] if len(merged) > 1 else [commit]
+        request = "".join(line + "\n" for line in lines).encode()
+        args = ["diff-tree", "--stdin", "--always", "--root", "-r", "-z", "--no-renames"]
+        self._git = BackgroundGit(repo, args, input=request)
+
+    def __enter__(self) -> RangeDiff:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._git.cancel()
+
+    def changes(self) -> list[Change]:
+        diffs = iter(_diffs(self._git.checked_stdout()))
+        changes: list[Change] = []
+        for commit, merged in self.commits.items():
+            if len(merged) <= 1:
+                changes += _added(next(diffs), commit)
+                continue
+            own = _added(next(diffs), commit)
+            sides = [{path: parts for parts, path in next(diffs)} for _ in merged[1:]]
+            for change in own:
+                blobs = tuple(
+                    change.new if side.get(change.path) is None else side[change.path][2]
+                    for side in sides
+                    if side.get(change.path) is None or side[change.path][2] not in ZERO_OIDS
+                )
+                changes.append(replace(change, other_parents=blobs))
+        return changes
 
 
 # One raw diff entry: (old mode, new mode, old blob, new blob, status) and the path.
