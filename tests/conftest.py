@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -35,6 +36,19 @@ def commit(repo: Path, message: str, **files: str) -> str:
         git(repo, "add", name)
     git(repo, "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def git_on_path(directory: Path, script: Callable[[str], str]) -> dict[str, str]:
+    """An environment whose PATH finds first a `git` that is the shell script `script(real)`
+    (`real`: the path of the real git, for the script to run): to watch or slow what keyscan
+    asks git to do, while git itself still does it."""
+    real = shutil.which("git")
+    assert real is not None
+    directory.mkdir()
+    wrapper = directory / "git"
+    wrapper.write_text(script(real))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import commit, corrupt_packed_object, git, run_keyscan
+from tests.conftest import commit, corrupt_packed_object, git, git_on_path, run_keyscan
 from tests.fakes import CUSTOM_RULE, custom_token, github_pat, rng
 
 ZERO = "0" * 40
@@ -414,39 +414,32 @@ def test_a_range_s_messages_are_scanned_while_git_diffs_its_commits(
     # A git on PATH that notes when each command starts and ends, and makes diff-tree slow:
     # the messages' cat-file must start before diff-tree is done, and both kinds of finding
     # still come back.
-    import shutil
-    import stat
-
     repo = make_repo()
     commit(repo, "base", **{"base.txt": "b\n"})
     git(repo, "checkout", "-q", "-b", "feature")
     in_file, in_message = custom_token(rng(81)), custom_token(rng(82))
     commit(repo, "add key", **{"new.txt": f"k={in_file}\n"})
     commit(repo, f"deploy with {in_message}", **{"other.txt": "o\n"})
-    real_git = shutil.which("git")
-    assert real_git is not None
-    wrapper_dir = tmp_path / "bin"
-    wrapper_dir.mkdir()
     log = tmp_path / "git.log"
-    wrapper = wrapper_dir / "git"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'echo "start $(date +%s.%N) $*" >> "{log}"\n'
-        'case "$*" in *diff-tree*) sleep 2 ;; esac\n'
-        f'"{real_git}" "$@"\n'
-        "status=$?\n"
-        f'echo "end $(date +%s.%N) $*" >> "{log}"\n'
-        "exit $status\n"
+    env = git_on_path(
+        tmp_path / "bin",
+        lambda real: (
+            "#!/bin/sh\n"
+            f'echo "start $(date +%s.%N) $*" >> "{log}"\n'
+            'case "$*" in *diff-tree*) sleep 2 ;; esac\n'
+            f'"{real}" "$@"\n'
+            "status=$?\n"
+            f'echo "end $(date +%s.%N) $*" >> "{log}"\n'
+            "exit $status\n"
+        ),
     )
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     rules = repo.parent / "custom-rules.yaml"
     rules.write_text(CUSTOM_RULE)
     done = subprocess.run(
         [sys.executable, "-m", "keyscan", "--diff", "main..feature", str(repo), "--rules",
          str(rules), "--enable-rule", "test.custom-token", "--format", "json", "--no-progress",
          "--show-secrets"],
-        env={**os.environ, "PATH": f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True, text=True, timeout=300,
+        env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     found = {(f["path"], f["secret"]) for f in json.loads(done.stdout)["findings"]}

@@ -4,11 +4,8 @@ whatever it cannot read."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
-import stat
 import subprocess
 import sys
 from contextlib import closing
@@ -18,7 +15,7 @@ import pytest
 
 from keyscan.sources.gitobjects import CatFile
 from keyscan.sources.packs import PackReader, open_object_reader
-from tests.conftest import commit, corrupt_packed_object, git, run_keyscan
+from tests.conftest import commit, corrupt_packed_object, git, git_on_path, run_keyscan
 from tests.fakes import github_pat, rng
 
 _packs = pytest.importorskip("keyscan._packs", reason="the C pack reader was not built")
@@ -145,21 +142,16 @@ def test_a_history_audit_of_a_packed_repository_runs_no_cat_file_batch(
     commit(repo, "leak", **{"settings.env": f"TOKEN={token}\n"})
     git(repo, "repack", "-q", "-a", "-d")
     # A git on PATH that notes each command it is asked to run, then runs the real one.
-    real_git = shutil.which("git")
-    assert real_git is not None
-    wrapper_dir = tmp_path / "bin"
-    wrapper_dir.mkdir()
     log = tmp_path / "git.log"
-    wrapper = wrapper_dir / "git"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real_git}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    path = f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}"
+    env = git_on_path(
+        tmp_path / "bin", lambda real: f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n'
+    )
     for jobs in ("1", "2"):
         log.write_text("")
         done = subprocess.run(
             [sys.executable, "-m", "keyscan", "--history", str(repo), "--no-cache", "--jobs", jobs,
              "--format", "json", "--no-progress"],
-            env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=300,
+            env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert done.returncode == 1, done.stderr
         assert [f["path"] for f in json.loads(done.stdout)["findings"]] == ["settings.env"]
