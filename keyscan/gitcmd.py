@@ -27,6 +27,7 @@ _KEPT_GIT_VARIABLES = frozenset(
 # missing object would otherwise be fetched from its promisor remote on demand, a network call
 # nobody asked for (GIT_NO_LAZY_FETCH says the same to git 2.45 and later, without trying).
 GIT = ("git", "-c", "core.quotepath=off", "-c", "protocol.allow=never")
+_NO_GIT = "git is not installed or not on PATH"
 
 
 def git_env() -> dict[str, str]:
@@ -59,12 +60,18 @@ def run_git(
             check=False,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
+        raise GitError(_NO_GIT) from None
     if check and done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        first = message[-1] if message else f"exit status {done.returncode}"
-        raise GitError(f"{cwd}: git {args[0]} failed: {first}")
+        raise _failure(cwd, args[0], done.stderr, done.returncode)
     return done
+
+
+def _failure(cwd: Path, name: str, stderr: bytes, returncode: int) -> GitError:
+    """A failed git command as one line: the last thing git said, else its exit status."""
+    message = stderr.decode("utf-8", "replace").strip().splitlines()
+    return GitError(
+        f"{cwd}: git {name} failed: {message[-1] if message else f'exit status {returncode}'}"
+    )
 
 
 class BackgroundGit:
@@ -76,8 +83,8 @@ class BackgroundGit:
         self._cwd = cwd
         # Named in errors as git names it: the subcommand, not the options before it.
         self._name = next((a for a in args if not a.startswith("-") and "=" not in a), "git")
-        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stdout())
-        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stdout())
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _close())
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _close())
         with tempfile.TemporaryFile() as request:
             if input is not None:
                 request.write(input)
@@ -102,21 +109,19 @@ class BackgroundGit:
             self._output.seek(0)
             return self._output.read()
         finally:
-            self._output.close()
-            self._errors.close()
+            self._close()
 
     def checked_stdout(self) -> bytes:
         """The command's output once it has finished; a GitError naming what git said if it
         failed."""
         if self._process is None:
-            self.stdout()
-            raise GitError("git is not installed or not on PATH")
+            self._close()
+            raise GitError(_NO_GIT)
         if self._process.wait() != 0:
             self._errors.seek(0)
-            message = self._errors.read().decode("utf-8", "replace").strip().splitlines()
-            self.stdout()
-            first = message[-1] if message else f"exit status {self._process.returncode}"
-            raise GitError(f"{self._cwd}: git {self._name} failed: {first}")
+            failure = _failure(self._cwd, self._name, self._errors.read(), self._process.returncode)
+            self._close()
+            raise failure
         output = self.stdout()
         assert output is not None
         return output
@@ -126,6 +131,9 @@ class BackgroundGit:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        self._close()
+
+    def _close(self) -> None:
         self._output.close()
         self._errors.close()
 

@@ -249,7 +249,7 @@ def _changes_commit_by_commit(repo: Path, commits: list[str]) -> list[tuple]:
 
 
 def test_range_changes_read_from_one_diff_tree_agree_with_one_per_commit(make_repo) -> None:
-    from keyscan.sources.changes import commits_in_range, range_changes
+    from keyscan.sources.changes import range_changes, range_commits
 
     repo = make_repo()
     commit(repo, "root", **{"a.txt": "a\n", "b.txt": "b\n"})
@@ -273,9 +273,9 @@ def test_range_changes_read_from_one_diff_tree_agree_with_one_per_commit(make_re
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "-m", "octopus", "third", "fourth")
     git(repo, "commit", "-q", "--allow-empty", "-m", "empty")
-    commits = commits_in_range(repo, ["main"])
+    commits = range_commits(repo, ["main"])
     got = [(c.commit, c.path, c.old, c.new, c.other_parents) for c in range_changes(repo, commits)]
-    assert got == _changes_commit_by_commit(repo, commits)
+    assert got == _changes_commit_by_commit(repo, list(commits))
     assert any(len(sides) == 2 for *_, sides in got)  # the octopus merge was seen
 
 

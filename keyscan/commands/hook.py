@@ -250,13 +250,13 @@ def range_result(
 ) -> ScanResult:
     """What BASE..HEAD adds (merge-base aware), limited to `paths` when given."""
     from keyscan.commands.rangescan import range_scan, scan_changes
-    from keyscan.sources.changes import commits_in_range, merge_base, range_changes
+    from keyscan.sources.changes import merge_base, range_changes, range_commits
 
     s = setup
     if paths is None:
         return range_scan(repo, base, head, s.ruleset, s.engine, s.options, s.config)
     wanted = set(paths)
-    commits = commits_in_range(repo, [head, f"^{base}"])
+    commits = range_commits(repo, [head, f"^{base}"])
     changes = [c for c in range_changes(repo, commits) if c.path in wanted]
     fork = merge_base(repo, base, head)
     return scan_changes(

@@ -27,11 +27,6 @@ class Change:
     gitlink: bool = False
 
 
-def commits_in_range(repo: Path, rev_args: Sequence[str]) -> list[str]:
-    """Every commit of the range, merges included, oldest first."""
-    return list(range_commits(repo, rev_args))
-
-
 def range_commits(repo: Path, rev_args: Sequence[str]) -> dict[str, list[str]]:
     """Every commit of the range, merges included, oldest first, with its parents."""
     done = run_git(repo, ["rev-list", "--reverse", "--parents", *rev_args], check=False)
@@ -49,10 +44,10 @@ def range_commits(repo: Path, rev_args: Sequence[str]) -> dict[str, list[str]]:
     return commits
 
 
-def range_changes(repo: Path, commits: Sequence[str]) -> list[Change]:
-    """What each commit changes (RangeDiff), for commits whose parents are not known yet."""
-    diff = RangeDiff(repo, {commit: [] for commit in commits} | _parents(repo, commits))
-    return diff.changes()
+def range_changes(repo: Path, commits: dict[str, list[str]]) -> list[Change]:
+    """What each commit changes (RangeDiff), with nothing else to do while git diffs."""
+    with RangeDiff(repo, commits) as diff:
+        return diff.changes()
 
 
 class RangeDiff:
@@ -134,18 +129,6 @@ def _added(entries: list[_Entry], commit: str | None) -> list[Change]:
         old = None if parts[2] in ZERO_OIDS else parts[2]
         changes.append(Change(commit, path, old, parts[3], gitlink=parts[1] == _GITLINK_MODE))
     return changes
-
-
-def _parents(repo: Path, commits: Sequence[str]) -> dict[str, list[str]]:
-    if not commits:
-        return {}
-    request = "".join(commit + "\n" for commit in commits).encode()
-    done = run_git(repo, ["rev-list", "--no-walk=unsorted", "--parents", "--stdin"], input=request)
-    parents: dict[str, list[str]] = {}
-    for line in done.stdout.decode().splitlines():
-        commit, *rest = line.split()
-        parents[commit] = rest
-    return parents
 
 
 def staged_changes(repo: Path) -> list[Change]:

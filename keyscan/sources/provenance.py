@@ -254,20 +254,18 @@ class _CommitGraph:
                 first_child[parent] = child
             enter, leave = array("l", [0]) * count, array("l", [0]) * count
             entered = 0
-            # ~c on the stack marks where c's subtree ends.
-            stack: list[int] = []
-            child = first_child[count]
-            while child != -1:
-                stack.append(child)
-                child = next_sibling[child]
+            # ~c on the stack marks where c's subtree ends; `count`, the roots' missing parent,
+            # is walked but not numbered.
+            stack = [count]
             while stack:
                 node = stack.pop()
                 if node < 0:
                     leave[~node] = entered
                     continue
-                enter[node] = entered
-                entered += 1
-                stack.append(~node)
+                if node < count:
+                    enter[node] = entered
+                    entered += 1
+                    stack.append(~node)
                 child = first_child[node]
                 while child != -1:
                     stack.append(child)
