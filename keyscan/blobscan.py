@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
 from keyscan.engine.base import Engine, Stage1
-from keyscan.engine.extract import Candidate, extract
+from keyscan.engine.extract import Candidate, WindowMatches, extract
 from keyscan.entropy import shannon_entropy
 from keyscan.fingerprint import fingerprint
+from keyscan.memo import BoundedMemo
 from keyscan.model import Blob, Dropped, Finding, Skip, value
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
+from keyscan.rules.schema import Rule
 
 if TYPE_CHECKING:
     from keyscan.filters import Filter, FilterInput
@@ -37,6 +39,12 @@ _DECODE_ALLOWANCE = 64 * 1024
 # Binary content is scanned as its printable runs: everything else becomes a line break, which keeps
 # byte offsets unchanged.
 _PRINTABLE_RUNS = bytes(b if 0x20 <= b < 0x7F or b == 0x09 else 0x0A for b in range(256))
+# What the memos of a scanner may hold (their keys' bytes): a few thousand windows and lines.
+_WINDOW_MEMO_BYTES = 4 << 20
+_VERDICT_MEMO_BYTES = 1 << 20
+# The filter that dropped a candidate, (name, reason) or None, and whether it would be kept at a
+# path no filter reads anything into (BlobResult.path_dependent).
+_Verdict = tuple[tuple[str, str] | None, bool]
 
 
 def decode_budget(size: int) -> int:
@@ -68,13 +76,16 @@ class BlobResult:
 
 
 class BlobScanner:
-    """Turns blobs into findings with one ruleset and one engine; holds no per-scan state."""
+    """Turns blobs into findings with one ruleset and one engine. It holds no per-scan state,
+    only memos of what stage 2 and the filters answered for bytes seen before (BoundedMemo)."""
 
     def __init__(self, ruleset: Ruleset, engine: Engine, options: ScanOptions):
         self.ruleset = ruleset
         self.engine = engine
         self.options = options
         self._hidden_keywords = ruleset.quote_escaped_keywords
+        self._windows: BoundedMemo[WindowMatches] = BoundedMemo(_WINDOW_MEMO_BYTES)
+        self._verdicts: BoundedMemo[_Verdict] = BoundedMemo(_VERDICT_MEMO_BYTES)
 
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
@@ -202,7 +213,7 @@ class BlobScanner:
             return stage1
         generic_ok = not blob.binary and (layer is None or layer.context)
         wanted = (lambda rule: True) if generic_ok else (lambda rule: not rule.generic)
-        extraction = extract(data, hits, self.ruleset, wanted)
+        extraction = extract(data, hits, self.ruleset, wanted, self._windows)
         for rule_id in extraction.timed_out_rules:
             result.skips.append(
                 Skip(
@@ -239,15 +250,19 @@ class BlobScanner:
                 reported.append(span)
         return stage1
 
-    def _judge(
+    def _verdict(
         self,
         blob: Blob,
-        data: bytes,
+        rule: Rule,
         candidate: Candidate,
-        result: BlobResult,
-        layer: _Layer | None = None,
-    ) -> str | None:
-        """Record a finding, or the filter that dropped the candidate; returns that filter."""
+        context: bytes,
+        line_start: int,
+        start: int,
+        layer: _Layer | None,
+    ) -> _Verdict:
+        """The filter that drops the candidate, if one does (name, reason), and then whether
+        it would be kept at a path no filter reads anything into. `context` is the line before
+        the candidate's and its own, `line_start` and `start` offsets into it."""
         # Imported at the first candidate, not with this module: most scans a pre-commit hook
         # runs have none, and the filters' patterns (and the `regex` module under them) were
         # a fifth of its time. A pool's workers inherit them from their parent (keyscan.scan).
@@ -259,26 +274,17 @@ class BlobScanner:
             global_allowlist,
         )
 
-        rule = self.ruleset.rules[candidate.rule_index]
+        end = start + candidate.end - candidate.start
         path = blob.provenance.path
-        line_start = _line_start(data, candidate.start)
-        line_end = data.find(b"\n", candidate.end, candidate.end + LINE_CONTEXT)
-        if line_end == -1:
-            line_end = min(len(data), candidate.end + LINE_CONTEXT)
-        previous_start = _line_start(data, max(0, line_start - 1)) if line_start else line_start
         item = FilterInput(
             foreign_markers=self.options.foreign_markers,
-            before=data[max(line_start, candidate.start - 100) : candidate.start].decode(
-                "utf-8", "replace"
-            ),
-            after=data[candidate.end : min(line_end, candidate.end + 100)].decode(
-                "utf-8", "replace"
-            ),
+            before=context[max(line_start, start - 100) : start].decode("utf-8", "replace"),
+            after=context[end : end + 100].decode("utf-8", "replace"),
             rule=rule,
             secret=candidate.secret,
             path=path,
-            line=data[line_start:line_end].decode("utf-8", "replace"),
-            previous_line=data[previous_start:line_start].decode("utf-8", "replace"),
+            line=context[line_start:].decode("utf-8", "replace"),
+            previous_line=context[:line_start].decode("utf-8", "replace"),
             allow_regexes=self.ruleset.allow_regexes(candidate.rule_index),
         )
         filters = GENERIC_FILTERS if rule.generic else PROVIDER_FILTERS
@@ -288,10 +294,58 @@ class BlobScanner:
         if verdict is None:
             reason = global_allowlist(self.options.allowlist, candidate.secret, path)
             verdict = ("global-allowlist", reason) if reason else None
+        kept_elsewhere = (
+            verdict is not None
+            and verdict[0] in _PATH_READING_FILTERS
+            and self._kept_elsewhere(item, filters)
+        )
+        return verdict, kept_elsewhere
+
+    def _judge(
+        self,
+        blob: Blob,
+        data: bytes,
+        candidate: Candidate,
+        result: BlobResult,
+        layer: _Layer | None = None,
+    ) -> str | None:
+        """Record a finding, or the filter that dropped the candidate; returns that filter."""
+        rule = self.ruleset.rules[candidate.rule_index]
+        path = blob.provenance.path
+        line_start = _line_start(data, candidate.start)
+        line_end = data.find(b"\n", candidate.end, candidate.end + LINE_CONTEXT)
+        if line_end == -1:
+            line_end = min(len(data), candidate.end + LINE_CONTEXT)
+        previous_start = _line_start(data, max(0, line_start - 1)) if line_start else line_start
+        # What the filters read is all in these bytes and offsets (and the path); in decoded
+        # text an inline ignore is also looked for in the blob, so those are not kept.
+        context = data[previous_start:line_end]
+        key = (
+            candidate.rule_index,
+            candidate.secret,
+            context,
+            line_start - previous_start,
+            candidate.start - previous_start,
+            candidate.end - previous_start,
+            path,
+        )
+        known = self._verdicts.get(key) if layer is None else None
+        if known is None:
+            known = self._verdict(
+                blob,
+                rule,
+                candidate,
+                context,
+                line_start - previous_start,
+                candidate.start - previous_start,
+                layer,
+            )
+            if layer is None:
+                self._verdicts.put(key, known, len(context) + len(path))
+        verdict, kept_elsewhere = known
         start, end = (layer.start, layer.end) if layer else (candidate.start, candidate.end)
         if verdict is not None:
-            if verdict[0] in _PATH_READING_FILTERS and not result.path_dependent:
-                result.path_dependent = self._kept_elsewhere(item, filters)
+            result.path_dependent = result.path_dependent or kept_elsewhere
             if self.options.explain:
                 result.dropped.append(Dropped(rule.id, start, end, verdict[0], verdict[1]))
             return verdict[0]

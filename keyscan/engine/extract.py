@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from keyscan.engine.base import KeywordHit
+from keyscan.memo import BoundedMemo
 from keyscan.model import value
 from keyscan.rules.ruleset import Ruleset
 from keyscan.rules.schema import Rule
+
+if TYPE_CHECKING:
+    import regex
 
 LINE_BEFORE = 256
 LINE_AFTER = 1024
@@ -31,6 +36,11 @@ class Candidate:
     start: int
     end: int
     secret: str
+
+
+# What a rule's pattern finds in one window: (start, end) as byte offsets into the window, and
+# the secret.
+WindowMatches = tuple[tuple[int, int, str], ...]
 
 
 @value
@@ -112,8 +122,13 @@ def extract(
     hits: Sequence[KeywordHit],
     ruleset: Ruleset,
     wanted: Callable[[Rule], bool] = lambda rule: True,
+    memo: BoundedMemo[WindowMatches] | None = None,
 ) -> Extraction:
-    """Candidates of every rule whose keyword occurs, deduplicated by (rule, span)."""
+    """Candidates of every rule whose keyword occurs, deduplicated by (rule, span).
+
+    `memo` keeps what a rule's pattern found in a window, by the window's bytes: only for
+    windows whose search runs without a timeout (one that timed out has no answer to keep).
+    """
     spans_by_rule: dict[int, list[tuple[int, int]]] = {}
     for keyword_index, start in hits:
         end = start + len(ruleset.keywords[keyword_index])
@@ -139,23 +154,39 @@ def extract(
         try:
             for low, high in _merged_windows(data, spans, rule):
                 chunk = data[low:high]
-                if requires and not any(literal in chunk for literal in requires):
-                    continue
-                ascii_only = chunk.isascii()
-                text = chunk.decode("utf-8", "surrogateescape")
                 guarded = not rule.builtin or rule.multiline or high - low > UNGUARDED_WINDOW
-                timeout = REGEX_TIMEOUT_SECONDS if guarded else None
-                for match in pattern.finditer(text, timeout=timeout):
-                    s_char, e_char = match.span("secret")
-                    if s_char < 0 or e_char <= s_char:
-                        continue
-                    start = low + _byte_offset(text, s_char, ascii_only)
-                    end = low + _byte_offset(text, e_char, ascii_only)
-                    key = (rule_index, start, end)
-                    if key not in candidates:
-                        candidates[key] = Candidate(rule_index, start, end, match.group("secret"))
+                kept = memo is not None and not guarded
+                key = (rule_index, chunk)
+                found = memo.get(key) if kept and memo is not None else None
+                if found is None:
+                    found = _window_matches(chunk, pattern, requires, guarded)
+                    if kept and memo is not None:
+                        memo.put(key, found, len(chunk))
+                for window_start, window_end, secret in found:
+                    span = (rule_index, low + window_start, low + window_end)
+                    if span not in candidates:
+                        candidates[span] = Candidate(rule_index, span[1], span[2], secret)
         except TimeoutError:
             # A pathological pattern loses this blob, not the scan; the caller reports it.
             timed_out.append(rule.id)
     ordered = sorted(candidates.values(), key=lambda c: (c.start, c.end, c.rule_index))
     return Extraction(ordered, timed_out)
+
+
+def _window_matches(
+    chunk: bytes, pattern: regex.Pattern[str], requires: tuple[bytes, ...], guarded: bool
+) -> WindowMatches:
+    if requires and not any(literal in chunk for literal in requires):
+        return ()
+    ascii_only = chunk.isascii()
+    text = chunk.decode("utf-8", "surrogateescape")
+    timeout = REGEX_TIMEOUT_SECONDS if guarded else None
+    found: list[tuple[int, int, str]] = []
+    for match in pattern.finditer(text, timeout=timeout):
+        s_char, e_char = match.span("secret")
+        if s_char < 0 or e_char <= s_char:
+            continue
+        start = _byte_offset(text, s_char, ascii_only)
+        end = _byte_offset(text, e_char, ascii_only)
+        found.append((start, end, match.group("secret")))
+    return tuple(found)
