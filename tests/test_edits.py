@@ -212,7 +212,8 @@ def test_the_closest_version_is_the_one_an_unbounded_comparison_picks(
         lines.insert(r.randrange(len(lines)), f"added {r.randrange(10**6)}\n")
     new = "".join(lines).encode()
     expected = None
-    for old in olds:
+    # Nearest in size first, the most recent first among equals.
+    for old in sorted(olds, key=lambda old: abs(len(old) - len(new))):
         segments = python_matched_segments(old, new)
         changed = len(new) + 2 - sum(end - start for start, end, _ in segments)
         if expected is None or changed < expected[0]:
