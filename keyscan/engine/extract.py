@@ -155,13 +155,13 @@ def extract(
             for low, high in _merged_windows(data, spans, rule):
                 chunk = data[low:high]
                 guarded = not rule.builtin or rule.multiline or high - low > UNGUARDED_WINDOW
-                kept = memo is not None and not guarded
+                remembered = None if guarded else memo
                 key = (rule_index, chunk)
-                found = memo.get(key) if kept and memo is not None else None
+                found = remembered.get(key) if remembered is not None else None
                 if found is None:
                     found = _window_matches(chunk, pattern, requires, guarded)
-                    if kept and memo is not None:
-                        memo.put(key, found, len(chunk))
+                    if remembered is not None:
+                        remembered.put(key, found, len(chunk))
                 for window_start, window_end, secret in found:
                     span = (rule_index, low + window_start, low + window_end)
                     if span not in candidates:
