@@ -320,25 +320,21 @@ class BlobScanner:
         # What the filters read is all in these bytes and offsets (and the path); in decoded
         # text an inline ignore is also looked for in the blob, so those are not kept.
         context = data[previous_start:line_end]
+        line_in_context = line_start - previous_start
+        start_in_context = candidate.start - previous_start
         key = (
             candidate.rule_index,
             candidate.secret,
             context,
-            line_start - previous_start,
-            candidate.start - previous_start,
+            line_in_context,
+            start_in_context,
             candidate.end - previous_start,
             path,
         )
         known = self._verdicts.get(key) if layer is None else None
         if known is None:
             known = self._verdict(
-                blob,
-                rule,
-                candidate,
-                context,
-                line_start - previous_start,
-                candidate.start - previous_start,
-                layer,
+                blob, rule, candidate, context, line_in_context, start_in_context, layer
             )
             if layer is None:
                 self._verdicts.put(key, known, len(context) + len(path))

@@ -209,9 +209,9 @@ def _closest(
     sooner the others give up (on sqlalchemy's history, a fifth less time comparing, and fewer
     bytes scanned, than trying the most recent first)."""
     best: tuple[int, CleanVersion, list[Segment]] | None = None
-    # The comparisons stop as soon as they cannot beat this (matched_segments).
-    give_up_above = int(_MAX_SHARE * len(data))
     size = len(data)
+    # The comparisons stop as soon as they cannot beat this (matched_segments).
+    give_up_above = int(_MAX_SHARE * size)
     for version in sorted(
         earlier, key=lambda earlier_version: abs(len(earlier_version.data) - size)
     ):
@@ -221,12 +221,12 @@ def _closest(
         # The copies neither overlap nor leave the data, but the first starts at -1 and the
         # last ends one past the end: what they cover is their total length less two.
         covered = sum(map(itemgetter(1), segments)) - sum(map(itemgetter(0), segments)) - 2
-        changed = len(data) - covered
+        changed = size - covered
         if best is None or changed < best[0]:
             best = (changed, version, segments)
             # Of the versions still to try, only one that changes fewer bytes is taken.
             give_up_above = changed - 1
-        if changed * _CLOSE_ENOUGH <= len(data):
+        if changed * _CLOSE_ENOUGH <= size:
             break
     return None if best is None else (best[1], best[2])
 
