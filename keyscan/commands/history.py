@@ -437,23 +437,38 @@ def _one_per_secret_and_path(
         )
 
     merged: dict[tuple[str, str], Finding] = {}
+    # What the later versions add to the first: commits, refs, presence at HEAD. Gathered
+    # apart and applied once per leak (a secret in every version of a test file is thousands
+    # of findings, and a replace() and a sorted union of refs for each cost 0.1 s on
+    # sqlalchemy).
+    counts: dict[tuple[str, str], int] = {}
+    refs: dict[tuple[str, str], set[str]] = {}
+    at_head: dict[tuple[str, str], bool] = {}
     # A version holding the secret on several lines is several findings but one set of commits.
     counted: set[tuple[str, str, str | None]] = set()
     for finding in sorted(findings, key=introduced):
         key = (finding.fingerprint, finding.path)
-        first = merged.get(key)
         version = (*key, finding.blob)
+        first = merged.get(key)
         if first is None:
             merged[key] = finding
             counted.add(version)
             continue
-        more = 0 if version in counted else (finding.commit_count or 0)
+        if key not in counts:
+            counts[key] = first.commit_count or 0
+            refs[key] = set(first.refs)
+            at_head[key] = bool(first.at_head)
+        if version not in counted:
+            counts[key] += finding.commit_count or 0
         counted.add(version)
+        refs[key].update(finding.refs)
+        at_head[key] = at_head[key] or bool(finding.at_head)
+    for key, count in counts.items():
         merged[key] = replace(
-            first,
-            commit_count=(first.commit_count or 0) + more,
-            refs=tuple(sorted(set(first.refs) | set(finding.refs))),
-            at_head=bool(first.at_head or finding.at_head),
+            merged[key],
+            commit_count=count,
+            refs=tuple(sorted(refs[key])),
+            at_head=at_head[key],
         )
     return sorted(
         merged.values(), key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or "")

@@ -13,6 +13,7 @@ its first commit.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from array import array
@@ -139,20 +140,33 @@ def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
             yield _change(header.group(1), line.group(2), line.group(3))
 
 
+# Where a raw diff line (`:old_mode new_mode old_id new_id status<TAB>path`) holds its new id.
+_NEW_ID = slice(56, 96)
+
+
 def _all_changes(
     log: bytes, new_blobs: frozenset[bytes] | None = None, paths: frozenset[bytes] | None = None
 ) -> Iterator[_Change]:
     """Every raw diff line of `log` that leaves one of `new_blobs` (hex) or changes one of
-    `paths` (raw bytes), with the commit each belongs to. Lines are matched before they are
-    decoded: a long history has hundreds of thousands, and only a few are wanted."""
-    header = b""
-    for line in _LOG_LINE.finditer(log):
-        if line.group(1) is not None:
-            header = line.group(1)
-        elif (new_blobs is None or line.group(2) in new_blobs) and (
-            paths is None or line.group(3) in paths
-        ):
-            yield _change(header, line.group(2), line.group(3))
+    `paths` (raw bytes), with the commit each belongs to. Lines are picked by a slice first and
+    only those are matched and decoded: a long history has hundreds of thousands, and only a
+    few are wanted (a match per line was three times as slow on sqlalchemy's log)."""
+    lines = log.split(b"\n")
+    picked: Iterable[int] = range(len(lines))
+    if new_blobs is not None:
+        picked = [i for i, line in enumerate(lines) if line[_NEW_ID] in new_blobs]
+    if paths is not None:
+        picked = [i for i in picked if lines[i].partition(b"\t")[2] in paths]
+    if not picked:
+        return
+    headers = [i for i, line in enumerate(lines) if line[:2] == b"@@"]
+    for i in picked:
+        raw = _LOG_LINE.fullmatch(lines[i])
+        if raw is None or raw.group(1) is not None:
+            continue
+        above = bisect.bisect_right(headers, i) - 1
+        header = lines[headers[above]][2:] if above >= 0 else b""
+        yield _change(header, raw.group(2), raw.group(3))
 
 
 def _lines(repo: Path, args: Sequence[str]) -> list[str]:
