@@ -90,60 +90,48 @@ def list_objects(
     An object the repository lacks (corrupt, or a partial clone) goes to `on_missing` and the
     listing goes on: one lost object must not cost the audit of all the others.
 
-    Two listings start at once, while the caller sets up its workers, each a rev-list piped
-    into its own `cat-file --batch-check`, whose output is drained into memory as fast as git
-    writes it. The commits come from a plain `rev-list`, which reads no tree: their messages
-    are ready to scan within a fraction of a second. The blobs come from
-    `rev-list --objects`, which walks every tree for the paths. It writes each commit's new
-    blobs as it walks that commit's tree (`--in-commit-order`, the same order as walking every
-    tree after the last commit), so by the time the messages are scanned, most blobs are
-    listed. A git that rejects `walk_filter` (before 2.32) walks unfiltered.
+    Two listings start at once, while the caller sets up its workers. The commits come from a
+    plain `rev-list`, which reads no tree, straight through `cat-file --batch-check`: their
+    messages are ready to scan within a fraction of a second, instead of after the whole walk.
+    The blobs come from `rev-list --objects`, which walks every tree for the paths; it runs to
+    completion into a temporary file before `cat-file --batch-check` reads it, because each
+    maps most of the pack and, run side by side beside the workers' first batches, they made
+    an audit's memory peak. A git that rejects `walk_filter` (before 2.32) walks unfiltered.
     """
-    walk = _piped_listing(repo, _object_walk(rev_args, "--in-commit-order", walk_filter))
+    # The file outlives this call: the returned iterator closes it.
+    listing = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        commits = _piped_listing(repo, ["rev-list", *rev_args])
+        walker = _spawn(repo, _object_walk(rev_args, walk_filter), None, stdout=listing)
     except BaseException:
-        _close(walk)
+        listing.close()
         raise
-    return _all_objects(repo, rev_args, commits, walk, on_missing)
+    try:
+        commits = _commit_listing(repo, rev_args)
+    except BaseException:
+        walker.kill()
+        _reap(walker)
+        listing.close()
+        raise
+    return _all_objects(repo, rev_args, commits, walker, listing, on_missing)
 
 
-def _object_walk(rev_args: Sequence[str], *options: str) -> list[str]:
-    return [
-        # The walk's own delta-base cache: trees read one after another need few bases, and
-        # at git's default (96 MiB) the walk held 30 MB more beside the workers for no gain
-        # in time (sqlalchemy, sphinx, ipython).
-        "-c",
-        "core.deltaBaseCacheLimit=16m",
-        "rev-list",
-        "--objects",
-        "--missing=print",
-        *options,
-        *rev_args,
-    ]
+def _object_walk(rev_args: Sequence[str], *filters: str) -> list[str]:
+    return ["rev-list", "--objects", "--missing=print", *filters, *rev_args]
 
 
-class _PipedListing(NamedTuple):
-    """`git rev-list … | git cat-file --batch-check`, its output read as git writes it."""
-
+class _CommitListing(NamedTuple):
     lister: subprocess.Popen[bytes]
     checker: subprocess.Popen[bytes]
     # rev-list's stderr: a pipe read only once the listing ends could fill up (a warning per
     # broken ref) and stall rev-list, so its checker, so the listing itself.
     complaints: IO[bytes]
-    # The checker's output, in blocks of whole lines; an empty one marks the end. Drained at
-    # once, so neither git process ever waits for the scan: the checker finishes (and frees
-    # the pack mappings it holds) early, and a walk listed while the commits are scanned is
-    # not held up behind them. The list itself is a few MB.
-    chunks: queue.SimpleQueue[bytes]
-    drain: threading.Thread
 
 
-def _piped_listing(repo: Path, lister_args: Sequence[str]) -> _PipedListing:
-    # The file outlives this call: _close closes it.
+def _commit_listing(repo: Path, rev_args: Sequence[str]) -> _CommitListing:
+    # The file outlives this call: _all_objects closes it.
     complaints = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        lister = _spawn(repo, lister_args, None, stderr=complaints)
+        lister = _spawn(repo, ["rev-list", *rev_args], None, stderr=complaints)
     except BaseException:
         complaints.close()
         raise
@@ -158,58 +146,42 @@ def _piped_listing(repo: Path, lister_args: Sequence[str]) -> _PipedListing:
     finally:
         # The checker holds its own copy: git's end of output reaches it, not us.
         lister.stdout.close()
-    assert checker.stdout is not None
-    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    drain = threading.Thread(target=_drain, args=(checker.stdout, chunks), daemon=True)
-    drain.start()
-    return _PipedListing(lister, checker, complaints, chunks, drain)
-
-
-def _close(listing: _PipedListing) -> None:
-    """Stop both git processes if they still run, and release what the listing holds."""
-    for process in (listing.lister, listing.checker):
-        if process.poll() is None:
-            process.kill()
-        _reap(process)
-    listing.drain.join()  # git has exited, so the pipe is at its end
-    assert listing.checker.stdout is not None
-    listing.checker.stdout.close()
-    listing.complaints.close()
-
-
-def _lister_failure(repo: Path, listing: _PipedListing) -> GitError | None:
-    if listing.lister.wait() == 0:
-        return None
-    listing.complaints.seek(0)
-    return _failure(listing.lister, repo, "rev-list", listing.complaints.read())
+    return _CommitListing(lister, checker, complaints)
 
 
 def _all_objects(
     repo: Path,
     rev_args: Sequence[str],
-    commits: _PipedListing,
-    walk: _PipedListing,
+    commits: _CommitListing,
+    walker: subprocess.Popen[bytes],
+    listing: IO[bytes],
     on_missing: Callable[[str], None],
 ) -> Iterator[ObjectRef]:
-    try:
-        yield from _checked(repo, commits, frozenset({"commit"}), on_missing)
-        if failure := _lister_failure(repo, commits):
-            raise failure
-        walked = 0
-        for ref in _checked(repo, walk, _WALKED_TYPES, on_missing):
-            walked += 1
-            yield ref
-        if not walked and _lister_failure(repo, walk):
-            # git before 2.32 cannot leave the trees out: they are listed and dropped here.
-            # (Any other failure fails again, and that is the one reported.)
-            _close(walk)
-            walk = _piped_listing(repo, _object_walk(rev_args))
-            yield from _checked(repo, walk, _WALKED_TYPES, on_missing)
-        if failure := _lister_failure(repo, walk):
-            raise failure
-    finally:
-        _close(commits)
-        _close(walk)
+    lister, checker, complaints = commits
+    with listing, complaints:
+        try:
+            yield from _checked(repo, checker, frozenset({"commit"}), on_missing)
+            if lister.wait() != 0:
+                complaints.seek(0)
+                raise _failure(lister, repo, "rev-list", complaints.read())
+            _, errors = walker.communicate()
+            if walker.returncode != 0:
+                # git before 2.32 cannot leave the trees out: they are listed and dropped here.
+                # (Any other failure fails again, and that is the one reported.)
+                listing.seek(0)
+                listing.truncate()
+                walker = _spawn(repo, _object_walk(rev_args), None, stdout=listing)
+                _, errors = walker.communicate()
+            if walker.returncode != 0:
+                raise _failure(walker, repo, "rev-list", errors)
+        finally:
+            for process in (lister, checker, walker):
+                if process.poll() is None:
+                    process.kill()
+                _reap(process)
+        listing.seek(0)
+        checker = _spawn(repo, _CHECKER, listing.fileno())
+    yield from _checked(repo, checker, _WALKED_TYPES, on_missing)
 
 
 def object_sizes(repo: Path, oids: Sequence[str]) -> dict[str, int]:
@@ -247,29 +219,46 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
 
 def _checked(
     repo: Path,
-    listing: _PipedListing,
+    checker: subprocess.Popen[bytes],
     want_types: frozenset[str],
     on_missing: Callable[[str], None],
 ) -> Iterator[ObjectRef]:
-    """The objects of the wanted types that the listing's checker describes; missing ones go
-    to `on_missing`."""
-    checker = listing.checker
-    for chunk in iter(listing.chunks.get, b""):
-        for line in chunk.splitlines():
-            parts = line.split(b" ", 3)
-            if len(parts) == 2 and parts[1] == b"missing":
-                # rev-list prints what it cannot find as `?OID`, and the checker cannot find
-                # it either.
-                on_missing(parts[0].lstrip(b"?").decode("ascii", "replace"))
-                continue
-            if len(parts) < 3:
-                continue
-            kind = parts[1].decode()
-            if kind in want_types:
-                path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
-                yield ObjectRef(parts[0].decode(), kind, int(parts[2]), path)
-    if checker.wait() != 0:
-        raise _failure(checker, repo, "cat-file --batch-check")
+    """The objects of the wanted types that `checker` (a `cat-file --batch-check` reading a
+    rev-list) describes; missing ones go to `on_missing`."""
+    assert checker.stdout is not None
+    # The listing is drained as fast as git writes it, so the checker finishes (and frees the
+    # pack mappings it holds) early instead of living as long as the scan that consumes the
+    # list; the list itself is a few MB.
+    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    drain = threading.Thread(target=_drain, args=(checker.stdout, chunks), daemon=True)
+    drain.start()
+    try:
+        for chunk in iter(chunks.get, b""):
+            for line in chunk.splitlines():
+                parts = line.split(b" ", 3)
+                if len(parts) == 2 and parts[1] == b"missing":
+                    # rev-list prints what it cannot find as `?OID`, and the checker cannot find
+                    # it either.
+                    on_missing(parts[0].lstrip(b"?").decode("ascii", "replace"))
+                    continue
+                if len(parts) < 3:
+                    continue
+                kind = parts[1].decode()
+                if kind in want_types:
+                    path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
+                    yield ObjectRef(parts[0].decode(), kind, int(parts[2]), path)
+    finally:
+        if checker.poll() is None:
+            checker.kill()
+        checker.wait()
+        drain.join()  # git has exited, so the pipe is at its end
+        checker.stdout.close()
+    try:
+        if checker.returncode != 0:
+            raise _failure(checker, repo, "cat-file --batch-check")
+    finally:
+        assert checker.stderr is not None
+        checker.stderr.close()
 
 
 def _drain(stream: IO[bytes], chunks: queue.SimpleQueue[bytes]) -> None:
