@@ -241,6 +241,34 @@ def test_the_c_encoded_markers_end_where_hyperscan_s_patterns_do(data: bytes, la
     assert set(ends) == _hyperscan_encoded_ends(data)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(min_size=60, max_size=3000).map(base64.b64encode),
+    st.one_of(
+        st.just(b""),
+        st.text(
+            st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=15, max_size=40
+        ).map(lambda text: base64.b64encode(text.encode()).rstrip(b"=")),
+        st.text(
+            st.characters(min_codepoint=0x09, max_codepoint=0x7E), min_size=16, max_size=24
+        ).map(lambda text: text.encode().hex().encode()),
+    ),
+    st.floats(min_value=0, max_value=1),
+)
+def test_the_c_encoded_markers_find_text_deep_in_long_runs(
+    noise: bytes, text: bytes, where: float
+) -> None:
+    # A notebook's images are runs of thousands of base64 characters, which the C markers pass
+    # over a window at a time instead of an offset at a time: text encoded anywhere inside such
+    # a run, at any alignment, still marks it, and a run of noise alone still does not.
+    at = int(where * len(noise))
+    data = b"image: " + noise[:at] + text + noise[at:] + b'\n"'
+    compiled = compiled_encoded_text_ends()
+    if compiled is None:
+        pytest.skip("keyscan._encoded was not compiled (no C compiler at install time)")
+    assert set(compiled(data)) == _hyperscan_encoded_ends(data)
+
+
 @pytest.mark.parametrize(
     "encoded",
     [base64.b64encode(b"some text that is long enough\n"), b"sixteen bytes of text".hex().encode()],
