@@ -126,6 +126,19 @@ class BlobScanner:
             self._prefer_decoded(result)
         return result
 
+    def scan_all(self, blobs: Sequence[Blob]) -> list[BlobResult]:
+        """`scan` of each blob, those stage 1 finds nothing in told apart in one pass over all
+        (Engine.quiet_parts): commit messages, most of which hold nothing it looks for."""
+        quiet = self.engine.quiet_parts([blob.data for blob in blobs]) if len(blobs) > 1 else None
+        if quiet is None:
+            return [self.scan(blob) for blob in blobs]
+        # A blob stage 1 finds nothing in is an empty result (as scan returns it early), unless
+        # it is binary or an LFS pointer, which scan tells apart before stage 1.
+        return [
+            BlobResult() if nothing and not _scanned_apart(blob) else self.scan(blob)
+            for blob, nothing in zip(blobs, quiet, strict=True)
+        ]
+
     def _prefer_decoded(self, result: BlobResult) -> None:
         """A generic hit on encoded text (`DB_PASSWORD: <base64>`) yields to what it decodes to."""
         decoded = [span for span, f in zip(result.spans, result.findings, strict=True) if f.decoded]
@@ -412,6 +425,12 @@ class HiddenKeywords:
                 return True
             index += 1
         return False
+
+
+def _scanned_apart(blob: Blob) -> bool:
+    return blob.binary or (
+        len(blob.data) < _LFS_POINTER_SIZE and blob.data.startswith(_LFS_POINTER_STARTS)
+    )
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keyscan.blobscan import BlobScanner
+from keyscan.blobscan import BlobResult, BlobScanner
 from keyscan.edits import EARLIER_VERSIONS, CleanVersion, EditScanner
 from keyscan.engine.base import Engine
 from keyscan.fingerprint import blob_id
@@ -16,11 +16,15 @@ from keyscan.model import Blob, Dropped, Finding, Provenance, Skip, is_binary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
 from keyscan.sources.gitobjects import ObjectRef
-from keyscan.sources.history import UNREADABLE_OBJECT, object_blob
+from keyscan.sources.history import COMMIT_MESSAGE, UNREADABLE_OBJECT, commit_author, object_blob
 from keyscan.sources.worktree import FileItem
 
 if TYPE_CHECKING:
     from keyscan.sources.packs import ObjectReader
+
+
+# Messages scanned in one pass (BlobScanner.scan_all): a batch of them is 256 at most.
+_MESSAGES_TOGETHER = 256
 
 
 def build_engine(ruleset: Ruleset, engine_name: str, cache_dir: Path | None) -> Engine:
@@ -100,13 +104,27 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
     of that path, when no other path came in between. Git sources come in path order, and
     holding a few earlier versions keeps a batch's memory at a few blobs however large the
     batch. (A few, not one: the versions of a file come in the order history lists them, and
-    where branches run side by side that alternates between them.)
+    where branches run side by side that alternates between them.) Messages one after another
+    are scanned together (BlobScanner.scan_all).
     """
     batch = BatchResult()
     edits = EditScanner(scanner)
     earlier_path = ""
     earlier_versions: list[CleanVersion] = []
+    messages: list[Blob] = []
+
+    def scan_messages() -> None:
+        for message, result in zip(messages, scanner.scan_all(messages), strict=True):
+            _take(batch, message, message.provenance.path, result)
+        messages.clear()
+
     for blob, is_version in blobs:
+        if not is_version and not blob.binary:
+            messages.append(blob)
+            if len(messages) >= _MESSAGES_TOGETHER:
+                scan_messages()
+            continue
+        scan_messages()
         if blob.binary and not scanner.options.scan_binary:
             batch.skips.append(Skip(blob.provenance.path, "binary", "--no-binary"))
             continue
@@ -119,19 +137,24 @@ def scan_blobs(scanner: BlobScanner, blobs: Iterable[tuple[Blob, bool]]) -> Batc
                 earlier_versions = [version, *earlier_versions[: EARLIER_VERSIONS - 1]]
         else:
             result = scanner.scan(blob)
-        batch.findings.extend(result.findings)
-        batch.dropped.extend((blob.provenance.path, d) for d in result.dropped)
-        batch.skips.extend(result.skips)
-        if result.path_dependent and not result.findings:
-            batch.path_dependent.append((blob.id, path))
-        elif not result.findings and not result.skips:
-            batch.clean_blobs.append(blob.id)
-        if result.unscanned:
-            continue
-        batch.files_scanned += 1
-        batch.bytes_scanned += len(blob.data)
-        batch.binary_scanned += blob.binary
+        _take(batch, blob, path, result)
+    scan_messages()
     return batch
+
+
+def _take(batch: BatchResult, blob: Blob, path: str, result: BlobResult) -> None:
+    batch.findings.extend(result.findings)
+    batch.dropped.extend((blob.provenance.path, d) for d in result.dropped)
+    batch.skips.extend(result.skips)
+    if result.path_dependent and not result.findings:
+        batch.path_dependent.append((blob.id, path))
+    elif not result.findings and not result.skips:
+        batch.clean_blobs.append(blob.id)
+    if result.unscanned:
+        return
+    batch.files_scanned += 1
+    batch.bytes_scanned += len(blob.data)
+    batch.binary_scanned += blob.binary
 
 
 def scan_objects(
@@ -156,14 +179,28 @@ def scan_objects(
     def skip(oid: str, why: str) -> None:
         unreadable.append(Skip(oid, UNREADABLE_OBJECT, f"{answered(oid).path or oid}: {why}"))
 
+    # Commits read, for the author and date of the few whose message has a finding.
+    commits: dict[str, bytes] = {}
+
     def blobs() -> Iterator[tuple[Blob, bool]]:
         for oid, _, data in reader.fetch([ref.oid for ref in refs], skip):
             ref = answered(oid)
-            yield object_blob(ref, data), ref.type == "blob"
+            if ref.type == "commit":
+                commits[oid] = data
+            yield object_blob(ref, data, dated=False), ref.type == "blob"
 
     batch = scan_blobs(scanner, blobs())
+    batch.findings = [_dated(finding, commits) for finding in batch.findings]
     batch.skips.extend(unreadable)
     return batch
+
+
+def _dated(finding: Finding, commits: dict[str, bytes]) -> Finding:
+    commit = commits.get(finding.blob) if finding.path == COMMIT_MESSAGE else None
+    if commit is None:
+        return finding
+    author, date = commit_author(commit)
+    return replace(finding, author=author, date=date)
 
 
 class _PoolWorker:

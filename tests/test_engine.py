@@ -800,3 +800,90 @@ def test_hidden_keywords_agree_with_one_search_per_question(case: tuple[bytes, i
 @functools.cache
 def _hidden_keyword_engines() -> tuple[RegexEngine, HyperscanEngine]:
     return RegexEngine(builtin()), HyperscanEngine(builtin())
+
+
+def _message_pieces() -> st.SearchStrategy[bytes]:
+    keywords = builtin().keywords
+    return st.one_of(
+        st.sampled_from(keywords),
+        st.sampled_from(
+            [
+                b"Fix the parser",
+                b"\n",
+                b" ",
+                b"Secret",
+                b'\\"quoted\\"',
+                b"%2Fdocs",
+                b"machine ",
+                b"https://user:",
+                b"@example.org",
+                b"AKIA",
+                b"IOSFODNN7QWERTY23",
+                b"bearer ",
+                base64.b64encode(b"a line of text, long enough"),
+                b"".join([b"6", b"1"] * 20),
+            ]
+        ),
+        st.binary(max_size=12),
+    )
+
+
+@st.composite
+def _messages(draw: st.DrawFn) -> list[bytes]:
+    pieces = _message_pieces()
+    return draw(st.lists(st.lists(pieces, max_size=6).map(b"".join), max_size=12))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_messages())
+@hypothesis.example([b"Secret here", b"and Secret again", b"%2F", b"%2F twice"])
+@hypothesis.example([b"ends in a run " + base64.b64encode(b"a line of text, long enough"), b""])
+def test_quiet_parts_never_call_a_part_with_anything_in_it_quiet(parts: list[bytes]) -> None:
+    # Messages are scanned in one joined pass; a part called quiet is never scanned alone, so
+    # it must hold nothing stage 1 finds on its own. Presence markers report one match per
+    # pass, which is why a second "Secret" or "%2F" is the case to get right.
+    engine = scanners()[1].engine
+    quiet = engine.quiet_parts(parts)
+    assert quiet is not None and len(quiet) == len(parts)
+    for part, nothing in zip(parts, quiet, strict=True):
+        alone = engine.scan(part)
+        if nothing:
+            assert not alone.hits and not alone.markers and not alone.encoded_ends
+
+
+def test_quiet_parts_tell_plain_messages_apart() -> None:
+    engine = scanners()[1].engine
+    parts = [b"Fix the parser", b"Bump version", b"Merge branch 'main'", b"Secret handling"]
+    assert engine.quiet_parts(parts) == [True, True, True, False]
+    assert scanners()[0].engine.quiet_parts(parts) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_messages())
+def test_scanning_messages_together_finds_what_scanning_each_does(parts: list[bytes]) -> None:
+    scanner = scanners()[1]
+    blobs = [
+        Blob(blob_id(part), part, Provenance("(commit message)", commit="0" * 40)) for part in parts
+    ]
+    assert scanner.scan_all(blobs) == [scanner.scan(blob) for blob in blobs]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reads_edges"),
+    [
+        (rb"://[^@/\s]{0,64}:[^@/\s]{3,128}@", False),
+        (rb"price \$5", False),
+        (rb"(?m)^password", True),
+        (rb"token$", True),
+        (rb"\Atoken", True),
+        (rb"[a^]", True),  # a `^` in a class: taken as an anchor, which only costs speed
+    ],
+)
+def test_gates_that_read_the_data_s_edges_keep_messages_apart(
+    pattern: bytes, reads_edges: bool
+) -> None:
+    # Joined by line feeds, parts lose their own starts and ends: a gate that reads them must
+    # see each part alone, so the engine does not join parts at all.
+    from keyscan.engine.hyperscan_engine import _reads_edges
+
+    assert _reads_edges(pattern) is reads_edges

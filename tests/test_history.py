@@ -74,13 +74,20 @@ def test_secret_only_on_an_unmerged_branch(make_repo) -> None:
 def test_secret_in_commit_message_and_tag_message(make_repo) -> None:
     repo = make_repo()
     in_commit, in_tag = custom_token(rng(22)), custom_token(rng(23))
+    commit(repo, "init", **{"README.md": "hello\n"})
     sha = commit(repo, f"deploy with {in_commit}", **{"a.txt": "a\n"})
+    commit(repo, "Secret handling: nothing to see", **{"b.txt": "b\n"})
     git(repo, "tag", "-a", "v1", "-m", f"release key {in_tag}")
     code, report, _ = history(repo)
     assert code == 1
     by_secret = {f["secret"]: f for f in report["findings"]}
+    assert len(report["findings"]) == 2
     assert by_secret[in_commit]["path"] == "(commit message)"
     assert by_secret[in_commit]["commit"] == sha
+    # Messages are scanned together and read without their headers: a finding's author and
+    # date are still its commit's.
+    assert by_secret[in_commit]["author"] == "Test Author"
+    assert by_secret[in_commit]["date"] is not None
     assert by_secret[in_tag]["path"] == "(tag v1 message)"
 
 

@@ -36,6 +36,12 @@ class Engine(Protocol):
         `data`, as caseless_spans finds them, in any order."""
         ...
 
+    def quiet_parts(self, parts: Sequence[bytes]) -> list[bool] | None:
+        """For each of `parts`, True only if `scan` of that part alone finds nothing at all (no
+        hit, no marker, no encoded-text end), told from a pass over all of them together;
+        None when this engine cannot tell that way (each part is then scanned alone)."""
+        ...
+
 
 def caseless_spans(data: bytes, literals: Iterable[bytes]) -> list[tuple[int, int]]:
     """Every occurrence of each of `literals` (ASCII, lower case) in `data`, ASCII case

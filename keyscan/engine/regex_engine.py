@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from keyscan.decoders.markers import DECODER_MARKERS
 from keyscan.engine.base import KeywordHit, Stage1, caseless_spans, gated_hits
@@ -26,6 +27,10 @@ class RegexEngine:
         markers = frozenset(name for name, pattern in self._markers if pattern.search(data))
         # Encoded text is left to the decoder's own full search: `re` would be slower at it.
         return Stage1(self._keyword_hits(data), markers, None)
+
+    def quiet_parts(self, parts: Sequence[bytes]) -> list[bool] | None:
+        # `re` gains nothing from one pass over many parts: each is scanned alone.
+        return None
 
     def escaped_keyword_spans(self, data: bytes) -> list[tuple[int, int]]:
         return caseless_spans(data, self._escaped_keywords)
