@@ -90,7 +90,7 @@ class BlobScanner:
     def scan(self, blob: Blob, budget: int | None = None) -> BlobResult:
         """Everything `blob` holds; `budget` caps the decoded bytes (default: decode_budget)."""
         result = BlobResult()
-        if len(blob.data) < _LFS_POINTER_SIZE and blob.data.startswith(_LFS_POINTER_STARTS):
+        if _is_lfs_pointer(blob.data):
             result.skips.append(
                 Skip(
                     blob.provenance.path,
@@ -427,10 +427,12 @@ class HiddenKeywords:
         return False
 
 
+def _is_lfs_pointer(data: bytes) -> bool:
+    return len(data) < _LFS_POINTER_SIZE and data.startswith(_LFS_POINTER_STARTS)
+
+
 def _scanned_apart(blob: Blob) -> bool:
-    return blob.binary or (
-        len(blob.data) < _LFS_POINTER_SIZE and blob.data.startswith(_LFS_POINTER_STARTS)
-    )
+    return blob.binary or _is_lfs_pointer(blob.data)
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

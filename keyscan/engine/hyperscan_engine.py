@@ -56,6 +56,9 @@ class HyperscanEngine:
         # most of the scan's time (keyscan/_encoded.c).
         self._encoded_text_ends = compiled_encoded_text_ends()
         self._encoded_markers = ENCODED_TEXT_MARKERS if self._encoded_text_ends is None else ()
+        # The database's ids: keywords, then decoder markers, encoded-text markers and gates.
+        self._encoded_from = len(self._lengths) + len(DECODER_MARKERS)
+        self._gates_from = self._encoded_from + len(self._encoded_markers)
         # Checks hyperscan cannot compile (a lookaround, say) are searched in every blob.
         self._mark_gates(tuple(i for i, gate in enumerate(self._gates) if _may_compile(gate.check)))
         self._database = self._load_or_compile(ruleset, cache_dir)
@@ -154,8 +157,7 @@ class HyperscanEngine:
         gates_seen: list[Gate] = list(self._unmarked_gates)
         lengths = self._lengths
         keyword_count = len(lengths)
-        encoded_from = keyword_count + len(DECODER_MARKERS)
-        gates_from = encoded_from + len(self._encoded_markers)
+        encoded_from, gates_from = self._encoded_from, self._gates_from
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             if index < keyword_count:
@@ -210,8 +212,7 @@ class HyperscanEngine:
         """Where every keyword and encoded-text marker match in `data` ends, and where the
         first presence marker match (decoder markers and gates report only one) ends."""
         keyword_count = len(self._lengths)
-        encoded_from = keyword_count + len(DECODER_MARKERS)
-        gates_from = encoded_from + len(self._encoded_markers)
+        encoded_from, gates_from = self._encoded_from, self._gates_from
         ends: list[int] = []
         presence: list[int] = []
 
