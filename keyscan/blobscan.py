@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from keyscan.decoders.driver import decode_layers_within, keystore_layers
+from keyscan.decoders.encodings import KeywordTest
 from keyscan.engine.base import Engine, Stage1
 from keyscan.engine.extract import Candidate, WindowMatches, extract
 from keyscan.entropy import shannon_entropy
@@ -186,24 +187,31 @@ class BlobScanner:
             if depth > 1 and budget[0] > 0:
                 self._scan_decoded(blob, piece.data, piece_stage1, result, layer, depth - 1, budget)
 
-    def _keyword_test(self, data: bytes, stage1: Stage1) -> Callable[[int, int], bool]:
+    def _keyword_test(self, data: bytes, stage1: Stage1) -> KeywordTest:
         """Whether `data[start:end]`, its `\\"` escapes decoded, may hold a keyword: a hit
-        starts inside it, or it holds one a quote escape hides (Ruleset.quote_escaped_keywords)."""
+        starts inside it, or it holds one a quote escape hides (Ruleset.quote_escaped_keywords);
+        and where those start."""
         starts = sorted(start for _, start in stage1.hits)
         hidden: HiddenKeywords | None = None
 
-        def holds_keyword(start: int, end: int) -> bool:
+        def hidden_keywords() -> HiddenKeywords:
             nonlocal hidden
+            if hidden is None:
+                hidden = HiddenKeywords(self.engine.escaped_keyword_spans(data))
+            return hidden
+
+        def holds_keyword(start: int, end: int) -> bool:
             first = bisect.bisect_left(starts, start)
             if first < len(starts) and starts[first] < end:
                 return True
-            if not self._hidden_keywords:
-                return False
-            if hidden is None:
-                hidden = HiddenKeywords(self.engine.escaped_keyword_spans(data))
-            return hidden.within(start, end)
+            return bool(self._hidden_keywords) and hidden_keywords().within(start, end)
 
-        return holds_keyword
+        def keyword_starts() -> list[int]:
+            if not self._hidden_keywords:
+                return starts
+            return sorted([*starts, *hidden_keywords().starts])
+
+        return KeywordTest(holds_keyword, keyword_starts)
 
     def _kept_elsewhere(self, item: FilterInput, filters: Sequence[tuple[str, Filter]]) -> bool:
         """Whether a candidate dropped at its path would be kept at a path no filter reads
@@ -413,14 +421,14 @@ class HiddenKeywords:
 
     def __init__(self, spans: list[tuple[int, int]]):
         spans.sort()
-        self._starts = [start for start, _ in spans]
+        self.starts = [start for start, _ in spans]
         self._ends = [end for _, end in spans]
 
     def within(self, start: int, end: int) -> bool:
         """Whether one of the keywords lies wholly inside `data[start:end]`."""
-        index = bisect.bisect_left(self._starts, start)
+        index = bisect.bisect_left(self.starts, start)
         # Only an occurrence starting within a keyword's length of `end` can run past it.
-        while index < len(self._starts) and self._starts[index] < end:
+        while index < len(self.starts) and self.starts[index] < end:
             if self._ends[index] <= end:
                 return True
             index += 1

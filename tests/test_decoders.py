@@ -15,9 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from keyscan.decoders import encodings
 from keyscan.decoders.encodings import (
     _ESCAPE_MARKER,
     ESCAPE_MARKERS,
+    KeywordTest,
     _string_literals,
     base64_and_hex_layers,
     escape_layers,
@@ -324,6 +326,100 @@ def test_notebook_code_lines_without_a_keyword_are_passed_over() -> None:
         b'path = "C:\\temp"\n'
     ]
     assert len(list(escape_layers(data, lambda start, end: True))) == 3
+
+
+# What makes a line of literals other than inert, and what does not, to draw lines from.
+_LINE_PIECES = [
+    'say(\\"hi\\")',
+    "\\n",
+    "\\t",
+    "\\r\\n",
+    "\\\\n",
+    "\\u0041",
+    "\\x41",
+    "\\/",
+    "\\'",
+    "Secret",
+    "kind: Secret\\n",
+    "%2F",
+    "%zz",
+    "\\n" + base64.b64encode(b"[settings] debug = true").decode(),
+    "\\t" + "QUJD" * 6,
+    "token",
+    "password",
+    " ",
+    "plain words",
+    '"',
+    "\\",
+]
+
+
+@st.composite
+def _escaped_documents(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    """Lines of literals, and the offsets where a keyword starts (some of them)."""
+    pieces = st.lists(st.sampled_from(_LINE_PIECES), max_size=8).map("".join)
+    # What a line starts with, before its literal: a keyword or an escape may open it.
+    openings = st.sampled_from(["    ", "", "token ", "%2F ", "\\u0041 ", "Secret "])
+    lines = draw(st.lists(st.tuples(openings, pieces), min_size=1, max_size=16))
+    data = "\n".join(f'{opening}"{line}",' for opening, line in lines).encode()
+    keywords = sorted(
+        match.start()
+        for match in re.finditer(rb"token|password|Secret", data)
+        if draw(st.booleans())
+    )
+    return data, keywords
+
+
+def _lively_places_builds() -> list[Any]:
+    """The Python build of the lively places, and the C one where it was compiled."""
+    builds: list[Any] = [encodings.python_lively_places]
+    try:
+        from keyscan._escapes import lively_places
+    except ImportError:
+        return builds
+    builds.append(lambda data, begin: lively_places(data, begin, encodings._MIN_BASE64))
+    return builds
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _escaped_documents(),
+    st.one_of(st.none(), st.just([])),
+    st.integers(1, 3),
+    st.sampled_from(_lively_places_builds()),
+)
+def test_walking_from_keyword_starts_gives_what_walking_every_line_gives(
+    document: tuple[bytes, list[int]], encoded_ends: list[int] | None, one_by_one: int, build: Any
+) -> None:
+    # Past the first marked lines, a line with no keyword start and none of the escapes, runs
+    # and markers that make a line other than inert is never looked at: the layers must be
+    # those the walk over every line with an escape gives.
+    data, starts = document
+
+    def holds(start: int, end: int) -> bool:
+        return any(start <= place < end for place in starts)
+
+    every_line = list(escape_layers(data, holds, encoded_ends))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encodings, "_MARKED_LINES_ONE_BY_ONE", one_by_one)
+        patch.setattr(encodings, "_LIVELY_PLACES", build)
+        walked = list(escape_layers(data, KeywordTest(holds, lambda: starts), encoded_ends))
+    assert walked == every_line
+
+
+@pytest.mark.skipif(len(_lively_places_builds()) < 2, reason="the C build was not compiled")
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["\\", '"', "n", "t", "r", "u", "%", "2", "F", "g", "S", "Secret", "\n"])
+        | st.sampled_from(["QUJD" * 6, "QUJD" * 5 + "QUJ", " "]),
+        max_size=40,
+    ).map(lambda parts: "".join(parts).encode()),
+    st.integers(0, 200),
+)
+def test_the_c_lively_places_are_the_python_ones(data: bytes, begin: int) -> None:
+    python_build, c_build = _lively_places_builds()
+    assert sorted(c_build(data, begin)) == sorted(python_build(data, begin))
 
 
 @pytest.mark.parametrize(

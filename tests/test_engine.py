@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from keyscan.blobscan import BlobScanner, HiddenKeywords, _Positions
 from keyscan.commands.rules import EXAMPLE_PATH
-from keyscan.decoders.encodings import base64_and_hex_layers
+from keyscan.decoders.encodings import KeywordTest, base64_and_hex_layers
 from keyscan.decoders.markers import ENCODED_TEXT_MARKERS, compiled_encoded_text_ends
 from keyscan.engine.base import Stage1, gated_hits
 from keyscan.engine.extract import MAX_WINDOW, _merged_windows, _window, extract
@@ -500,8 +500,8 @@ def test_the_database_cache_is_kept_across_edits_that_do_not_change_what_it_comp
 class _EveryLiteralDecoded(BlobScanner):
     """The scanner as it was before escape_layers could pass over literals without keywords."""
 
-    def _keyword_test(self, data: bytes, stage1: Stage1) -> Callable[[int, int], bool]:
-        return lambda start, end: True
+    def _keyword_test(self, data: bytes, stage1: Stage1) -> KeywordTest:
+        return KeywordTest(lambda start, end: True)
 
 
 @st.composite

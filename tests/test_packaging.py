@@ -37,7 +37,7 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     assert expected and expected <= names
     assert {"keyscan/py.typed", "keyscan/cli.py", "keyscan/__main__.py"} <= names
     # The C builds (this machine has a compiler and zlib's headers, as CI's does) and stubs.
-    for extension in ("_segments", "_encoded", "_packs"):
+    for extension in ("_segments", "_encoded", "_escapes", "_packs"):
         assert f"keyscan/{extension}.pyi" in names
         assert any(
             n.startswith(f"keyscan/{extension}.") and n.endswith((".so", ".pyd")) for n in names
@@ -47,7 +47,9 @@ def test_wheel_carries_builtin_rules_and_loads_them_without_the_source_tree(tmp_
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import keyscan.edits as e; from keyscan.rules.load import load_rules; "
-        "assert e.matched_segments is not e.python_matched_segments; print(len(load_rules()))"
+        "assert e.matched_segments is not e.python_matched_segments; "
+        "import keyscan.decoders.encodings as d; "
+        "assert d._LIVELY_PLACES is not d.python_lively_places; print(len(load_rules()))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],

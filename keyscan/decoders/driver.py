@@ -5,7 +5,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 
-from keyscan.decoders.encodings import base64_and_hex_layers, escape_layers, percent_layers
+from keyscan.decoders.encodings import (
+    KeywordTest,
+    base64_and_hex_layers,
+    escape_layers,
+    percent_layers,
+)
 from keyscan.decoders.kubernetes import kubernetes_layers
 from keyscan.decoders.layer import Decoded
 from keyscan.decoders.markers import ALL_MARKERS
@@ -29,21 +34,21 @@ def decode_layers_within(
     budget: int,
     markers: frozenset[str] = ALL_MARKERS,
     encoded_ends: Sequence[int] | None = None,
-    holds_keyword: Callable[[int, int], bool] | None = None,
+    keywords: KeywordTest | Callable[[int, int], bool] | None = None,
 ) -> tuple[list[Decoded], bool]:
     """Decoded layers of `data` within `budget` decoded bytes in all, in order of position, and
     whether they are all of them (False: the budget cut the rest off).
 
     `markers` names the decoder markers stage 1 saw in `data`; a decoder whose marker is
     absent cannot find anything and is not run. `encoded_ends`, when stage 1 provides it, says
-    where base64 or hex text may end (decoders.markers). `holds_keyword` lets the escape
+    where base64 or hex text may end (decoders.markers). `keywords` lets the escape
     decoder pass over string literals that cannot show stage 1 anything new (escape_layers).
     """
     layers: list[Decoded] = []
     if "kubernetes" in markers:
         layers += kubernetes_layers(data)
     if "escapes" in markers:
-        layers += escape_layers(data, holds_keyword, encoded_ends)
+        layers += escape_layers(data, keywords, encoded_ends)
     if "percent" in markers:
         layers += percent_layers(data)
     if not path.endswith(_DIGEST_FILES):

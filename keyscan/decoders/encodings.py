@@ -6,11 +6,13 @@ import base64
 import binascii
 import bisect
 import codecs
+import functools
 import json
 import re
 import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 from keyscan.decoders.layer import Decoded, looks_like_text
 
@@ -195,30 +197,51 @@ _ESCAPE_MARKER = re.compile(_TEXT_ESCAPE + b"|" + _RUN_AFTER)
 _TEXT_ESCAPE_MARKER = re.compile(_TEXT_ESCAPE)
 _RUN_AFTER_ESCAPE = re.compile(_RUN_AFTER)
 _OTHER_ESCAPE = re.compile(rb'\\[^"ntr]')
+# Marked lines escape_layers looks at one by one before it looks only at lively ones.
+_MARKED_LINES_ONE_BY_ONE = 4
+# Where an escape, or a percent escape, that makes a line other than inert starts: each
+# backslash and percent sign they start at, however close together (python_lively_places).
+_LIVELY_BACKSLASH = re.compile(rb'\\(?=[^"ntr]|[ntr][A-Za-z0-9+/]{%d})' % _MIN_BASE64)
+_PERCENT_START = re.compile(rb"%(?=[0-9A-Fa-f]{2})")
 _SECRET_MARKER = b"Secret"
+
+
+class KeywordTest(NamedTuple):
+    """What the escape decoder may ask about a layer's keywords (escape_layers).
+
+    `holds(start, end)`: whether `data[start:end]`, read with its `\\"` escapes decoded, may
+    hold a keyword. `starts()`, when given: sorted offsets such that every span `holds` answers
+    True for contains one of them (asked only of data with many lines to look at).
+    """
+
+    holds: Callable[[int, int], bool]
+    starts: Callable[[], Sequence[int]] | None = None
 
 
 def escape_layers(
     data: bytes,
-    holds_keyword: Callable[[int, int], bool] | None = None,
+    keywords: KeywordTest | Callable[[int, int], bool] | None = None,
     encoded_ends: Sequence[int] | None = None,
 ) -> Iterator[Decoded]:
     """JSON and JavaScript string escapes (`\\"`, `\\n`, `\\u0041`, `\\x41`, `\\/`).
 
-    `holds_keyword(start, end)`, when given, says whether `data[start:end]`, read with its `\\"`
-    escapes decoded, may hold a keyword. A literal that holds none yields no layer unless its
-    decoding could show a decoder something the raw data does not (_inert). Decoding `\\"`,
-    `\\n`, `\\t` and `\\r` puts a quote or a blank where two characters were, so stage 1 finds
-    no keyword in the decoded text that it did not find in the raw one (no keyword holds a
-    blank, and those holding a quote are looked for escaped), and the encoded runs (base64,
-    hex, percent: none contains a quote, a blank or a backslash) are the raw data's own, which
-    its decoders already see, except a run right after `\\n`, `\\t` or `\\r`, whose raw form
-    starts with that letter. Notebooks are made of such literals: one per line of code.
+    `keywords`, when given (a KeywordTest, or its `holds` alone), says whether `data[start:end]`,
+    read with its `\\"` escapes decoded, may hold a keyword. A literal that holds none yields no
+    layer unless its decoding could show a decoder something the raw data does not (_inert).
+    Decoding `\\"`, `\\n`, `\\t` and `\\r` puts a quote or a blank where two characters were,
+    so stage 1 finds no keyword in the decoded text that it did not find in the raw one (no
+    keyword holds a blank, and those holding a quote are looked for escaped), and the encoded
+    runs (base64, hex, percent: none contains a quote, a blank or a backslash) are the raw
+    data's own, which its decoders already see, except a run right after `\\n`, `\\t` or `\\r`,
+    whose raw form starts with that letter. Notebooks are made of such literals: one per line
+    of code.
 
     Such a run decodes to text only if stage 1 saw a marker of encoded text in it (`encoded_ends`,
     decoders.markers: the marker matches at any alignment, so the run's letter does not hide
     it): a notebook's images, base64 lines each after a `\\n`, do not make their lines decoded.
     """
+    test = KeywordTest(keywords) if callable(keywords) else keywords
+    holds_keyword = test.holds if test is not None else None
     ends = None if encoded_ends is None else sorted(encoded_ends)
 
     def encoded_in(start: int, end: int) -> bool:
@@ -228,12 +251,12 @@ def escape_layers(
         first = bisect.bisect_right(ends, start)
         return first < len(ends) and ends[first] <= end + 1
 
-    marker = _ESCAPE_MARKER.search(data)
-    while marker is not None:
-        line_start = data.rfind(b"\n", 0, marker.start()) + 1
-        line_end = data.find(b"\n", marker.end())
-        line_end = len(data) if line_end == -1 else line_end
-        marker = _ESCAPE_MARKER.search(data, line_end)
+    lines = (
+        _marked_lines(data)
+        if test is None or test.starts is None
+        else _lines_to_look_at(data, test.starts)
+    )
+    for line_start, line_end in lines:
         if (
             _TEXT_ESCAPE_MARKER.search(data, line_start, line_end) is None
             and not encoded_in(line_start, line_end)
@@ -253,6 +276,83 @@ def escape_layers(
             decoded = _unescape(literal)
             if decoded is not None and decoded != literal and len(decoded) >= 8:
                 yield Decoded("escapes", start, end, decoded, True)
+
+
+def _marked_lines(data: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line holding an escape marker."""
+    marker = _ESCAPE_MARKER.search(data)
+    while marker is not None:
+        line_start = data.rfind(b"\n", 0, marker.start()) + 1
+        line_end = data.find(b"\n", marker.end())
+        line_end = len(data) if line_end == -1 else line_end
+        yield line_start, line_end
+        marker = _ESCAPE_MARKER.search(data, line_end)
+
+
+def _lines_to_look_at(
+    data: bytes, keyword_starts: Callable[[], Sequence[int]]
+) -> Iterator[tuple[int, int]]:
+    """The lines holding an escape marker that escape_layers may not pass over as inert. The
+    first few marked lines are taken as they come; past them, only the lively ones
+    (_lively_lines): finding those takes a pass over the rest of the data and the places of the
+    keywords a quote escape hides, which a file with a handful of escapes would not repay."""
+    for count, (line_start, line_end) in enumerate(_marked_lines(data), 1):
+        yield line_start, line_end
+        if count == _MARKED_LINES_ONE_BY_ONE:
+            yield from _lively_lines(data, keyword_starts(), line_end + 1)
+            return
+
+
+def _lively_lines(
+    data: bytes, keyword_starts: Sequence[int], begin: int
+) -> Iterator[tuple[int, int]]:
+    """The lines from `begin` on holding an escape marker and something that can make a line
+    other than inert (see _inert): where a keyword may start, an escape other than \\", \\n,
+    \\t and \\r, a base64 run after one of those three, "Secret" or a percent escape. Every
+    other line is inert whatever it holds, and is never looked at: a translation catalogue
+    (.po) has a `\\"` on most of its lines, which cost a dozen searches and calls each."""
+    places = [place for place in keyword_starts if place >= begin]
+    places += _LIVELY_PLACES(data, begin)
+    places.sort()
+    line_end = begin - 1
+    for place in places:
+        if place <= line_end:
+            continue  # on the line just looked at
+        line_start = data.rfind(b"\n", 0, place) + 1
+        line_end = data.find(b"\n", place)
+        line_end = len(data) if line_end == -1 else line_end
+        if _ESCAPE_MARKER.search(data, line_start, line_end) is not None:
+            yield line_start, line_end
+
+
+def python_lively_places(data: bytes, begin: int) -> list[int]:
+    """Every offset from `begin` on where a `\\` is followed by anything but `"`, `n`, `t` or
+    `r`, or by one of `n`, `t`, `r` and a base64 run (_RUN_AFTER); where a percent escape or
+    "Secret" starts. Unsorted. keyscan/_escapes.c is its C build."""
+    places = [match.start() for match in _LIVELY_BACKSLASH.finditer(data, begin)]
+    places += (match.start() for match in _PERCENT_START.finditer(data, begin))
+    secret = data.find(_SECRET_MARKER, begin)
+    while secret != -1:
+        places.append(secret)
+        secret = data.find(_SECRET_MARKER, secret + 1)
+    return places
+
+
+def _compiled_lively_places() -> Callable[[bytes, int], list[int]]:
+    try:
+        from keyscan._escapes import lively_places
+    except ImportError:  # installed without a C compiler
+        return python_lively_places
+    return functools.partial(_with_run, lively_places)
+
+
+def _with_run(
+    compiled: Callable[[bytes, int, int], list[int]], data: bytes, begin: int
+) -> list[int]:
+    return compiled(data, begin, _MIN_BASE64)
+
+
+_LIVELY_PLACES = _compiled_lively_places()
 
 
 def _inert(

@@ -1,0 +1,3 @@
+"""The C build of keyscan.decoders.encodings' python_lively_places (keyscan/_escapes.c)."""
+
+def lively_places(data: bytes, begin: int, run: int) -> list[int]: ...
