@@ -209,7 +209,7 @@ class BlobScanner:
         def keyword_starts() -> list[int]:
             if not self._hidden_keywords:
                 return starts
-            return sorted([*starts, *hidden_keywords().starts])
+            return [*starts, *hidden_keywords().starts]
 
         return KeywordTest(holds_keyword, keyword_starts)
 

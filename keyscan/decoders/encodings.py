@@ -6,7 +6,6 @@ import base64
 import binascii
 import bisect
 import codecs
-import functools
 import json
 import re
 import urllib.parse
@@ -210,8 +209,8 @@ class KeywordTest(NamedTuple):
     """What the escape decoder may ask about a layer's keywords (escape_layers).
 
     `holds(start, end)`: whether `data[start:end]`, read with its `\\"` escapes decoded, may
-    hold a keyword. `starts()`, when given: sorted offsets such that every span `holds` answers
-    True for contains one of them (asked only of data with many lines to look at).
+    hold a keyword. `starts()`, when given: offsets, in any order, such that every span `holds`
+    answers True for contains one of them (asked only of data with many lines to look at).
     """
 
     holds: Callable[[int, int], bool]
@@ -343,13 +342,7 @@ def _compiled_lively_places() -> Callable[[bytes, int], list[int]]:
         from keyscan._escapes import lively_places
     except ImportError:  # installed without a C compiler
         return python_lively_places
-    return functools.partial(_with_run, lively_places)
-
-
-def _with_run(
-    compiled: Callable[[bytes, int, int], list[int]], data: bytes, begin: int
-) -> list[int]:
-    return compiled(data, begin, _MIN_BASE64)
+    return lambda data, begin: lively_places(data, begin, _MIN_BASE64)
 
 
 _LIVELY_PLACES = _compiled_lively_places()
