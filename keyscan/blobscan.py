@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -124,7 +125,7 @@ class BlobScanner:
             result.decoded_bytes = initial - remaining[0]
             # Spending the whole budget also stops nested decoding (see _scan_decoded).
             result.decode_cut = result.decode_cut or remaining[0] <= 0
-            self._prefer_decoded(result)
+            self._prefer_decoded(result, data)
         return result
 
     def scan_all(self, blobs: Sequence[Blob]) -> list[BlobResult]:
@@ -140,17 +141,45 @@ class BlobScanner:
             for blob, nothing in zip(blobs, quiet, strict=True)
         ]
 
-    def _prefer_decoded(self, result: BlobResult) -> None:
-        """A generic hit on encoded text (`DB_PASSWORD: <base64>`) yields to what it decodes to."""
-        decoded = [span for span, f in zip(result.spans, result.findings, strict=True) if f.decoded]
+    def _prefer_decoded(self, result: BlobResult, data: bytes) -> None:
+        """A generic hit on encoded text (`DB_PASSWORD: <base64>`) yields to what it decodes to.
+
+        Percent-encoding is the exception outside URLs: where an env file or a shell line sets
+        a password to `Orbit%6705falcon`, the password is those characters, `%67` included,
+        while in `amqp://user:pa%40ss@host` or `?password=pa%40ss` it is what the escapes decode
+        to. So a generic hit whose line shows no URL before it keeps its literal value, and a
+        generic finding that only percent-decoding gave at the same place is dropped instead.
+        """
+        pairs = list(zip(result.spans, result.findings, strict=True))
+        decoded = [span for span, f in pairs if f.decoded]
         if not decoded:
             return
+        generic = [self.ruleset.by_id[f.rule_id].generic for _, f in pairs]
+        # Generic findings only percent-decoding gave, and the spans of every other decoding.
+        percent_only = {
+            i for i, (_, f) in enumerate(pairs) if generic[i] and f.decoded == ("percent",)
+        }
+        other_decoded = [
+            span for i, (span, f) in enumerate(pairs) if f.decoded and i not in percent_only
+        ]
+        percent_spans = [pairs[i][0] for i in sorted(percent_only)]
+        literal = {
+            i
+            for i, (span, f) in enumerate(pairs)
+            if generic[i]
+            and not f.decoded
+            and _overlaps(span, percent_spans)
+            and not _overlaps(span, other_decoded)
+            and not _in_url(data, span[0])
+        }
+        literal_spans = [pairs[i][0] for i in sorted(literal)]
         kept = [
             (span, finding)
-            for span, finding in zip(result.spans, result.findings, strict=True)
-            if finding.decoded
-            or not self.ruleset.by_id[finding.rule_id].generic
-            or not any(span[0] < end and start < span[1] for start, end in decoded)
+            for i, (span, finding) in enumerate(pairs)
+            if not generic[i]
+            or i in literal
+            or (finding.decoded and not (i in percent_only and _overlaps(span, literal_spans)))
+            or not _overlaps(span, decoded)
         ]
         result.spans = [span for span, _ in kept]
         result.findings = [finding for _, finding in kept]
@@ -445,6 +474,16 @@ def _scanned_apart(blob: Blob) -> bool:
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+# A value inside a URL: after its scheme (`scheme://user:pass@`), or a query or form field
+# (`?key=value`, `&key=value`).
+_URL_BEFORE = re.compile(rb"://|[?&][\w.\-\[\]]*=[^\s&]*$")
+
+
+def _in_url(data: bytes, at: int) -> bool:
+    line_start = data.rfind(b"\n", 0, at) + 1
+    return _URL_BEFORE.search(data, line_start, at) is not None
 
 
 @value

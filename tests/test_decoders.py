@@ -165,6 +165,30 @@ def test_digests_and_binary_base64_are_not_decoded_into_findings(tmp_path: Path)
     assert _scan(tmp_path) == []
 
 
+def test_a_percent_sign_in_a_password_is_literal_outside_urls(tmp_path: Path) -> None:
+    # "%67" reads as a percent escape ("g"), but an env file or a shell line means the
+    # characters; in a URL's user info or query the escapes are decoded first.
+    r = random.Random(71)
+    literal = random_chars(r, 6, string.ascii_letters) + "%6705" + random_chars(r, 6)
+    decoded = urllib.parse.unquote(literal)
+    (tmp_path / "app.env").write_text(f"DB_PASSWORD={literal}\n")
+    (tmp_path / "deploy.sh").write_text(f"#!/bin/sh\nexport SMTP_PASSWORD={literal}\n")
+    (tmp_path / "broker.env").write_text(f"BROKER_URL=amqp://worker:{literal}@mq.internal//\n")
+    (tmp_path / "login.env").write_text(
+        f"LOGIN_URL=https://api.billing-corp.net/login?user=a&password={literal}\n"
+    )
+    found = {
+        (f["path"], f["secret"], tuple(f.get("decoded", ())))
+        for f in _scan(tmp_path, "--show-secrets")
+    }
+    assert found == {
+        ("app.env", literal, ()),
+        ("deploy.sh", literal, ()),
+        ("broker.env", decoded, ("percent",)),
+        ("login.env", decoded, ("percent",)),
+    }
+
+
 def test_fingerprints_match_plain_and_decoded(tmp_path: Path, token: str) -> None:
     (tmp_path / "plain.env").write_text(f"GITHUB_TOKEN={token}\n")
     (tmp_path / "encoded.env").write_text(f"CONFIG={_b64('GITHUB_TOKEN=' + token)}\n")
