@@ -149,6 +149,8 @@ class BlobScanner:
         while in `amqp://user:pa%40ss@host` or `?password=pa%40ss` it is what the escapes decode
         to. So a generic hit whose line shows no URL before it keeps its literal value, and a
         generic finding that only percent-decoding gave at the same place is dropped instead.
+        Decoded once, a URL's escapes are done with: a generic finding that a second percent
+        decoding gives yields to the one the first gave at the same place.
         """
         pairs = list(zip(result.spans, result.findings, strict=True))
         decoded = [span for span, f in pairs if f.decoded]
@@ -173,13 +175,27 @@ class BlobScanner:
             and not _in_url(data, span[0])
         }
         literal_spans = [pairs[i][0] for i in sorted(literal)]
+        # A percent escape decoded twice: `%2567` is "%67" in the URL, never "g".
+        twice = {
+            i
+            for i, (span, f) in enumerate(pairs)
+            if generic[i]
+            and f.decoded[-2:] == ("percent", "percent")
+            and any(
+                generic[j] and other.decoded == f.decoded[:-1] and _overlaps(span, [where])
+                for j, (where, other) in enumerate(pairs)
+            )
+        }
         kept = [
             (span, finding)
             for i, (span, finding) in enumerate(pairs)
-            if not generic[i]
-            or i in literal
-            or (finding.decoded and not (i in percent_only and _overlaps(span, literal_spans)))
-            or not _overlaps(span, decoded)
+            if i not in twice
+            and (
+                not generic[i]
+                or i in literal
+                or (finding.decoded and not (i in percent_only and _overlaps(span, literal_spans)))
+                or not _overlaps(span, decoded)
+            )
         ]
         result.spans = [span for span, _ in kept]
         result.findings = [finding for _, finding in kept]

@@ -177,6 +177,10 @@ def test_a_percent_sign_in_a_password_is_literal_outside_urls(tmp_path: Path) ->
     (tmp_path / "login.env").write_text(
         f"LOGIN_URL=https://api.billing-corp.net/login?user=a&password={literal}\n"
     )
+    # Written into a URL as it should be (its "%" as "%25"): decoded once, the URL's password is
+    # the literal; decoded a second time, "%67" would turn into "g" and report it twice.
+    escaped = urllib.parse.quote(literal, safe="")
+    (tmp_path / "queue.env").write_text(f"QUEUE_URL=amqp://worker:{escaped}@mq.internal//\n")
     found = {
         (f["path"], f["secret"], tuple(f.get("decoded", ())))
         for f in _scan(tmp_path, "--show-secrets")
@@ -186,6 +190,7 @@ def test_a_percent_sign_in_a_password_is_literal_outside_urls(tmp_path: Path) ->
         ("deploy.sh", literal, ()),
         ("broker.env", decoded, ("percent",)),
         ("login.env", decoded, ("percent",)),
+        ("queue.env", literal, ("percent",)),
     }
 
 
