@@ -23,7 +23,13 @@ None is real, and none is stored: they are made at run time.
 - notebook: a Jupyter notebook whose code cell sets it (a JSON string, its quotes escaped),
   added and deleted by the next commit;
 - rename: a file moved to another directory in the commit that adds the line, removed by the
-  next commit.
+  next commit;
+- filled in: a line assigning an empty value added to an existing file, the value filled in by
+  the next commit (which only that part of the line changes), the line removed by the one after;
+- minified: a 300 KB one-line minified JavaScript file added clean, the credential inserted in
+  the middle of its line by the next commit, the file deleted by the one after;
+- crlf: a config file with CRLF line ends added clean, the credential's line inserted in its
+  middle by the next commit, the file deleted by the one after.
 
 Each tool then audits the clone's whole history (no network, under `unshare -n`, caches in a
 temporary home). The script reports, per tool and per way, how many planted credentials the
@@ -71,6 +77,9 @@ WAYS = (
     "base64",
     "notebook",
     "rename",
+    "filled in",
+    "minified",
+    "crlf",
 )
 # Text files a credential is planted into, and how a line assigning one is written there.
 LINE_STYLES: dict[str, Callable[[str, str], str]] = {
@@ -152,6 +161,31 @@ def text_files(repo: Path, commit: str) -> list[str]:
     return chosen
 
 
+def older_commit_with_files(
+    repo: Path, history: list[str], r: random.Random
+) -> tuple[str, list[str]]:
+    """A commit of the main line older than its newest tenth, with files to plant into (a
+    history's first commits may have none big enough), and those files."""
+    for _ in range(100):
+        base = history[r.randrange(len(history) // 10, len(history))]
+        files = text_files(repo, base)
+        if files:
+            return base, files
+    return history[0], text_files(repo, history[0])
+
+
+def minified_pieces(r: random.Random, size: int) -> list[str]:
+    """Statements of a minified script, `size` characters in all when joined by `;`."""
+    pieces: list[str] = []
+    total = 0
+    while total < size:
+        name, arg = chars(r, 2, LOWER), chars(r, 1, LOWER)
+        piece = f"function {name}{len(pieces)}({arg},z){{return {arg}*{r.randint(2, 999)}+z}}"
+        pieces.append(piece)
+        total += len(piece) + 1
+    return pieces
+
+
 def plant_line(repo: Path, path: str, line: str, r: random.Random) -> str:
     """`line` inserted at a random line of the middle half of `path`; returns the old text."""
     file = repo / path
@@ -201,9 +235,9 @@ def plant(repo: Path, count: int, seed: int, kinds: list[str] | None) -> list[Pl
             else:
                 planted.at_head = True
         elif way == "branch":
-            base = history[r.randrange(len(history) // 10, len(history))]
+            base, files = older_commit_with_files(repo, history, r)
             git(repo, "checkout", "-q", "-b", f"topic/plant-{index}", base)
-            path = planted.where = r.choice(text_files(repo, base))
+            path = planted.where = r.choice(files)
             plant_line(repo, path, LINE_STYLES[Path(path).suffix](var, value), r)
             planted.commit = commit(repo, f"WIP {Path(path).name}", path)
             git(repo, "checkout", "-q", main)
@@ -277,6 +311,40 @@ def plant(repo: Path, count: int, seed: int, kinds: list[str] | None) -> list[Pl
             git(repo, "mv", moved, path)
             git(repo, "checkout", "-q", f"{planted.commit}~1", "--", path)
             commit(repo, f"Move {Path(path).name} back", path)
+        elif way == "filled in":
+            path = planted.where = r.choice(text_files(repo, "HEAD"))
+            style = LINE_STYLES[Path(path).suffix]
+            old = plant_line(repo, path, style(var, ""), r)
+            commit(repo, f"Add {var}", path)
+            placeholder = (repo / path).read_bytes().decode("utf-8", "surrogateescape")
+            filled = placeholder.replace(style(var, "") + "\n", style(var, value) + "\n", 1)
+            (repo / path).write_bytes(filled.encode("utf-8", "surrogateescape"))
+            planted.commit = commit(repo, f"Set {var}", path)
+            (repo / path).write_bytes(old.encode("utf-8", "surrogateescape"))
+            commit(repo, f"Drop {var}", path)
+        elif way == "minified":
+            name = f"static/bundle-{index}.min.js"
+            (repo / name).parent.mkdir(exist_ok=True)
+            pieces = minified_pieces(r, 300_000)
+            (repo / name).write_text(";".join(pieces) + "\n")
+            commit(repo, "Add the bundle", name)
+            middle = len(pieces) // 2
+            pieces.insert(middle, f'var {var.lower()}="{value}"')
+            (repo / name).write_text(";".join(pieces) + "\n")
+            planted.commit = commit(repo, "Rebuild the bundle", name)
+            (repo / name).unlink()
+            commit(repo, "Remove the bundle", name)
+        elif way == "crlf":
+            name = f"config/service-{index}.ini"
+            (repo / name).parent.mkdir(exist_ok=True)
+            rows = [f"option_{i} = {chars(r, 8, LOWER)}" for i in range(60)]
+            (repo / name).write_bytes(("\r\n".join(rows) + "\r\n").encode())
+            commit(repo, "Add the service config", name)
+            rows.insert(30, LINE_STYLES[".ini"](var, value))
+            (repo / name).write_bytes(("\r\n".join(rows) + "\r\n").encode())
+            planted.commit = commit(repo, "Configure the service", name)
+            (repo / name).unlink()
+            commit(repo, "Remove the service config", name)
         else:
             base = history[r.randrange(len(history) // 10, len(history))]
             git(
