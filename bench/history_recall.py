@@ -161,6 +161,20 @@ def text_files(repo: Path, commit: str) -> list[str]:
     return chosen
 
 
+def file_history(repo: Path, name: str, versions: list[tuple[str | bytes, str]], gone: str) -> str:
+    """A new file `name` committed in each of `versions` (content, message) in turn, then
+    deleted with message `gone`; returns the commit of its last version."""
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    last = ""
+    for content, message in versions:
+        data = content.encode() if isinstance(content, str) else content
+        (repo / name).write_bytes(data)
+        last = commit(repo, message, name)
+    (repo / name).unlink()
+    commit(repo, gone, name)
+    return last
+
+
 def older_commit_with_files(
     repo: Path, history: list[str], r: random.Random
 ) -> tuple[str, list[str]]:
@@ -242,12 +256,13 @@ def plant(repo: Path, count: int, seed: int, kinds: list[str] | None) -> list[Pl
             planted.commit = commit(repo, f"WIP {Path(path).name}", path)
             git(repo, "checkout", "-q", main)
         elif way == "new file":
-            name = f"deploy/settings-{index}.env"
-            (repo / name).parent.mkdir(exist_ok=True)
-            (repo / name).write_text(f"APP_ENV=staging\n{var}={value}\nLOG_LEVEL=debug\n")
-            planted.commit = commit(repo, "Add staging settings", name)
-            (repo / name).unlink()
-            commit(repo, "Remove staging settings", name)
+            settings = f"APP_ENV=staging\n{var}={value}\nLOG_LEVEL=debug\n"
+            planted.commit = file_history(
+                repo,
+                f"deploy/settings-{index}.env",
+                [(settings, "Add staging settings")],
+                "Remove staging settings",
+            )
         elif way == "message":
             git(
                 repo,
@@ -286,21 +301,20 @@ def plant(repo: Path, count: int, seed: int, kinds: list[str] | None) -> list[Pl
             (repo / path).write_bytes(old.encode("utf-8", "surrogateescape"))
             commit(repo, f"Revert {Path(path).name}", path)
         elif way == "base64":
-            name = f"deploy/secret-{index}.yaml"
-            (repo / name).parent.mkdir(exist_ok=True)
-            manifest, _ = _k8s(value, var, r)
             planted.forms.append(base64.b64encode(value.encode()).decode())
-            (repo / name).write_text(manifest)
-            planted.commit = commit(repo, "Add the app's secret", name)
-            (repo / name).unlink()
-            commit(repo, "Remove the app's secret", name)
+            planted.commit = file_history(
+                repo,
+                f"deploy/secret-{index}.yaml",
+                [(_k8s(value, var, r)[0], "Add the app's secret")],
+                "Remove the app's secret",
+            )
         elif way == "notebook":
-            name = f"notebooks/explore-{index}.ipynb"
-            (repo / name).parent.mkdir(exist_ok=True)
-            (repo / name).write_text(_notebook(value, var, r)[0])
-            planted.commit = commit(repo, "Add an exploration notebook", name)
-            (repo / name).unlink()
-            commit(repo, "Remove the notebook", name)
+            planted.commit = file_history(
+                repo,
+                f"notebooks/explore-{index}.ipynb",
+                [(_notebook(value, var, r)[0], "Add an exploration notebook")],
+                "Remove the notebook",
+            )
         elif way == "rename":
             path = planted.where = r.choice(text_files(repo, "HEAD"))
             moved = f"legacy/{index}/{Path(path).name}"
@@ -323,28 +337,25 @@ def plant(repo: Path, count: int, seed: int, kinds: list[str] | None) -> list[Pl
             (repo / path).write_bytes(old.encode("utf-8", "surrogateescape"))
             commit(repo, f"Drop {var}", path)
         elif way == "minified":
-            name = f"static/bundle-{index}.min.js"
-            (repo / name).parent.mkdir(exist_ok=True)
             pieces = minified_pieces(r, 300_000)
-            (repo / name).write_text(";".join(pieces) + "\n")
-            commit(repo, "Add the bundle", name)
-            middle = len(pieces) // 2
-            pieces.insert(middle, f'var {var.lower()}="{value}"')
-            (repo / name).write_text(";".join(pieces) + "\n")
-            planted.commit = commit(repo, "Rebuild the bundle", name)
-            (repo / name).unlink()
-            commit(repo, "Remove the bundle", name)
+            clean = ";".join(pieces) + "\n"
+            pieces.insert(len(pieces) // 2, f'var {var.lower()}="{value}"')
+            planted.commit = file_history(
+                repo,
+                f"static/bundle-{index}.min.js",
+                [(clean, "Add the bundle"), (";".join(pieces) + "\n", "Rebuild the bundle")],
+                "Remove the bundle",
+            )
         elif way == "crlf":
-            name = f"config/service-{index}.ini"
-            (repo / name).parent.mkdir(exist_ok=True)
             rows = [f"option_{i} = {chars(r, 8, LOWER)}" for i in range(60)]
-            (repo / name).write_bytes(("\r\n".join(rows) + "\r\n").encode())
-            commit(repo, "Add the service config", name)
+            clean = "\r\n".join(rows) + "\r\n"
             rows.insert(30, LINE_STYLES[".ini"](var, value))
-            (repo / name).write_bytes(("\r\n".join(rows) + "\r\n").encode())
-            planted.commit = commit(repo, "Configure the service", name)
-            (repo / name).unlink()
-            commit(repo, "Remove the service config", name)
+            planted.commit = file_history(
+                repo,
+                f"config/service-{index}.ini",
+                [(clean, "Add the service config"), ("\r\n".join(rows) + "\r\n", "Configure it")],
+                "Remove the service config",
+            )
         else:
             base = history[r.randrange(len(history) // 10, len(history))]
             git(
