@@ -20,6 +20,7 @@ from keyscan.workers import (
     BatchResult,
     build_engine,
     init_pool_worker,
+    packed_refs,
     scan_files,
     scan_files_in_worker,
     scan_objects,
@@ -301,7 +302,9 @@ def scan_git_objects(
             pool.submit(worker_ready)
             # Back-pressure: listing never runs far ahead of the workers.
             for batch, outcome in in_submission_order(
-                lambda batch: pool.submit(scan_objects_in_worker, batch), batches, 2 * jobs
+                lambda batch: pool.submit(scan_objects_in_worker, packed_refs(batch)),
+                batches,
+                2 * jobs,
             ):
                 take(outcome, len(batch))
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.commit or ""))

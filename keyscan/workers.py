@@ -250,8 +250,20 @@ def scan_files_in_worker(items: Sequence[FileItem]) -> BatchResult:
     return scan_files(_worker_scanner(), items)
 
 
-def scan_objects_in_worker(refs: Sequence[ObjectRef]) -> BatchResult:
+# An ObjectRef as it travels to a worker. Pickling plain tuples takes a seventh of the time
+# pickling the dataclasses takes (0.07 s against 0.48 s for 100,000 refs), and a whole history
+# travels: on sqlalchemy's, that was a third of a second of the parent's CPU, taken from the
+# workers on two cores.
+PackedRef = tuple[str, str, int, str]
+
+
+def packed_refs(refs: Sequence[ObjectRef]) -> list[PackedRef]:
+    return [(ref.oid, ref.type, ref.size, ref.path) for ref in refs]
+
+
+def scan_objects_in_worker(packed: Sequence[PackedRef]) -> BatchResult:
     reader = _PoolWorker.reader
     if reader is None:
         raise RuntimeError("worker has no repository")
+    refs = [ObjectRef(*fields) for fields in packed]
     return scan_objects(_worker_scanner(), reader, refs)
