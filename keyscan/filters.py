@@ -60,6 +60,12 @@ _PLACEHOLDER_WORDS = regex.compile(
     r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake|"
     r"change[_\-]?this"
 )
+# "someuser", "somepw", "some_token": a name standing where a value would go, in test fixtures
+# and documentation (sqlalchemy's `token2 = "somepw%3BPORT%3D50001"`), never a chosen secret.
+_SOME_NAME = regex.compile(
+    r"(?i)^some[_\-]?(?:user(?:name)?|pw|pwd|pass(?:word|wd)?|secret|token|(?:api[_\-]?)?key|"
+    r"host|db|database|port|value|thing|string)"
+)
 # A value cut short for display (`eyJhbGciOiJIUzI1NiJ9...`): the rest was never written down.
 _TRUNCATED = regex.compile(r"(?:\.\.\.|…)$")
 # A shell parameter expansion up to its `:?` (`${DB_PASSWORD:?Variable not set}`): what follows
@@ -206,6 +212,9 @@ def placeholder(item: FilterInput) -> str | None:
     word = _PLACEHOLDER_WORDS.search(item.secret)
     if word:
         return f"placeholder word {word.group()!r}"
+    name = _SOME_NAME.match(item.secret)
+    if name:
+        return f"placeholder name {name.group()!r}"
     if _TRUNCATED.search(item.secret):
         return "a value cut short with an ellipsis"
     if item.secret.startswith("?") and _EXPANSION_OPENED.search(item.before):

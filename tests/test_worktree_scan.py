@@ -193,6 +193,24 @@ def test_generic_password_is_found_and_placeholders_are_not(tmp_path: Path) -> N
     ]
 
 
+def test_names_standing_for_values_are_placeholders(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "test_connect.py").write_text(
+        'token1 = "someuser%3BPORT%3D50001"\n'
+        'token2 = "somepw%3BPORT%3D50001"\n'
+        'url = "mssql+pyodbc://someuser:somepassword@somehost/somedb"\n'
+        'api_key = "some_api_key"\n'
+        f'password = "some{password(rng(13))}"\n'
+    )
+    code, report = scan_json(str(tree))
+    assert code == 1
+    # A value that merely starts with "some" is still a password.
+    assert [(f["rule_id"], f["line"]) for f in report["findings"]] == [
+        ("generic.password-assignment", 5)
+    ]
+
+
 def test_inline_allow_marker_suppresses_and_audit_mode_restores(tmp_path: Path) -> None:
     rules = custom_rules(tmp_path)
     tree = tmp_path / "tree"

@@ -537,6 +537,16 @@ NEGATIVES: dict[str, Negative] = {
             "SECRET_TOKEN={{ secret_token }}",
         ),
     ),
+    "placeholder-names": lambda r: (
+        "tests/test_connect_args.py",
+        _lines(
+            "def test_token_injection():",
+            '    user = "someuser%3BPORT%3D50001"',
+            '    password = "somepw%3BPORT%3D50001"',
+            '    url = "mssql+pyodbc://someuser:somepassword@somehost/somedb"',
+            '    api_key = "some_api_key"',
+        ),
+    ),
     "template": lambda r: (
         "values.yaml",
         _lines(
