@@ -26,7 +26,16 @@ _KEPT_GIT_VARIABLES = frozenset(
 # Every git keyscan runs: paths as they are, and no transport at all. A partial clone's
 # missing object would otherwise be fetched from its promisor remote on demand, a network call
 # nobody asked for (GIT_NO_LAZY_FETCH says the same to git 2.45 and later, without trying).
-GIT = ("git", "-c", "core.quotepath=off", "-c", "protocol.allow=never")
+GIT = (
+    "git",
+    "-c",
+    "core.quotepath=off",
+    "-c",
+    "protocol.allow=never",
+    # A graft file is ignored (git_env), and git would hint at every call that it exists.
+    "-c",
+    "advice.graftFileDeprecated=false",
+)
 _NO_GIT = "git is not installed or not on PATH"
 
 
@@ -41,6 +50,14 @@ def git_env() -> dict[str, str]:
         if name in env:
             env[name] = os.path.abspath(env[name])
     env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_NO_LAZY_FETCH="1")
+    # `git replace` makes git show one object in place of another: a commit that added a secret,
+    # replaced by a copy without it, would hide the secret from every walk while the branch
+    # still holds it. An audit reads objects as they are (the pack reader does too), and the
+    # replacements themselves are reachable from refs/replace/ and audited as well. A graft
+    # file (.git/info/grafts, the deprecated form of the same) could cut history short: the
+    # commits it hid would never be walked.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
+    env["GIT_GRAFT_FILE"] = os.devnull
     return env
 
 

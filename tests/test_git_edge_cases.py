@@ -57,6 +57,63 @@ def test_a_commit_on_a_detached_head_is_audited_and_reached_from_head(make_repo)
     assert finding["refs"] == ["HEAD"] and finding["at_head"] is True
 
 
+def test_a_commit_hidden_behind_a_replacement_is_still_audited(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    token = custom_token(rng(88))
+    leaked = commit(repo, "add settings", **{"settings.env": f"KEY={token}\n"})
+    # A copy of the commit without the secret, put in its place with `git replace`: git log,
+    # git show and every walk that honours replacements now see the copy.
+    (repo / "settings.env").write_text("KEY=from-the-vault\n")
+    git(repo, "add", "settings.env")
+    tree = git(repo, "write-tree").strip()
+    copy = git(repo, "commit-tree", tree, "-p", "HEAD~1", "-m", "add settings").strip()
+    git(repo, "checkout", "-q", "--", "settings.env")
+    git(repo, "replace", leaked, copy)
+    assert "from-the-vault" in git(repo, "show", "HEAD:settings.env")
+    report = _json(repo.parent, "--history", str(repo), "--show-secrets")
+    [finding] = report["findings"]
+    assert (finding["secret"], finding["commit"], finding["path"]) == (
+        token,
+        leaked,
+        "settings.env",
+    )
+    assert "main" in finding["refs"] or "master" in finding["refs"]
+    # A change scan of the branch sees the commit as it is too.
+    report = _json(repo.parent, "--diff", f"{leaked}~1..{leaked}", str(repo), "--show-secrets")
+    assert [f["secret"] for f in report["findings"]] == [token]
+
+
+def test_a_secret_in_a_git_note_is_found_under_the_notes_ref(make_repo) -> None:
+    repo = make_repo()
+    annotated = commit(repo, "init", **{"a.txt": "a\n"})
+    token = custom_token(rng(90))
+    git(repo, "notes", "add", "-m", f"deployed with KEY={token}", annotated)
+    report = _json(repo.parent, "--history", str(repo), "--show-secrets")
+    [finding] = report["findings"]
+    # A note is a blob named after the commit it annotates, in the tree refs/notes/commits holds.
+    assert (finding["secret"], finding["path"]) == (token, annotated)
+    assert finding["refs"] == ["notes/commits"] and finding["at_head"] is False
+
+
+def test_history_a_graft_file_cuts_off_is_still_audited(make_repo) -> None:
+    repo = make_repo()
+    token = custom_token(rng(89))
+    leaked = commit(repo, "add settings", **{"settings.env": f"KEY={token}\n"})
+    cleaned = commit(repo, "use the vault", **{"settings.env": "KEY=from-the-vault\n"})
+    # The deprecated graft file makes git see the second commit as a root.
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "grafts").write_text(cleaned + "\n")
+    assert git(repo, "rev-list", "--all").split() == [cleaned]
+    done = run_keyscan("--history", str(repo), *_rules(repo.parent), "--format", "json",
+                       "--no-cache", "--show-secrets")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    # git says nothing of the graft file on keyscan's calls.
+    assert "graft" not in done.stderr
+    [finding] = json.loads(done.stdout)["findings"]
+    assert (finding["secret"], finding["commit"], finding["at_head"]) == (token, leaked, False)
+
+
 def test_a_bare_repository_is_audited_and_other_modes_say_why_they_cannot(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(82))
