@@ -96,6 +96,21 @@ def test_a_secret_in_a_git_note_is_found_under_the_notes_ref(make_repo) -> None:
     assert finding["refs"] == ["notes/commits"] and finding["at_head"] is False
 
 
+def test_a_blob_a_tag_names_directly_is_reachable_from_that_tag(make_repo) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    token = custom_token(rng(91))
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=repo, input=f"KEY={token}\n",
+        capture_output=True, text=True, check=True, env={**os.environ, **GIT_ENV},
+    ).stdout.strip()  # fmt: skip
+    git(repo, "tag", "-a", "-m", "the signing key", "signing-key", blob)
+    report = _json(repo.parent, "--history", str(repo), "--show-secrets")
+    [finding] = report["findings"]
+    assert (finding["secret"], finding["commit_count"], finding["at_head"]) == (token, 0, False)
+    assert finding["refs"] == ["signing-key"]
+
+
 def test_history_a_graft_file_cuts_off_is_still_audited(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(89))

@@ -595,6 +595,40 @@ def test_a_warm_audit_reports_from_its_record_and_reads_no_object(
     assert blob in shown.stderr and token not in shown.stderr
 
 
+def test_a_record_made_by_other_provenance_code_is_not_replayed(make_repo, tmp_path: Path) -> None:
+    # An upgrade that changes how provenance is worked out (and so what a record holds) must
+    # not go on replaying what the old code recorded, even without a new version number.
+    repo = make_repo()
+    token = custom_token(rng(92))
+    commit(repo, "add", **{"app.env": f"KEY={token}\n"})
+    cache = tmp_path / "cache"
+    rules = tmp_path / "custom-rules.yaml"
+    rules.write_text(CUSTOM_RULE)
+
+    def audit() -> dict:
+        done = run_keyscan(
+            "--history", str(repo), "--rules", str(rules), "--format", "json",
+            "--no-progress", "--cache-dir", str(cache),
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        return json.loads(done.stdout)
+
+    first = audit()
+    assert audit()["summary"]["replayed"] == 1
+    [database] = cache.glob("audit-cache*.sqlite3")
+    with sqlite3.connect(database) as connection:
+        (record,) = connection.execute("SELECT record FROM audits").fetchone()
+        stored = json.loads(record)
+        assert len(stored["code"]) == 64
+        stored["code"] = "0" * 64
+        connection.execute("UPDATE audits SET record = ?", (json.dumps(stored),))
+    again = audit()
+    assert again["summary"]["replayed"] == 0
+    assert again["findings"] == first["findings"]
+    # The full audit stored a record of this code again, which the next audit replays.
+    assert audit()["summary"]["replayed"] == 1
+
+
 def test_a_warm_audit_keeps_what_a_report_shows_of_each_secret(make_repo, tmp_path: Path) -> None:
     # A provider token's report shows its format prefix, a generic one nothing; the replayed
     # report must show the same, in text as in JSON.

@@ -37,7 +37,28 @@ if TYPE_CHECKING:
 # The shape of an audit record: a record of another shape is never replayed (the audit runs
 # again and replaces it), so a replay reads only this one.
 RECORD_LAYOUT = 5
+# The code that works out what a record holds besides the findings (each leak's provenance, the
+# skips): a record another version of it made is not replayed either, released or not.
+_RECORD_CODE = (
+    "commands/history.py",
+    "sources/history.py",
+    "sources/provenance.py",
+    "sources/submodules.py",
+    "sources/gitobjects.py",
+)
 _CLEAN_LAYOUT = "clean-2"
+
+
+def record_code() -> str:
+    """A digest of the code an audit record depends on (_RECORD_CODE)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in _RECORD_CODE:
+        try:
+            digest.update((package / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()
 
 
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
@@ -97,7 +118,9 @@ def run_history(
     try:
         state = ref_state(tips, roots)
         previous = cache.audit(state) if cache else None
-        if previous is not None and previous.get("layout") != RECORD_LAYOUT:
+        if previous is not None and (
+            previous.get("layout") != RECORD_LAYOUT or previous.get("code") != record_code()
+        ):
             previous = None
         record = None
         if previous is not None:
@@ -215,6 +238,7 @@ def _full_audit(
     representatives = {(f.blob, found_at[(f.blob, f.path)]) for f in result.findings}
     record = {
         "layout": RECORD_LAYOUT,
+        "code": record_code(),
         # Only the object that represents each reported leak is rescanned on replay (at the
         # path it was found at); the other versions of the file contribute counts and refs,
         # which are kept here (no secret).

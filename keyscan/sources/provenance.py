@@ -557,7 +557,10 @@ class ProvenanceResolver:
         else:
             path = None
         if not adders:
-            return BlobHistory(None, None, None, None, 0, (), self._at_head(oid))
+            # No commit holds it: a ref names the blob itself (a tag of a public key, as git's
+            # own repository has), and that ref is where it is reachable from.
+            refs = tuple(sorted(self._tip_refs().get(oid, ())))
+            return BlobHistory(None, None, None, None, 0, refs, self._at_head(oid))
         graph = self._graph()
         adders = self._by_introduction(adders)
         # A ref reaches the secret when its history holds a commit that added it, even if a
