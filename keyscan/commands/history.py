@@ -51,14 +51,9 @@ _CLEAN_LAYOUT = "clean-2"
 
 def record_code() -> str:
     """A digest of the code an audit record depends on (_RECORD_CODE)."""
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in _RECORD_CODE:
-        try:
-            digest.update((package / name).read_bytes())
-        except OSError:
-            digest.update(name.encode())
-    return digest.hexdigest()
+    from keyscan.sourcedigest import source_digest
+
+    return source_digest(_RECORD_CODE).hex()
 
 
 def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:

@@ -313,34 +313,29 @@ def _edit_reach(
 def _matching_code_digest() -> bytes:
     # Cached verdicts (clean blobs, replayed audits) depend on the matching and filtering code
     # too: any change to it must expire them, released or not.
-    from pathlib import Path
+    from keyscan.sourcedigest import source_digest
 
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in (
-        "filters.py",
-        "blobscan.py",
-        "edits.py",
-        "options.py",
-        "model.py",
-        "wordlists.py",
-        "checksums.py",
-        "engine/base.py",
-        "engine/extract.py",
-        "engine/hyperscan_engine.py",
-        "engine/regex_engine.py",
-        "rules/ruleset.py",
-        "decoders/driver.py",
-        "decoders/encodings.py",
-        "decoders/kubernetes.py",
-        "decoders/layer.py",
-        "decoders/markers.py",
-    ):
-        try:
-            digest.update((package / name).read_bytes())
-        except OSError:
-            digest.update(name.encode())
-    return digest.digest()
+    return source_digest(
+        (
+            "filters.py",
+            "blobscan.py",
+            "edits.py",
+            "options.py",
+            "model.py",
+            "wordlists.py",
+            "checksums.py",
+            "engine/base.py",
+            "engine/extract.py",
+            "engine/hyperscan_engine.py",
+            "engine/regex_engine.py",
+            "rules/ruleset.py",
+            "decoders/driver.py",
+            "decoders/encodings.py",
+            "decoders/kubernetes.py",
+            "decoders/layer.py",
+            "decoders/markers.py",
+        )
+    )
 
 
 # What a rule says about where it came from or how it is documented, not what it matches.
