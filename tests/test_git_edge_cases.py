@@ -163,6 +163,48 @@ def test_a_linked_worktree_audits_the_shared_history_and_its_own_index(make_repo
     assert sorted(f["path"] for f in tree["findings"]) == ["m.env", "s.env"]
 
 
+def test_another_worktrees_detached_head_names_its_commits_and_moves_the_audit_on(
+    make_repo, tmp_path
+) -> None:
+    repo = make_repo()
+    commit(repo, "init", **{"a.txt": "a\n"})
+    linked = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "--detach", str(linked))
+    first = custom_token(rng(92))
+    commit(linked, "on the linked worktree's detached head", **{"b.env": f"KEY={first}\n"})
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def audited_from(worktree: Path) -> list[tuple[str, list[str], bool]]:
+        done = run_keyscan(
+            "--history", str(worktree), *_rules(tmp_path), "--format", "json", "--show-secrets",
+            *cache,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        found = json.loads(done.stdout)["findings"]
+        return sorted((f["secret"], f["refs"], f["at_head"]) for f in found)
+
+    # No ref names that commit: git resolves it as the other worktree's HEAD.
+    assert audited_from(repo) == [(first, ["worktrees/linked/HEAD"], False)]
+    # A new commit there changes what the audit must cover: the cached audit is not replayed.
+    second = custom_token(rng(93))
+    commit(linked, "another", **{"c.env": f"KEY={second}\n"})
+    assert audited_from(repo) == sorted(
+        [(first, ["worktrees/linked/HEAD"], False), (second, ["worktrees/linked/HEAD"], False)]
+    )
+    # Seen from the linked worktree, those are its own HEAD's, and the main worktree's detached
+    # HEAD is the other one.
+    git(repo, "checkout", "-q", "--detach")
+    third = custom_token(rng(94))
+    commit(repo, "on the main worktree's detached head", **{"d.env": f"KEY={third}\n"})
+    assert audited_from(linked) == sorted(
+        [
+            (first, ["HEAD"], True),
+            (second, ["HEAD"], True),
+            (third, ["main-worktree/HEAD"], False),
+        ]
+    )
+
+
 def _submodule_source(parent: Path) -> tuple[Path, str]:
     source = parent / "library"
     source.mkdir()

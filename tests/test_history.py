@@ -232,6 +232,27 @@ def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
     shutil.rmtree(clone)
 
 
+def test_history_fetched_into_a_shallow_clone_is_audited_not_replayed(
+    make_repo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    token = custom_token(rng(95))
+    commit(repo, "leak", **{"a.env": f"KEY={token}\n"})
+    git(repo, "rm", "-q", "a.env")
+    git(repo, "commit", "-q", "-m", "remove it")
+    commit(repo, "later", **{"b.txt": "b\n"})
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    code, report, stderr = history(clone, *cache)
+    assert (code, report["findings"]) == (0, []) and "shallow clone" in stderr
+    # What the warning asks for: every ref stays where it was, but history now holds the leak.
+    git(clone, "fetch", "-q", "--unshallow")
+    code, report, stderr = history(clone, *cache)
+    assert code == 1 and "shallow clone" not in stderr
+    assert [(f["secret"], f["at_head"]) for f in report["findings"]] == [(token, False)]
+
+
 def test_cached_audit_sees_new_commits(make_repo, tmp_path: Path) -> None:
     repo = make_repo()
     first_token, second_token = custom_token(rng(27)), custom_token(rng(28))
@@ -764,6 +785,26 @@ def test_a_blob_git_lists_at_an_allowlisted_path_is_found_where_it_was_not(
     )
     for report in reports:
         assert _located(report) == [("config/prod.env", token, 1, False)]
+
+
+def test_a_path_taken_off_the_allowlist_is_audited_again_not_replayed(
+    make_repo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    token = custom_token(rng(96))
+    (repo / "fixtures").mkdir()
+    commit(repo, "a fixture", **{"fixtures/prod.env": f"API_KEY={token}\n"})
+    config = repo / ".keyscan.yaml"
+    config.write_text("allowlist:\n  paths: [fixtures/]\n")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    code, report, _ = history(repo, *cache)
+    assert (code, report["findings"]) == (0, [])
+    config.write_text("allowlist:\n  paths: [docs/]\n")
+    code, report, _ = history(repo, *cache)
+    assert code == 1 and [(f["path"], f["secret"]) for f in report["findings"]] == [
+        ("fixtures/prod.env", token)
+    ]
+    assert report["summary"]["engine"] != "none (replayed from the audit cache)"
 
 
 def test_a_blob_let_off_for_its_listed_path_is_a_leak_at_an_earlier_one(

@@ -27,6 +27,7 @@ from keyscan.sources.history import (
     reachable_roots,
     ref_state,
     ref_tips,
+    shallow_boundary,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +75,15 @@ def cache_key(ruleset: Ruleset, options: ScanOptions) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def _audit_state(history: str, config: Config) -> str:
+    """What an audit's record answers for: the history it walked and the paths it let off.
+    Clean verdicts never depend on the path allowlist (a blob listed at an allowlisted path is
+    not scanned there), but the record's findings do: without the paths here, a path taken off
+    the allowlist kept its secrets out of every replay."""
+    paths = "\0".join(pattern.pattern for pattern in config.allowlist.paths)
+    return hashlib.sha256(f"{history}\0{paths}".encode()).hexdigest()
+
+
 def _allowed(
     refs: Iterator[ObjectRef],
     config: Config,
@@ -111,7 +121,7 @@ def run_history(
 
         cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
-        state = ref_state(tips, roots)
+        state = _audit_state(ref_state(tips, roots, shallow_boundary(repo)), config)
         previous = cache.audit(state) if cache else None
         if previous is not None and (
             previous.get("layout") != RECORD_LAYOUT or previous.get("code") != record_code()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +61,61 @@ def is_shallow(repo: Path) -> bool:
 
 
 def ref_tips(repo: Path) -> bytes:
-    """`git show-ref --head`: every ref's tip and HEAD, one per line."""
-    return run_git(repo, ["show-ref", "--head"], check=False).stdout
+    """`git show-ref --head`: every ref's tip and HEAD, one per line, then the detached HEADs
+    of the other worktrees (other_worktree_heads) in the same form."""
+    shown = run_git(repo, ["show-ref", "--head"], check=False).stdout
+    return shown + b"".join(
+        f"{commit} {name}\n".encode() for commit, name in other_worktree_heads(repo)
+    )
+
+
+_OBJECT_ID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def other_worktree_heads(repo: Path) -> list[tuple[str, str]]:
+    """(commit, name) of each detached HEAD of the repository's other worktrees, each
+    named as git resolves it (`worktrees/<id>/HEAD`, `main-worktree/HEAD`).
+
+    `rev-list --all` walks from them too, but no ref names them and `show-ref --head` shows
+    only this worktree's HEAD: without them a commit made on another worktree's detached HEAD
+    was audited but reachable from nothing, and a new one there left the audit's ref state
+    unchanged, so a cached audit was replayed without it. A HEAD on a branch is that branch's.
+    """
+    git_dir, common = _git_directories(repo)
+    heads = [(common / "HEAD", "main-worktree/HEAD")] if git_dir != common else []
+    try:
+        ids = sorted(os.listdir(common / "worktrees"))
+    except OSError:
+        ids = []
+    for worktree in ids:
+        admin = common / "worktrees" / worktree
+        if admin != git_dir:
+            heads.append((admin / "HEAD", f"worktrees/{worktree}/HEAD"))
+    detached = []
+    for head, name in heads:
+        try:
+            content = head.read_bytes().strip()
+        except OSError:
+            continue
+        if _OBJECT_ID.fullmatch(content):
+            detached.append((content.decode("ascii"), name))
+    return detached
+
+
+def _git_directories(repo: Path) -> tuple[Path, Path]:
+    """This worktree's git directory and the repository's common one (where `worktrees/` is).
+    A main worktree's `.git` directory and a bare repository are both at once, which the files
+    say without asking git: most audits are of one of them."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir():
+        return dot_git.resolve(), dot_git.resolve()
+    if not dot_git.exists() and (repo / "objects").is_dir() and (repo / "HEAD").is_file():
+        return repo.resolve(), repo.resolve()
+    done = run_git(repo, ["rev-parse", "--git-dir", "--git-common-dir"], check=False)
+    lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if done.returncode != 0 or len(lines) != 2:
+        return repo.resolve(), repo.resolve()
+    return (repo / lines[0]).resolve(), (repo / lines[1]).resolve()
 
 
 def reachable_roots(repo: Path, tips: bytes | None = None) -> list[str]:
@@ -77,9 +132,20 @@ def reachable_roots(repo: Path, tips: bytes | None = None) -> list[str]:
     return roots
 
 
-def ref_state(tips: bytes, roots: Sequence[str]) -> str:
-    """A digest of every ref tip, HEAD and the stash entries: equal digests, equal history."""
-    return hashlib.sha256(tips + b"\0" + " ".join(roots).encode()).hexdigest()
+def ref_state(tips: bytes, roots: Sequence[str], boundary: bytes = b"") -> str:
+    """A digest of every ref tip, HEAD, the stash entries and a shallow clone's boundary
+    (shallow_boundary): equal digests, equal history."""
+    return hashlib.sha256(tips + b"\0" + " ".join(roots).encode() + b"\0" + boundary).hexdigest()
+
+
+def shallow_boundary(repo: Path) -> bytes:
+    """The commits a shallow clone's history stops at (git's `shallow` file); empty when
+    history is complete. `git fetch --deepen` or `--unshallow` changes it, and what history
+    holds with it, while every ref stays where it was."""
+    try:
+        return (_git_directories(repo)[1] / "shallow").read_bytes()
+    except OSError:
+        return b""
 
 
 def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.gitcmd import BackgroundGit, run_git
+from keyscan.sources.history import other_worktree_heads
 
 
 @dataclass(frozen=True)
@@ -383,6 +384,8 @@ class ProvenanceResolver:
     def _tip_refs(self) -> dict[str, list[str]]:
         if self._tips is None:
             tips = _ref_tips(self._pass_output("tips"))
+            for commit, name in other_worktree_heads(self.repo):
+                tips.setdefault(commit, []).append(name)
             detached = self._detached_head()
             if detached is not None:
                 # No ref names a commit made on a detached HEAD: HEAD itself reaches it.
