@@ -787,6 +787,22 @@ def test_a_blob_git_lists_at_an_allowlisted_path_is_found_where_it_was_not(
         assert _located(report) == [("config/prod.env", token, 1, False)]
 
 
+def test_detaching_head_where_it_stands_gives_the_refs_a_fresh_audit_gives(
+    make_repo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    token = custom_token(rng(97))
+    commit(repo, "leak", **{"a.env": f"KEY={token}\n"})
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert [f["refs"] for f in history(repo, *cache)[1]["findings"]] == [["main"]]
+    # show-ref --head shows the same commit before and after: only HEAD's file changes.
+    git(repo, "checkout", "-q", "--detach")
+    _, fresh, _ = history(repo, "--no-cache")
+    _, cached, _ = history(repo, *cache)
+    assert [f["refs"] for f in fresh["findings"]] == [["HEAD", "main"]]
+    assert cached["findings"] == fresh["findings"]
+
+
 def test_a_path_taken_off_the_allowlist_is_audited_again_not_replayed(
     make_repo, tmp_path: Path
 ) -> None:

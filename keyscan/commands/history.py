@@ -22,12 +22,12 @@ from keyscan.sources.history import (
     COMMIT_MESSAGE,
     UNREADABLE_OBJECT,
     HistoryStats,
+    history_extras,
     history_objects,
     lost_objects,
     reachable_roots,
     ref_state,
     ref_tips,
-    shallow_boundary,
 )
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def run_history(
 
         cache = AuditCache(cache_dir, cache_key(ruleset, options))
     try:
-        state = _audit_state(ref_state(tips, roots, shallow_boundary(repo)), config)
+        state = _audit_state(ref_state(tips, roots, history_extras(repo)), config)
         previous = cache.audit(state) if cache else None
         if previous is not None and (
             previous.get("layout") != RECORD_LAYOUT or previous.get("code") != record_code()

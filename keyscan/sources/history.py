@@ -132,20 +132,26 @@ def reachable_roots(repo: Path, tips: bytes | None = None) -> list[str]:
     return roots
 
 
-def ref_state(tips: bytes, roots: Sequence[str], boundary: bytes = b"") -> str:
-    """A digest of every ref tip, HEAD, the stash entries and a shallow clone's boundary
-    (shallow_boundary): equal digests, equal history."""
-    return hashlib.sha256(tips + b"\0" + " ".join(roots).encode() + b"\0" + boundary).hexdigest()
+def ref_state(tips: bytes, roots: Sequence[str], extras: bytes = b"") -> str:
+    """A digest of every ref tip, HEAD, the stash entries and history_extras: equal digests,
+    equal history."""
+    return hashlib.sha256(tips + b"\0" + " ".join(roots).encode() + b"\0" + extras).hexdigest()
 
 
-def shallow_boundary(repo: Path) -> bytes:
-    """The commits a shallow clone's history stops at (git's `shallow` file); empty when
-    history is complete. `git fetch --deepen` or `--unshallow` changes it, and what history
-    holds with it, while every ref stays where it was."""
-    try:
-        return (_git_directories(repo)[1] / "shallow").read_bytes()
-    except OSError:
-        return b""
+def history_extras(repo: Path) -> bytes:
+    """What decides an audit's answer besides the tips of its refs: this worktree's HEAD as
+    its file has it (a branch's name, or the commit itself when detached, and then the commits
+    it reaches list `HEAD` among their refs: show-ref shows the same commit either way), and a
+    shallow clone's boundary (git's `shallow` file: `git fetch --deepen` or `--unshallow`
+    changes what history holds while every ref stays where it was)."""
+    git_dir, common = _git_directories(repo)
+    parts = []
+    for file in (git_dir / "HEAD", common / "shallow"):
+        try:
+            parts.append(file.read_bytes())
+        except OSError:
+            parts.append(b"")
+    return b"\0".join(parts)
 
 
 def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:
