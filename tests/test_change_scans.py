@@ -129,6 +129,32 @@ def test_pre_push_scans_commits_the_remote_lacks(make_repo, tmp_path: Path) -> N
     assert scan(repo, "--pre-push", stdin=f"(delete) {ZERO} refs/heads/topic {topic}\n") == (0, [])
 
 
+def test_pre_push_scans_the_messages_of_the_tags_it_pushes(make_repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo = make_repo()
+    commit(repo, "base", **{"a.txt": "a\n"})
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    # The commit is on the remote already: the tag brings only itself, and its message.
+    in_message, in_outer = custom_token(rng(98)), custom_token(rng(99))
+    git(repo, "tag", "-a", "-m", f"release, deployed with {in_message}", "v1")
+    git(repo, "tag", "-a", "-m", f"signed off: {in_outer}", "v1-signed", "v1")
+    tag, outer = git(repo, "rev-parse", "v1").strip(), git(repo, "rev-parse", "v1-signed").strip()
+    code, findings = scan(repo, "--pre-push", stdin=f"refs/tags/v1 {tag} refs/tags/v1 {ZERO}\n")
+    assert code == 1
+    assert [(f["path"], f["secret"]) for f in findings] == [("(tag v1 message)", in_message)]
+    # A tag of a tag carries the one it names.
+    line = f"refs/tags/v1-signed {outer} refs/tags/v1-signed {ZERO}\n"
+    code, findings = scan(repo, "--pre-push", stdin=line)
+    assert sorted(f["secret"] for f in findings) == sorted([in_message, in_outer])
+    # A lightweight tag is its commit, which the remote has: nothing new.
+    git(repo, "tag", "light")
+    light = git(repo, "rev-parse", "light").strip()
+    line = f"refs/tags/light {light} refs/tags/light {ZERO}\n"
+    assert scan(repo, "--pre-push", stdin=line) == (0, [])
+
+
 def test_merges_report_only_what_they_add_beyond_every_parent(make_repo) -> None:
     repo = make_repo()
     commit(repo, "base", **{"app.cfg": "mode=a\n", "readme.txt": "r\n"})

@@ -24,6 +24,7 @@ from keyscan.sources.changes import (
     ZERO_OIDS,
     Change,
     RangeDiff,
+    annotated_tags,
     commit_meta,
     merge_base,
     range_commits,
@@ -278,6 +279,7 @@ def pre_push_scan(
     """git's pre-push protocol: `<local ref> <local sha> <remote ref> <remote sha>` per line."""
     total = ScanResult()
     scanner = BlobScanner(ruleset, engine, options)
+    pushed: list[str] = []
     for line in lines:
         parts = line.split()
         if not parts:
@@ -290,6 +292,8 @@ def pre_push_scan(
         _local_ref, local_sha, _remote_ref, remote_sha = parts
         if local_sha in ZERO_OIDS:
             continue  # a deletion pushes no content
+        if local_sha != remote_sha:
+            pushed.append(local_sha)
         if remote_sha in ZERO_OIDS:
             # A new branch: everything the remote does not have yet, as far as we know it.
             rev_args = [local_sha, "--not", "--remotes"]
@@ -317,6 +321,11 @@ def pre_push_scan(
         total.summary.files_scanned += part.summary.files_scanned
         total.summary.bytes_scanned += part.summary.bytes_scanned
         total.summary.binary_scanned += part.summary.binary_scanned
+    # An annotated tag goes to the remote with its message, which rev-list (peeling the tag to
+    # its commit) never shows: a release note can carry a key as well as a commit message can.
+    tags = annotated_tags(repo, pushed)
+    total.findings.extend(scan_messages(repo, tags, scanner))
+    total.summary.files_scanned += len(tags)
     total.summary.engine = engine.name
     total.summary.rules_active = len(ruleset.rules)
     return total

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from keyscan.errors import GitError
 from keyscan.gitcmd import GIT, BackgroundGit, git_env, run_git
+from keyscan.sources.gitobjects import CatFile
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 _GITLINK_MODE = "160000"
@@ -169,6 +170,31 @@ def tree_blobs(repo: Path, treeish: str, paths: Sequence[str]) -> dict[str, str]
 
 
 _NAMED_PATHS = 256
+
+
+def annotated_tags(repo: Path, tips: Sequence[str]) -> list[str]:
+    """The annotated tags among `tips`, and the tags they name in turn (a tag of a tag), each
+    once: objects whose messages travel with a push but that no commit listing shows."""
+    tags: list[str] = []
+    pending = list(dict.fromkeys(tips))
+    with CatFile(repo) as catfile:
+        while pending:
+            named: list[str] = []
+            # What cannot be read is not a tag this push carries: git itself names the pushed
+            # tips, and the commit listing fails on one that is missing.
+            for oid, kind, data in catfile.fetch(pending, lambda oid, why: None):
+                if kind != "tag" or oid in tags:
+                    continue
+                tags.append(oid)
+                headers = dict(
+                    line.split(b" ", 1)
+                    for line in data.partition(b"\n\n")[0].split(b"\n")
+                    if b" " in line
+                )
+                if headers.get(b"type") == b"tag" and b"object" in headers:
+                    named.append(headers[b"object"].decode("ascii", "replace"))
+            pending = [oid for oid in named if oid not in tags]
+    return tags
 
 
 def merge_base(repo: Path, a: str, b: str) -> str | None:
