@@ -349,6 +349,23 @@ def test_push_to_an_existing_branch_scans_before_to_after(upstream: Path, tmp_pa
     assert clean.code == 0 and clean.outputs["findings"] == "0"
 
 
+def test_push_of_an_annotated_tag_scans_its_message(upstream: Path, tmp_path: Path) -> None:
+    token = shop_token(34)
+    git(upstream, "tag", "-a", "-m", f"release 1.0, deployed with {token}", "v1.0")
+    ws = clone(upstream, tmp_path / "ws")
+    # GitHub's payload names the tag object, not the commit, for an annotated tag.
+    payload = {**push_payload("main", ZERO, rev(upstream, "v1.0"), created=True)}
+    payload["ref"] = "refs/tags/v1.0"
+    run = run_ci(tmp_path, ws, "push", payload, "--format", "json")
+    assert run.code == 1, run.stdout + run.stderr
+    assert "(tag v1.0 message)" in run.everything()
+    git(upstream, "tag", "-a", "-m", "release 1.1", "v1.1")
+    ws = clone(upstream, tmp_path / "ws2")
+    payload["after"], payload["ref"] = rev(upstream, "v1.1"), "refs/tags/v1.1"
+    clean = run_ci(tmp_path, ws, "push", payload)
+    assert clean.code == 0 and clean.outputs["findings"] == "0"
+
+
 def test_force_push(upstream: Path, tmp_path: Path) -> None:
     git(upstream, "checkout", "-q", "-b", "topic")
     commit(upstream, "first try", **{"work.py": "w = 1\n"})

@@ -297,6 +297,20 @@ def test_clean_push_passes_and_first_push_of_a_leaking_repository_is_refused(
     assert remote_branches(project, second) == set()
 
 
+def test_push_of_a_tag_whose_message_holds_a_key_is_refused(project: Project) -> None:
+    remote = bare_remote(project)
+    project.git("push", "-q", "origin", "main")
+    project.write("release.txt", "1.0\n")
+    project.git("add", "release.txt")
+    project.git("commit", "-q", "-m", "release 1.0")
+    project.git("tag", "-a", "-m", f"deployed with {shop_token(10)}", "v1.0")
+    done = project.git("push", "origin", "v1.0", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "(tag v1.0 message)" in output, output
+    assert shop_token(10) not in output
+    assert "v1.0" not in project.git("ls-remote", "--tags", str(remote)).stdout
+
+
 def test_raw_git_pre_push_hook_without_pre_commit(tmp_path: Path) -> None:
     repo = tmp_path / "raw"
     repo.mkdir()

@@ -27,6 +27,17 @@ FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 
 def execute(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
     from keyscan.blobscan import BlobScanner
+    from keyscan.commands.rangescan import scan_tag_messages
+
+    result = _execute_commits(repo, plan, setup)
+    if plan.tags:
+        scanner = BlobScanner(setup.ruleset, setup.engine, setup.options)
+        scan_tag_messages(repo, plan.tags, scanner, result)
+    return result
+
+
+def _execute_commits(repo: Path, plan: Plan, setup: ScanSetup) -> ScanResult:
+    from keyscan.blobscan import BlobScanner
     from keyscan.commands.rangescan import changes_and_messages, range_scan, scan_changes
     from keyscan.model import ScanResult
     from keyscan.sources.changes import range_commits

@@ -38,6 +38,8 @@ class Plan:
     head: str | None = None
     rev_args: tuple[str, ...] = ()
     trusted: str | None = None  # the commit whose configuration and baseline apply (PRs: base)
+    # Annotated tags the event brings, whose messages are scanned as commit messages are.
+    tags: tuple[str, ...] = ()
     notes: list[Note] = field(default_factory=list)
 
 
@@ -152,6 +154,18 @@ def plan_for_event(
 
 
 def _push_plan(repo: Path, event: dict[str, Any], zero: frozenset[str]) -> Plan:
+    from keyscan.sources.changes import annotated_tags
+
+    plan = _pushed_commits_plan(repo, event, zero)
+    after = str(event.get("after") or "")
+    if plan.head and after != plan.head:
+        # The push of an annotated tag names the tag object (`after`), which brings its
+        # message along with whatever commits the plan lists.
+        plan.tags = tuple(annotated_tags(repo, [after]))
+    return plan
+
+
+def _pushed_commits_plan(repo: Path, event: dict[str, Any], zero: frozenset[str]) -> Plan:
     ref = str(event.get("ref") or "")
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
     after = event.get("after") or ""

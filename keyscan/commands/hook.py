@@ -277,13 +277,18 @@ def _outgoing_line(repo: Path, local: str) -> str:
 
 def push_result(repo: Path, setup: ScanSetup, stdin_lines: Sequence[str] | None) -> ScanResult:
     """What a push sends: pre-commit's FROM/TO refs, git's stdin lines, or outgoing commits."""
-    from keyscan.commands.rangescan import pre_push_scan, range_scan
+    from keyscan.blobscan import BlobScanner
+    from keyscan.commands.rangescan import pre_push_scan, range_scan, scan_tag_messages
 
     s = setup
     from_ref = os.environ.get("PRE_COMMIT_FROM_REF")
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if from_ref and to_ref:
-        return range_scan(repo, from_ref, to_ref, s.ruleset, s.engine, s.options, s.config)
+        result = range_scan(repo, from_ref, to_ref, s.ruleset, s.engine, s.options, s.config)
+        # pre-commit names what is pushed: an annotated tag's object, when a tag is.
+        scanner = BlobScanner(s.ruleset, s.engine, s.options)
+        scan_tag_messages(repo, [to_ref], scanner, result)
+        return result
     if stdin_lines is None:
         # pre-commit read git's stdin itself. Without refs it either pushes a branch whose root
         # commit is new (it names the local branch) or runs by hand (manual stage).

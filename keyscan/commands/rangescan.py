@@ -223,6 +223,17 @@ def scan_messages(repo: Path, commits: Sequence[str], scanner: BlobScanner) -> l
     return found
 
 
+def scan_tag_messages(
+    repo: Path, tips: Sequence[str], scanner: BlobScanner, result: ScanResult
+) -> None:
+    """Add to `result` what the messages of the annotated tags among `tips` (and of the tags
+    they name) hold. A tag goes to the remote with its message, which rev-list, peeling the tag
+    to its commit, never shows: a release note can carry a key as a commit message can."""
+    tags = annotated_tags(repo, tips)
+    result.findings.extend(scan_messages(repo, tags, scanner))
+    result.summary.files_scanned += len(tags)
+
+
 def parse_range(text: str) -> tuple[str, str]:
     if "..." in text:
         raise KeyscanError(
@@ -321,11 +332,7 @@ def pre_push_scan(
         total.summary.files_scanned += part.summary.files_scanned
         total.summary.bytes_scanned += part.summary.bytes_scanned
         total.summary.binary_scanned += part.summary.binary_scanned
-    # An annotated tag goes to the remote with its message, which rev-list (peeling the tag to
-    # its commit) never shows: a release note can carry a key as well as a commit message can.
-    tags = annotated_tags(repo, pushed)
-    total.findings.extend(scan_messages(repo, tags, scanner))
-    total.summary.files_scanned += len(tags)
+    scan_tag_messages(repo, pushed, scanner, total)
     total.summary.engine = engine.name
     total.summary.rules_active = len(ruleset.rules)
     return total
