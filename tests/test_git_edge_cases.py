@@ -129,6 +129,37 @@ def test_history_a_graft_file_cuts_off_is_still_audited(make_repo) -> None:
     assert (finding["secret"], finding["commit"], finding["at_head"]) == (token, leaked, False)
 
 
+def test_a_sha256_repository_gets_the_same_provenance(tmp_path: Path) -> None:
+    # `git init --object-format=sha256`: every object id is 64 hex digits, in the raw diff
+    # lines provenance reads too. One leaked blob is searched for in the log; 17 are past the
+    # one-search-per-blob limit and are picked out of every line at once.
+    repo = tmp_path / "sha256"
+    repo.mkdir()
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    tokens = [custom_token(rng(200 + i)) for i in range(17)]
+    first = commit(repo, "one", **{"k00.env": f"KEY={tokens[0]}\n"})
+    assert len(first) == 64
+
+    def audit() -> dict[str, tuple[str, int, bool, list[str]]]:
+        args = ["--history", str(repo), *_rules(tmp_path), "--format", "json", "--no-cache"]
+        done = run_keyscan(*args, "--show-secrets")
+        assert done.returncode == 1, done.stderr
+        return {
+            f["secret"]: (f["commit"], f["commit_count"], f["at_head"], f["refs"])
+            for f in json.loads(done.stdout)["findings"]
+        }
+
+    assert audit() == {tokens[0]: (first, 1, True, ["main"])}
+    more = {f"k{i:02}.env": f"KEY={tokens[i]}\n" for i in range(1, 17)}
+    rest = commit(repo, "sixteen more", **more)
+    git(repo, "checkout", "-q", "-b", "cleanup")
+    git(repo, "rm", "-q", *more)
+    git(repo, "commit", "-q", "-m", "remove them")
+    expected = {token: (rest, 1, False, ["cleanup", "main"]) for token in tokens[1:]}
+    expected[tokens[0]] = (first, 3, True, ["cleanup", "main"])
+    assert audit() == expected
+
+
 def test_a_bare_repository_is_audited_and_other_modes_say_why_they_cannot(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(82))

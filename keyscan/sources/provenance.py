@@ -56,11 +56,18 @@ class _Change:
     new: str | None
 
 
-_NO_BLOB = b"0" * 40
+# Object ids are 40 hex digits (SHA-1) or 64 (a SHA-256 repository, `git init
+# --object-format=sha256`); "no blob" is all zeros in either length.
+_OBJECT_ID = rb"[0-9a-f]{40}(?:[0-9a-f]{24})?"
+_NO_BLOBS = frozenset({b"0" * 40, b"0" * 64})
 # A commit header (`@@sha NUL time NUL author`) or one raw diff line, in a single pattern so one
 # pass over the log sees every raw line after the header it belongs to.
 _LOG_LINE = re.compile(
-    rb"^(?:@@([^\n]*)|:[0-7]{6} [0-7]{6} [0-9a-f]{40} ([0-9a-f]{40}) [A-Z][0-9]*\t([^\n]*))$",
+    rb"^(?:@@([^\n]*)|:[0-7]{6} [0-7]{6} "
+    + _OBJECT_ID
+    + rb" ("
+    + _OBJECT_ID
+    + rb") [A-Z][0-9]*\t([^\n]*))$",
     re.MULTILINE,
 )
 # Up to this many wanted ids (or paths), each is searched for in the log; beyond it one pass
@@ -120,7 +127,7 @@ def _change(header: bytes, new: bytes, raw_path: bytes) -> _Change:
         seconds=int(seconds) if seconds.isdigit() else 0,
         author=author.decode("utf-8", "surrogateescape"),
         path=unquoted_path(raw_path).decode("utf-8", "surrogateescape"),
-        new=None if new == _NO_BLOB else new.decode("ascii"),
+        new=None if new in _NO_BLOBS else new.decode("ascii"),
     )
 
 
@@ -141,8 +148,11 @@ def _changes(log: bytes, needle: bytes) -> Iterator[_Change]:
             yield _change(header.group(1), line.group(2), line.group(3))
 
 
-# Where a raw diff line (`:old_mode new_mode old_id new_id status<TAB>path`) holds its new id.
-_NEW_ID = slice(56, 96)
+def _new_id(id_length: int) -> slice:
+    """Where a raw diff line (`:old_mode new_mode old_id new_id status<TAB>path`) holds its new
+    id, for ids of `id_length` hex digits."""
+    start = len(":100644 100644 ") + id_length + 1
+    return slice(start, start + id_length)
 
 
 def _all_changes(
@@ -155,7 +165,9 @@ def _all_changes(
     lines = log.split(b"\n")
     picked: Iterable[int] = range(len(lines))
     if new_blobs is not None:
-        picked = [i for i, line in enumerate(lines) if line[_NEW_ID] in new_blobs]
+        # One repository has one id length, which any of its ids gives.
+        at = _new_id(len(next(iter(new_blobs), b"")))
+        picked = [i for i, line in enumerate(lines) if line[at] in new_blobs]
     if paths is not None:
         picked = [i for i in picked if lines[i].partition(b"\t")[2] in paths]
     if not picked:
