@@ -101,7 +101,8 @@ def test_secret_only_in_the_stash(make_repo) -> None:
     git(repo, "stash", "-q")
     code, report, _ = history(repo)
     assert code == 1
-    assert [f["secret"] for f in report["findings"]] == [token]
+    # Only the reflog reaches the older entry: refs/stash names the newest.
+    assert [(f["secret"], f["refs"]) for f in report["findings"]] == [(token, ["stash@{1}"])]
 
 
 def test_the_stash_reflog_is_read_only_when_there_is_a_stash(make_repo, tmp_path: Path) -> None:

@@ -132,6 +132,14 @@ def reachable_roots(repo: Path, tips: bytes | None = None) -> list[str]:
     return roots
 
 
+def stash_entries(roots: Sequence[str]) -> list[tuple[str, str]]:
+    """(commit, `stash@{n}`) of each older stash entry among `roots` (reachable_roots lists
+    them newest first). No ref reaches an older entry: refs/stash names only the newest, which
+    the `stash` ref already stands for."""
+    entries = [root for root in roots if not root.startswith("-")]
+    return [(commit, f"stash@{{{n}}}") for n, commit in enumerate(entries) if n]
+
+
 def ref_state(tips: bytes, roots: Sequence[str], extras: bytes = b"") -> str:
     """A digest of every ref tip, HEAD, the stash entries and history_extras: equal digests,
     equal history."""

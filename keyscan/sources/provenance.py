@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.gitcmd import BackgroundGit, run_git
-from keyscan.sources.history import other_worktree_heads
+from keyscan.sources.history import other_worktree_heads, stash_entries
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,7 @@ class ProvenanceResolver:
     def _tip_refs(self) -> dict[str, list[str]]:
         if self._tips is None:
             tips = _ref_tips(self._pass_output("tips"))
-            for commit, name in other_worktree_heads(self.repo):
+            for commit, name in [*other_worktree_heads(self.repo), *stash_entries(self.roots)]:
                 tips.setdefault(commit, []).append(name)
             detached = self._detached_head()
             if detached is not None:
