@@ -302,6 +302,17 @@ def test_text_shows_commit_author_and_date() -> None:
     assert COMMIT not in text
 
 
+def test_text_names_a_few_refs_and_counts_the_rest() -> None:
+    from dataclasses import replace
+
+    [history, *_] = [f for f in sample_findings() if f.refs]
+    tags = tuple(f"v1.{n}" for n in range(12))
+    text = render_text(context([replace(history, refs=("main", *tags))]))
+    assert "refs main, v1.0, v1.1, v1.2, v1.3 and 8 more" in text
+    text = render_text(context([replace(history, refs=("main", "v1.0"))]))
+    assert "refs main, v1.0 ·" in text and "more" not in text
+
+
 def test_text_summary_for_findings() -> None:
     text = render_text(context())
     assert "6 secrets found (redacted; --show-secrets prints them in clear)" in text

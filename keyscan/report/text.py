@@ -60,7 +60,8 @@ def _provenance(finding: Finding) -> list[str]:
         parts.append(f"in {_plural(finding.commit_count, 'commit')}")
     if finding.refs:
         refs = ", ".join(_safe(ref) for ref in finding.refs[:_MAX_REFS])
-        parts.append(f"refs {refs}" + (" …" if len(finding.refs) > _MAX_REFS else ""))
+        more = len(finding.refs) - _MAX_REFS
+        parts.append(f"refs {refs}" + (f" and {more} more" if more > 0 else ""))
     if finding.at_head is False:
         parts.append("not in HEAD (only in history)")
     if finding.decoded:
