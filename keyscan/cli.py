@@ -81,17 +81,13 @@ def parse_size_option(
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @click.option(
     "--history",
-    "mode",
-    flag_value="history",
+    is_flag=True,
     help="Audit every blob reachable from any ref, and every commit and tag message.",
 )
-@click.option(
-    "--staged", "mode", flag_value="staged", help="Scan exactly what the next commit will contain."
-)
+@click.option("--staged", is_flag=True, help="Scan exactly what the next commit will contain.")
 @click.option(
     "--pre-push",
-    "mode",
-    flag_value="pre-push",
+    is_flag=True,
     help="Read git's pre-push lines on stdin and scan the commits being pushed.",
 )
 @click.option(
@@ -219,7 +215,10 @@ def scan_command(path: Path, format_: str | None, output: str | None, **options:
     network = network_options_from(options) if options.pop("verify") else None
     request = ScanRequest(
         target=path,
-        mode=_mode(options["mode"], options["diff_range"]),
+        mode=_mode(
+            [name for name in ("history", "staged", "pre-push") if options[name.replace("-", "_")]],
+            options["diff_range"],
+        ),
         diff_range=options["diff_range"],
         format=format_.lower() if format_ else "",
         output=output,
@@ -247,10 +246,12 @@ def scan_command(path: Path, format_: str | None, output: str | None, **options:
     sys.exit(run_scan(request))
 
 
-def _mode(flag: str | None, diff_range: str | None) -> str:
-    if flag and diff_range:
-        raise click.UsageError(f"--{flag} and --diff cannot be combined")
-    return "diff" if diff_range else (flag or "worktree")
+def _mode(flags: list[str], diff_range: str | None) -> str:
+    """The one scan mode asked for: two (`--history --staged`) would leave one silently unrun."""
+    given = [f"--{flag}" for flag in flags] + (["--diff"] if diff_range else [])
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be combined")
+    return "diff" if diff_range else (flags[0] if flags else "worktree")
 
 
 @cli.group("rules")

@@ -61,6 +61,14 @@ def git_env() -> dict[str, str]:
     return env
 
 
+def not_started(cwd: Path) -> GitError:
+    """Why git did not start: the error names no file, whether git or the directory to run it
+    in is missing."""
+    if not os.path.isdir(cwd):
+        return GitError(f"{cwd}: no such directory")
+    return GitError(_NO_GIT)
+
+
 def run_git(
     cwd: Path, args: Sequence[str], check: bool = True, input: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
@@ -77,18 +85,24 @@ def run_git(
             check=False,
         )
     except FileNotFoundError:
-        raise GitError(_NO_GIT) from None
+        raise not_started(cwd) from None
     if check and done.returncode != 0:
         raise _failure(cwd, args[0], done.stderr, done.returncode)
     return done
 
 
+def complaint(stderr: bytes) -> str | None:
+    """What git said went wrong, as one line: its last `fatal:` or `error:` line (after an
+    unknown revision git goes on with a usage hint), else the last thing it said."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    said = errors or lines
+    return said[-1] if said else None
+
+
 def _failure(cwd: Path, name: str, stderr: bytes, returncode: int) -> GitError:
-    """A failed git command as one line: the last thing git said, else its exit status."""
-    message = stderr.decode("utf-8", "replace").strip().splitlines()
-    return GitError(
-        f"{cwd}: git {name} failed: {message[-1] if message else f'exit status {returncode}'}"
-    )
+    """A failed git command as one line: what git said, else its exit status."""
+    return GitError(f"{cwd}: git {name} failed: {complaint(stderr) or f'exit status {returncode}'}")
 
 
 class BackgroundGit:
@@ -133,7 +147,7 @@ class BackgroundGit:
         failed."""
         if self._process is None:
             self._close()
-            raise GitError(_NO_GIT)
+            raise not_started(self._cwd)
         if self._process.wait() != 0:
             self._errors.seek(0)
             failure = _failure(self._cwd, self._name, self._errors.read(), self._process.returncode)

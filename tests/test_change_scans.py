@@ -103,6 +103,14 @@ def test_diff_with_unknown_base_says_to_fetch_history(make_repo) -> None:
     done = run_keyscan("--diff", "origin/main..HEAD", str(repo), "--no-progress")
     assert done.returncode == 2
     assert "fetch-depth: 0" in done.stderr
+    # What git said is wrong, not the usage hint it prints after it.
+    assert "bad revision '^origin/main'" in done.stderr
+    done = run_keyscan("--diff", "HEAD..topic", str(repo), "--no-progress")
+    assert "unknown revision" in done.stderr and "git <command>" not in done.stderr
+    # A pre-push line whose ids are not ids is named as it came.
+    done = run_keyscan("--pre-push", str(repo), "--no-progress", stdin="main HEAD main HEAD~1\n")
+    assert done.returncode == 2
+    assert "got 'main HEAD main HEAD~1'" in done.stderr
 
 
 def test_pre_push_scans_commits_the_remote_lacks(make_repo, tmp_path: Path) -> None:

@@ -333,6 +333,10 @@ def test_console_script_and_module_agree(tmp_path: Path) -> None:
         (["--format", "xml", "."], "Invalid value for '-f' / '--format'"),
         (["--max-file-size", "lots", "."], "invalid size"),
         (["--enable-rule", "no.such-rule", "."], "unknown rule id 'no.such-rule'"),
+        # One mode at a time: with two, one of them would silently not run.
+        (["--history", "--staged", "."], "--history and --staged cannot be combined"),
+        (["--pre-push", "--diff", "a..b", "."], "--pre-push and --diff cannot be combined"),
+        (["--history", "/nonexistent/keyscan-path"], "no such file or directory"),
     ],
 )
 def test_usage_errors_exit_two_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

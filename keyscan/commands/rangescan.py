@@ -6,6 +6,7 @@ the file's previous version, or on the base branch, is not new and is not report
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -278,6 +279,10 @@ def range_scan(
     return result
 
 
+# An object id as git writes it in pre-push lines: 40 hex digits, or 64 in a SHA-256 repository.
+_HEX_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
 def pre_push_scan(
     repo: Path,
     lines: Sequence[str],
@@ -295,7 +300,7 @@ def pre_push_scan(
         parts = line.split()
         if not parts:
             continue
-        if len(parts) != 4:
+        if len(parts) != 4 or not all(_HEX_ID.fullmatch(sha) for sha in parts[1::2]):
             raise KeyscanError(
                 "--pre-push: expected '<local ref> <local sha> <remote ref> <remote sha>', "
                 f"got {line!r}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import GIT, BackgroundGit, git_env, run_git
+from keyscan.gitcmd import GIT, BackgroundGit, complaint, git_env, run_git
 from keyscan.sources.gitobjects import CatFile
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
@@ -32,8 +32,7 @@ def range_commits(repo: Path, rev_args: Sequence[str]) -> dict[str, list[str]]:
     """Every commit of the range, merges included, oldest first, with its parents."""
     done = run_git(repo, ["rev-list", "--reverse", "--parents", *rev_args], check=False)
     if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else "unknown revision"
+        detail = complaint(done.stderr) or "unknown revision"
         raise GitError(
             f"{repo}: cannot list commits for {' '.join(rev_args)}: {detail} "
             "(in CI, fetch the full history: `fetch-depth: 0`)"

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import IO, NamedTuple
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import GIT, git_env
+from keyscan.gitcmd import GIT, complaint, git_env, not_started
 from keyscan.model import value
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -50,7 +50,7 @@ def _spawn(
             bufsize=1 << 18,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
+        raise not_started(repo) from None
 
 
 def _failure(
@@ -59,8 +59,7 @@ def _failure(
     if stderr is None:
         assert process.stderr is not None
         stderr = process.stderr.read()
-    message = stderr.decode("utf-8", "replace").strip().splitlines()
-    return GitError(f"{repo}: git {name} failed: {message[-1] if message else process.returncode}")
+    return GitError(f"{repo}: git {name} failed: {complaint(stderr) or process.returncode}")
 
 
 # What the tree walk gives a history audit: file versions and annotated tags (the commits at

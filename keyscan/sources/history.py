@@ -43,6 +43,8 @@ def repository_root(path: Path) -> Path:
 def git_repository(path: Path) -> tuple[Path, bool]:
     """The repository holding `path` (its work tree's top, or a bare repository's directory),
     and whether it is bare."""
+    if not path.exists():
+        raise GitError(f"{path}: no such file or directory")
     where = path if path.is_dir() else path.parent
     # One git call for both cases: a bare repository says "true" and then fails to show a top
     # level it does not have; a work tree says "false" and shows it.
@@ -51,7 +53,9 @@ def git_repository(path: Path) -> tuple[Path, bool]:
     if lines[:1] == [b"true"]:
         return where, True
     if done.returncode != 0 or len(lines) != 2:
-        raise GitError(f"{path}: not a git repository (history audits need one)")
+        raise GitError(
+            f"{path}: not a git repository (--history, --staged, --diff and --pre-push read one)"
+        )
     return Path(lines[1].decode("utf-8", "surrogateescape")), False
 
 
