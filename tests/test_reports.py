@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -311,6 +312,25 @@ def test_text_names_a_few_refs_and_counts_the_rest() -> None:
     assert "refs main, v1.0, v1.1, v1.2, v1.3 and 8 more" in text
     text = render_text(context([replace(history, refs=("main", "v1.0"))]))
     assert "refs main, v1.0 ·" in text and "more" not in text
+
+
+def test_text_summary_names_a_few_paths_of_each_kind_of_skip() -> None:
+    summary = Summary(
+        skipped=[
+            *(Skip(f"vendor/lib{n}", "submodule") for n in range(5)),
+            Skip("dist/app.min.js", "too large", "20000000 bytes"),
+            Skip("\x1b[2Jevil", "unreadable", "permission denied"),
+            Skip("logo.png", "binary", "--no-binary"),
+            Skip("tests/fixtures/key.pem", "allowlisted path"),
+        ]
+    )
+    text = render_text(dataclasses.replace(context([]), summary=summary))
+    named = [line.strip() for line in text.splitlines() if line.startswith("   ") and ":" in line]
+    assert named == [
+        "submodule: vendor/lib0, vendor/lib1, vendor/lib2 and 2 more",
+        "too large: dist/app.min.js",
+        "unreadable: \\x1b[2Jevil",
+    ]
 
 
 def test_text_summary_for_findings() -> None:

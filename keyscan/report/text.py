@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from itertools import groupby
 
-from keyscan.model import Finding
+from keyscan.model import Finding, Summary
 from keyscan.redact import shown_secret
 from keyscan.report.base import ReportContext
 from keyscan.report.json_report import sorted_findings
@@ -23,6 +23,9 @@ _RED = "\x1b[1;31m"
 _RESET = "\x1b[0m"
 _SEVERITY_WIDTH = max(len(s) for s in _SEVERITY_COLOURS)
 _MAX_REFS = 5
+# Paths named per kind of skip in the summary, and the kinds never named there.
+_SKIPPED_NAMED = 3
+_SKIPS_ASKED_FOR = frozenset({"binary", "allowlisted path"})
 
 
 def _paint(text: str, code: str, enabled: bool) -> str:
@@ -140,7 +143,28 @@ def _summary_block(ctx: ReportContext) -> list[str]:
     if summary.incomplete:
         rows.append(("incomplete", "; ".join(summary.incomplete)))
     width = max(len(label) for label, _ in rows)
-    return [head, *(f"  {label:<{width}}  {value}" for label, value in rows)]
+    lines = [head]
+    for label, value in rows:
+        lines.append(f"  {label:<{width}}  {value}")
+        if label == "skipped":
+            lines.extend(f"  {'':<{width}}  {named}" for named in _skipped_paths(summary))
+    return lines
+
+
+def _skipped_paths(summary: Summary) -> list[str]:
+    """A few paths of each kind of skip: what was not scanned is what the user has to look at
+    themselves (a file too large, a submodule). Binary files and allowlisted paths are left
+    out: --no-binary and the allowlist asked for those."""
+    paths: dict[str, list[str]] = {}
+    for skip in summary.skipped:
+        if skip.reason not in _SKIPS_ASKED_FOR:
+            paths.setdefault(skip.reason, []).append(skip.path)
+    named = []
+    for reason, where in sorted(paths.items()):
+        shown = ", ".join(_safe(path) for path in where[:_SKIPPED_NAMED])
+        more = len(where) - _SKIPPED_NAMED
+        named.append(f"{reason}: {shown}" + (f" and {more:,} more" if more > 0 else ""))
+    return named
 
 
 def render_text(ctx: ReportContext) -> str:
