@@ -478,7 +478,36 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             1,
             "htpasswd",
         ),
+        (
+            "notify.py",
+            _lines(
+                "import smtplib",
+                "",
+                'with smtplib.SMTP_SSL("smtp.gmail.com", 465) as server:',
+                f'    server.login("{user}@{host}", "{pw}")',
+            ),
+            4,
+            "login-call",
+        ),
+        (
+            "settings.py",
+            _lines(
+                'EMAIL_HOST = "smtp.gmail.com"',
+                f'EMAIL_HOST_USER = "{user}@gmail.com"',
+                f'EMAIL_HOST_PASSWORD = "{_app_password(r)}"',
+            ),
+            3,
+            "app-password",
+        ),
     ]
+
+
+def _app_password(r: random.Random) -> str:
+    """A Google app password as Google shows it: four groups of four random letters (one
+    of them, at least, without a vowel, as most of them are)."""
+    groups = [chars(r, 4, LOWER) for _ in range(4)]
+    groups[r.randrange(4)] = chars(r, 4, "bcdfghjklmnpqrstvwxz")
+    return " ".join(groups)
 
 
 def _private_key(r: random.Random) -> tuple[str, str, int, str]:
