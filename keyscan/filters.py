@@ -47,9 +47,11 @@ class FilterInput:
 
 Filter = Callable[[FilterInput], "str | None"]
 
+# A command substitution starts with a command (`$(cat …)`, `$(./fetch-key)`): a `$(` between
+# symbols is part of a generated value (Django's key alphabet has both `$` and `(`).
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
-      \$\{[^}]*\}? | \{\{ | \}\} | \$\( | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
+      \$\{[^}]*\}? | \{\{ | \}\} | \$\(\s?[A-Za-z_./][^)]*(?:\)|$) | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
     | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@?$ | ^\[[A-Za-z_ ]+\]$
     | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}
     """,
@@ -95,7 +97,8 @@ _REFERENCE = regex.compile(
     | ^[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{1,2}$         # PascalCaseIdentifier2
     | ^[a-z]+(?:-[a-z]+)+=$                                 # a kebab-case attribute and `=`
     | ^[a-z]{2,}(?:_[a-z]{2,})+[0-9]{0,2}$                  # snake_case_identifier
-    | \(|\)|\[|\]
+    | ^[A-Za-z_$][\w.$]*\(.*\)$                            # a call: get_secret(), env("X")
+    | ^[A-Za-z_$][\w.$]*\[.*\]$                            # a subscript: config[key]
     | (?i:os\.environ|process\.env|getenv|env\(|secrets\.|vault:|ssm:|arn:aws)
     """
 )

@@ -211,6 +211,23 @@ def test_names_standing_for_values_are_placeholders(tmp_path: Path) -> None:
     ]
 
 
+def test_a_quoted_value_with_brackets_is_a_literal_and_a_call_is_not(tmp_path: Path) -> None:
+    # Django's key alphabet has parentheses: `startproject` writes keys like these.
+    r = rng(14)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)"
+    key = "django-insecure-" + "".join(r.choice(alphabet) for _ in range(40)) + "x(c@%x2+i9"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "settings.py").write_text(
+        f"SECRET_KEY = '{key}'\n"
+        "SECRET_KEY = 'get_secret_key(\"django\", default=None)'\n"
+        "api_key = \"settings['PAYMENTS_API_KEY_2024']\"\n"
+    )
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert [(f["line"], f["secret"]) for f in report["findings"]] == [(1, key)]
+
+
 def test_inline_allow_marker_suppresses_and_audit_mode_restores(tmp_path: Path) -> None:
     rules = custom_rules(tmp_path)
     tree = tmp_path / "tree"

@@ -499,7 +499,23 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             3,
             "app-password",
         ),
+        (
+            "settings.py",
+            _lines(
+                "DEBUG = False",
+                f"SECRET_KEY = '{_django_secret_key(r)}'",
+                'ALLOWED_HOSTS = ["shop.corp.io"]',
+            ),
+            2,
+            "django-secret-key",
+        ),
     ]
+
+
+def _django_secret_key(r: random.Random) -> str:
+    """A key as Django's startproject writes it: its alphabet has `$`, `(`, `)`, `%`, `*`."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)"
+    return "django-insecure-" + "".join(r.choice(alphabet) for _ in range(50))
 
 
 def _app_password(r: random.Random) -> str:
