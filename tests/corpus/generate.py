@@ -509,6 +509,32 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             2,
             "django-secret-key",
         ),
+        (
+            "store.go",
+            _lines(
+                "package store",
+                "",
+                f'var dsn = "{user}:{pw}@tcp(mysql.{host}:3306)/orders?parseTime=true"',
+            ),
+            3,
+            "go-mysql-dsn",
+        ),
+        (
+            "redis.conf",
+            _lines("bind 0.0.0.0", "port 6379", f"requirepass {pw}", "appendonly yes"),
+            3,
+            "redis-requirepass",
+        ),
+        (
+            "deploy.ps1",
+            _lines(
+                f'$user = "CORP\\{user}"',
+                f'$secure = ConvertTo-SecureString "{pw}" -AsPlainText -Force',
+                "$cred = New-Object System.Management.Automation.PSCredential($user, $secure)",
+            ),
+            2,
+            "powershell-securestring",
+        ),
     ]
 
 
