@@ -535,6 +535,17 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             2,
             "powershell-securestring",
         ),
+        (
+            "mailer.js",
+            _lines(
+                "const transporter = nodemailer.createTransport({",
+                f"  host: 'smtp.{host}', port: 587,",
+                f"  auth: {{ user: '{user}@{host}', pass: '{pw}' }},",
+                "});",
+            ),
+            3,
+            "nodemailer-pass",
+        ),
     ]
 
 
