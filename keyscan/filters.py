@@ -51,7 +51,8 @@ Filter = Callable[[FilterInput], "str | None"]
 # symbols is part of a generated value (Django's key alphabet has both `$` and `(`).
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
-      \$\{[^}]*\}? | \{\{ | \}\} | \$\(\s?[A-Za-z_./][^)]*(?:\)|$) | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
+      \$\{[^}]*\}? | \{\{ | \}\} | \$\(\s?[A-Za-z_./][^)]*(?:\)|$)
+    | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
     | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@?$ | ^\[[A-Za-z_ ]+\]$
     | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}
     """,

@@ -285,9 +285,11 @@ def push_result(repo: Path, setup: ScanSetup, stdin_lines: Sequence[str] | None)
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if from_ref and to_ref:
         result = range_scan(repo, from_ref, to_ref, s.ruleset, s.engine, s.options, s.config)
-        # pre-commit names what is pushed: an annotated tag's object, when a tag is.
-        scanner = BlobScanner(s.ruleset, s.engine, s.options)
-        scan_tag_messages(repo, [to_ref], scanner, result)
+        # pre-commit names what is pushed: an annotated tag's object, when a tag is (a branch
+        # always names a commit).
+        if not os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "").startswith("refs/heads/"):
+            scanner = BlobScanner(s.ruleset, s.engine, s.options)
+            scan_tag_messages(repo, [to_ref], scanner, result)
         return result
     if stdin_lines is None:
         # pre-commit read git's stdin itself. Without refs it either pushes a branch whose root

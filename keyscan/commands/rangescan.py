@@ -305,10 +305,11 @@ def pre_push_scan(
                 "--pre-push: expected '<local ref> <local sha> <remote ref> <remote sha>', "
                 f"got {line!r}"
             )
-        _local_ref, local_sha, _remote_ref, remote_sha = parts
+        local_ref, local_sha, _remote_ref, remote_sha = parts
         if local_sha in ZERO_OIDS:
             continue  # a deletion pushes no content
-        if local_sha != remote_sha:
+        # A branch always names a commit (git refuses anything else there): no tag to read.
+        if local_sha != remote_sha and not local_ref.startswith("refs/heads/"):
             pushed.append(local_sha)
         if remote_sha in ZERO_OIDS:
             # A new branch: everything the remote does not have yet, as far as we know it.

@@ -176,6 +176,8 @@ def annotated_tags(repo: Path, tips: Sequence[str]) -> list[str]:
     once: objects whose messages travel with a push but that no commit listing shows."""
     tags: list[str] = []
     pending = list(dict.fromkeys(tips))
+    if not pending:
+        return tags
     with CatFile(repo) as catfile:
         while pending:
             named: list[str] = []
