@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import string
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -546,7 +547,23 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             3,
             "nodemailer-pass",
         ),
+        (
+            "wp-config.php",
+            _lines(
+                "<?php",
+                "define( 'DB_NAME', 'shop' );",
+                f"define( 'LOGGED_IN_SALT',   '{_wordpress_salt(r)}' );",
+            ),
+            3,
+            "wordpress-salt",
+        ),
     ]
+
+
+def _wordpress_salt(r: random.Random) -> str:
+    """A key as WordPress's secret-key service makes them: 64 characters from its alphabet."""
+    alphabet = string.ascii_letters + string.digits + "!@#$%^&*()-_ []{}<>~`+=,.;:/?|"
+    return "".join(r.choice(alphabet) for _ in range(64))
 
 
 def _django_secret_key(r: random.Random) -> str:
