@@ -37,6 +37,8 @@ GIT = (
     "advice.graftFileDeprecated=false",
 )
 _NO_GIT = "git is not installed or not on PATH"
+# An object id as git writes it: 40 hex digits (SHA-1), or 64 in a SHA-256 repository.
+OBJECT_ID = r"[0-9a-f]{40}(?:[0-9a-f]{24})?"
 
 
 def git_env() -> dict[str, str]:

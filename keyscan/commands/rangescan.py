@@ -16,7 +16,7 @@ from keyscan.blobscan import BlobScanner
 from keyscan.config import Config
 from keyscan.engine.base import Engine
 from keyscan.errors import KeyscanError
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import OBJECT_ID, run_git
 from keyscan.model import Finding, ScanResult, Skip, Summary
 from keyscan.options import ScanOptions
 from keyscan.rules.ruleset import Ruleset
@@ -279,8 +279,7 @@ def range_scan(
     return result
 
 
-# An object id as git writes it in pre-push lines: 40 hex digits, or 64 in a SHA-256 repository.
-_HEX_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_HEX_ID = re.compile(OBJECT_ID)
 
 
 def pre_push_scan(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyscan.errors import GitError
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import OBJECT_ID, run_git
 from keyscan.model import Blob, Provenance, Skip, is_binary
 from keyscan.sources.gitobjects import ObjectRef, list_objects
 
@@ -65,15 +65,11 @@ def is_shallow(repo: Path) -> bool:
 
 
 def ref_tips(repo: Path) -> bytes:
-    """`git show-ref --head`: every ref's tip and HEAD, one per line, then the detached HEADs
-    of the other worktrees (other_worktree_heads) in the same form."""
-    shown = run_git(repo, ["show-ref", "--head"], check=False).stdout
-    return shown + b"".join(
-        f"{commit} {name}\n".encode() for commit, name in other_worktree_heads(repo)
-    )
+    """`git show-ref --head`: every ref's tip and HEAD, one per line."""
+    return run_git(repo, ["show-ref", "--head"], check=False).stdout
 
 
-_OBJECT_ID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_OBJECT_ID = re.compile(OBJECT_ID.encode())
 
 
 def other_worktree_heads(repo: Path) -> list[tuple[str, str]]:
@@ -85,7 +81,10 @@ def other_worktree_heads(repo: Path) -> list[tuple[str, str]]:
     was audited but reachable from nothing, and a new one there left the audit's ref state
     unchanged, so a cached audit was replayed without it. A HEAD on a branch is that branch's.
     """
-    git_dir, common = _git_directories(repo)
+    return _worktree_heads(*_git_directories(repo))
+
+
+def _worktree_heads(git_dir: Path, common: Path) -> list[tuple[str, str]]:
     heads = [(common / "HEAD", "main-worktree/HEAD")] if git_dir != common else []
     try:
         ids = sorted(os.listdir(common / "worktrees"))
@@ -151,13 +150,16 @@ def ref_state(tips: bytes, roots: Sequence[str], extras: bytes = b"") -> str:
 
 
 def history_extras(repo: Path) -> bytes:
-    """What decides an audit's answer besides the tips of its refs: this worktree's HEAD as
-    its file has it (a branch's name, or the commit itself when detached, and then the commits
-    it reaches list `HEAD` among their refs: show-ref shows the same commit either way), and a
-    shallow clone's boundary (git's `shallow` file: `git fetch --deepen` or `--unshallow`
-    changes what history holds while every ref stays where it was)."""
+    """What decides an audit's answer besides the tips of its refs (show-ref): the detached
+    HEADs of the other worktrees (other_worktree_heads); this worktree's HEAD as its file has
+    it (a branch's name, or the commit itself when detached, and then the commits it reaches
+    list `HEAD` among their refs: show-ref shows the same commit either way); and a shallow
+    clone's boundary (git's `shallow` file: `git fetch --deepen` or `--unshallow` changes what
+    history holds while every ref stays where it was)."""
     git_dir, common = _git_directories(repo)
-    parts = []
+    parts = [
+        "".join(f"{commit} {name}\n" for commit, name in _worktree_heads(git_dir, common)).encode()
+    ]
     for file in (git_dir / "HEAD", common / "shallow"):
         try:
             parts.append(file.read_bytes())

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyscan.gitcmd import BackgroundGit, run_git
+from keyscan.gitcmd import OBJECT_ID, BackgroundGit, run_git
 from keyscan.sources.history import other_worktree_heads, stash_entries
 
 
@@ -56,9 +56,8 @@ class _Change:
     new: str | None
 
 
-# Object ids are 40 hex digits (SHA-1) or 64 (a SHA-256 repository, `git init
-# --object-format=sha256`); "no blob" is all zeros in either length.
-_OBJECT_ID = rb"[0-9a-f]{40}(?:[0-9a-f]{24})?"
+# Object ids are 40 or 64 hex digits (OBJECT_ID); "no blob" is all zeros in either length.
+_OBJECT_ID = OBJECT_ID.encode()
 _NO_BLOBS = frozenset({b"0" * 40, b"0" * 64})
 # A commit header (`@@sha NUL time NUL author`) or one raw diff line, in a single pattern so one
 # pass over the log sees every raw line after the header it belongs to.
