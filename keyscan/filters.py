@@ -47,11 +47,16 @@ class FilterInput:
 
 Filter = Callable[[FilterInput], "str | None"]
 
-# A command substitution starts with a command (`$(cat …)`, `$(./fetch-key)`): a `$(` between
-# symbols is part of a generated value (Django's key alphabet has both `$` and `(`).
+# Template syntax is recognised by what follows its opening, as a template engine would parse
+# it: a name, then the end, a space, a filter bar or the closing braces. A `$(`, `${` or `{{`
+# followed by symbols is part of a generated value (Django's key alphabet has `$` and `(`,
+# WordPress's salts have `$`, `(`, `{` and `}`).
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
-      \$\{[^}]*\}? | \{\{ | \}\} | \$\(\s?[A-Za-z_./][^)]*(?:\)|$)
+      \$\{\s*[!#]?\w[\w.\-]*\s*(?:[}:?+=\-%#/|\[]|$) | \$\{$
+    | \{\{-?(?:\s|$|[.$]?[A-Za-z_][\w.]*\s*(?:\}\}|[\s|(\[]|$))
+    | \}\}$
+    | \$\(\s?[A-Za-z_./][\w./\-]*(?:[\s)]|$)
     | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
     | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@?$ | ^\[[A-Za-z_ ]+\]$
     | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}

@@ -228,6 +228,34 @@ def test_a_quoted_value_with_brackets_is_a_literal_and_a_call_is_not(tmp_path: P
     assert [(f["line"], f["secret"]) for f in report["findings"]] == [(1, key)]
 
 
+def test_template_openings_inside_generated_values_are_not_templates(tmp_path: Path) -> None:
+    # WordPress's salt service draws from letters, digits and most symbols, so `{{`, `${` and
+    # `$(` turn up inside salts followed by symbols, which no template engine would parse.
+    r = rng(15)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+    def salt(opening: str) -> str:
+        left = "".join(r.choice(alphabet) for _ in range(30))
+        right = "".join(r.choice(alphabet) for _ in range(29))
+        return f"{left}{opening}{right}"
+
+    salts = [salt("{{;"), salt("$(x#"), salt("${;"), salt("a}}b")]
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "wp-config.php").write_text(
+        "".join(f"define( 'AUTH_SALT', '{value}' );\n" for value in salts)
+        + "define( 'NONCE_SALT', '{{ wordpress_nonce_salt }}' );\n"
+        + "define( 'AUTH_KEY', '${WORDPRESS_AUTH_KEY}' );\n"
+        + "define( 'SECURE_AUTH_KEY', '$(cat /run/secrets/secure_auth_key)' );\n"
+        + "define( 'LOGGED_IN_KEY', '{{.Values.loggedInKey}}' );\n"
+    )
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert [(f["line"], f["secret"]) for f in report["findings"]] == [
+        (line, value) for line, value in enumerate(salts, start=1)
+    ]
+
+
 def test_inline_allow_marker_suppresses_and_audit_mode_restores(tmp_path: Path) -> None:
     rules = custom_rules(tmp_path)
     tree = tmp_path / "tree"
