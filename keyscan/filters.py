@@ -83,8 +83,8 @@ _HEX_DIGEST = regex.compile(
     r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$"
 )
 _DIGEST_CONTEXT = regex.compile(
-    r"(?i)sha[-_ ]?(?:1|224|256|384|512)|md5|hash|digest|checksum|integrity|etag|commit|revision|"
-    r"fingerprint|--hash=|\bh1:|nonce|cache[_-]?key"
+    r"(?i)sha[-_ ]?(?:1|224|256|384|512)|(?<![a-z])sha(?![a-z])|md5|hash|digest|checksum|"
+    r"integrity|etag|commit|revision|fingerprint|--hash=|\bh1:|nonce|cache[_-]?key"
 )
 _DIGEST_PREFIXED = regex.compile(
     r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5[-:]|h1:|blake2b?[-:]|\{S?SHA(?:256|512)?\}|#jbcrypt:"

@@ -132,10 +132,23 @@ _WORD_LABEL = re.compile(
     r"(?:(?:[a-z]{2,}|[0-9]{1,5})(?:[_\-:](?:[a-z]{2,}|[0-9]{1,5}))*[0-9]{0,3}"
     r"|(?:[A-Z]{2,}|[0-9]{1,5})(?:[_\-:](?:[A-Z]{2,}|[0-9]{1,5}))*[0-9]{0,3})$"
 )
+# The same with versions (`v2`) and numbers with a unit or short name (`4o`, `3d`) among the
+# parts, when two parts at least are words: `gpt-4o-mini-2024-07-18`, `imagenet_train_v2`.
+_LOWER_PART = r"(?:[a-z]{2,}|[0-9]{1,5}|v[0-9]{1,3}|[0-9]{1,2}[a-z]{1,2})"
+_UPPER_PART = r"(?:[A-Z]{2,}|[0-9]{1,5}|V[0-9]{1,3}|[0-9]{1,2}[A-Z]{1,2})"
+_VERSIONED_LABEL = re.compile(
+    rf"^(?:{_LOWER_PART}(?:[_\-:]{_LOWER_PART})+|{_UPPER_PART}(?:[_\-:]{_UPPER_PART})+)$"
+)
+_PART_SEPARATORS = re.compile(r"[_\-:]")
 
 
 def is_word_label(value: str) -> bool:
-    return _WORD_LABEL.match(value) is not None
+    if _WORD_LABEL.match(value) is not None:
+        return True
+    if _VERSIONED_LABEL.match(value) is None:
+        return False
+    words = [part for part in _PART_SEPARATORS.split(value) if part.isalpha() and len(part) > 1]
+    return len(words) >= 2
 
 
 def is_documented_example(value: str) -> bool:

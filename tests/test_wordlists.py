@@ -56,6 +56,12 @@ def test_other_values_are_not_defaults(value: str) -> None:
         ("genius-industries-super-secret-key-2025", True),
         ("2024-01-15", False),  # numbers alone are no words
         ("v1-api", False),
+        # Versions and numbers with a short unit count as parts when two parts are words.
+        ("gpt-4o-mini-2024-07-18", True),
+        ("imagenet_2012_train_val_split_v2", True),
+        ("MODEL_V2_LARGE_3B", True),
+        ("v2-4o", False),
+        ("ab-4o-x9k2", False),
     ],
 )
 def test_word_labels(value: str, label: bool) -> None:

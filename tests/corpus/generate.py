@@ -557,7 +557,28 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             3,
             "wordpress-salt",
         ),
+        _service_key(r),
     ]
+
+
+# Names an application gives the key of a service it calls, in the spellings of each language.
+_SERVICE_KEY_PLACES = (
+    ("settings.py", "{name}_key = '{value}'", str.lower),
+    (".env", "{name}_KEY={value}", str.upper),
+    ("config.yaml", "{name}_key: {value}", str.lower),
+    ("client.ts", 'const {name}Key = "{value}";', str.lower),
+    ("appsettings.json", '{{"{name}-key": "{value}"}}', str.lower),
+    ("config.rb", ":{name}_key => '{value}',", str.lower),
+)
+
+
+def _service_key(r: random.Random) -> tuple[str, str, int, str]:
+    """A key named after the service it calls (`mailgun_key`, `MAPBOX_KEY`, `weatherKey`)."""
+    service = r.choice(("mailgun", "mapbox", "weather", "geocoder", "openai", "sendgrid", "sms"))
+    file_name, line, case = r.choice(_SERVICE_KEY_PLACES)
+    value = chars(r, r.choice((24, 32, 40)), ALNUM)
+    text = _lines("# service credentials", line.format(name=case(service), value=value))
+    return file_name, text, 2, "service-key"
 
 
 def _wordpress_salt(r: random.Random) -> str:
@@ -819,6 +840,22 @@ NEGATIVES: dict[str, Negative] = {
     "commit-sha-list": lambda r: (
         ".git-blame-ignore-revs",
         _lines(*(chars(r, 40, HEX) for _ in range(5))),
+    ),
+    # Names ending in "key" for data structures, caches and public keys, holding generated
+    # or versioned values that are no credential.
+    "key-names": lambda r: (
+        "keys.py",
+        _lines(
+            f'cache_key = "user-profile-{chars(r, 8, LOWER)}-v2-{r.randint(1000, 9999)}"',
+            f'idempotency_key = "{chars(r, 8, HEX)}-{chars(r, 4, HEX)}-4{chars(r, 3, HEX)}-'
+            f'a{chars(r, 3, HEX)}-{chars(r, 12, HEX)}"',
+            'model_key = "gpt-4o-mini-2024-07-18"',
+            f'publishable_key = "{chars(r, 32, ALNUM)}"',
+            f'RECAPTCHA_SITE_KEY = "{chars(r, 40, ALNUM)}"',
+            f'sha_key = "{chars(r, 40, HEX)}"',
+            f'primaryKey: "order_{r.randint(1, 99)}_line_{r.randint(1, 99)}"',
+            'storage_key = "uploads/2024/03/avatar-1234567890.png"',
+        ),
     ),
     "numbers": lambda r: (
         "metrics.csv",
