@@ -65,7 +65,7 @@ _PLACEHOLDER_SHAPES = regex.compile(
 )
 _PLACEHOLDER_WORDS = regex.compile(
     r"(?i)example|placeholder|changeme|change[_\-]me|redacted|dummy|your[_\-]|insert[_\-]?|"
-    r"replace[_\-]?me|fixme|<secret>|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake|"
+    r"replace[_\-]?me|fixme|<secret>|random[_\-]?chars|notreal|not[_\-]a[_\-]real|lorem|ipsum|fake|"
     r"change[_\-]?this"
 )
 # "someuser", "somepw", "some_token": a name standing where a value would go, in test fixtures
@@ -107,6 +107,14 @@ _REFERENCE = regex.compile(
     | ^[A-Za-z_$][\w.$]*\[.*\]$                            # a subscript: config[key]
     | (?i:os\.environ|process\.env|getenv|env\(|secrets\.|vault:|ssm:|arn:aws)
     """
+)
+# A form validation rule list (Laravel's `'password' => 'required|confirmed|min:8'`,
+# CodeIgniter's `required|matches[passconf]`): rules joined by bars, one of them a rule that
+# only a validator uses.
+_VALIDATION_RULES = regex.compile(
+    r"^(?=(?:[^|]*\|)*(?:required|confirmed|nullable|sometimes|min:\d|max:\d|between:|matches\[|"
+    r"min_length\[|max_length\[|alpha_num|alpha_dash|xss_clean|current_password)(?:[|:\[]|$))"
+    r"[a-z_]+(?::[^|\s]*|\[[^|\s\]]*\])?(?:\|[a-z_]+(?::[^|\s]*|\[[^|\s\]]*\])?)+$"
 )
 # A pip/PEP 508 requirement pinned to a version: a tox or requirements line whose name holds
 # `token` (`tiktoken`) or `secret` is no assignment of a secret.
@@ -367,6 +375,8 @@ def identifier(item: FilterInput) -> str | None:
         return "a reference to a variable, setting or function, not a literal"
     if is_word_label(item.secret):
         return "a label made of words (`stale-token`, `users_list_1`), not a generated value"
+    if _VALIDATION_RULES.match(item.secret):
+        return "a form validation rule list (`required|confirmed|min:8`)"
     if _VERSION_REQUIREMENT.match(item.secret):
         return "a package version requirement (`langchain==0.2.9`)"
     if _VERSION.match(item.secret):

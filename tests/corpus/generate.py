@@ -558,7 +558,45 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             "wordpress-salt",
         ),
         _service_key(r),
+        (
+            ".env",
+            _lines(
+                "APP_NAME=Shop",
+                "APP_ENV=production",
+                f"APP_KEY=base64:{base64.b64encode(r.randbytes(32)).decode()}",
+            ),
+            3,
+            "laravel-app-key",
+        ),
+        _credential_call(r, pw, user, host),
+        (
+            "config.php",
+            _lines(
+                "<?php", f'$dbhost = "db.{host}";', f'$dbuser = "{user}";', f"$dbpass = '{pw}';"
+            ),
+            4,
+            "php-dbpass",
+        ),
     ]
+
+
+def _credential_call(r: random.Random, pw: str, user: str, host: str) -> tuple[str, str, int, str]:
+    """A password passed by position to a call that connects or builds a credential."""
+    name, line = r.choice(
+        (
+            ("db.php", f'$link = mysqli_connect("db.{host}", "{user}", "{pw}", "shop");'),
+            ("db.php", f"$pdo = new PDO('mysql:host=db.{host};dbname=shop', '{user}', '{pw}');"),
+            (
+                "Db.java",
+                f'    return DriverManager.getConnection("jdbc:mysql://db.{host}/shop", '
+                f'"{user}", "{pw}");',
+            ),
+            ("mail.go", f'auth := smtp.PlainAuth("", "{user}@{host}", "{pw}", "smtp.{host}")'),
+            ("Mailer.cs", f'client.Credentials = new NetworkCredential("{user}", "{pw}");'),
+            ("sync.py", f"ftp = ftplib.FTP('ftp.{host}', '{user}', '{pw}')"),
+        )
+    )
+    return name, _lines("// connection", line), 2, "credential-call"
 
 
 # Names an application gives the key of a service it calls, in the spellings of each language.
@@ -855,6 +893,17 @@ NEGATIVES: dict[str, Negative] = {
             f'sha_key = "{chars(r, 40, HEX)}"',
             f'primaryKey: "order_{r.randint(1, 99)}_line_{r.randint(1, 99)}"',
             'storage_key = "uploads/2024/03/avatar-1234567890.png"',
+        ),
+    ),
+    # Validation rules for the password field of a form (Laravel, CodeIgniter).
+    "validation-rules": lambda r: (
+        "RegisterController.php",
+        _lines(
+            "return Validator::make($data, [",
+            "    'name' => 'required|string|max:255',",
+            f"    'password' => 'required|string|min:{r.randint(6, 12)}|confirmed',",
+            "]);",
+            "$rules['password'] = \"required|matches[passconf]\";",
         ),
     ),
     "numbers": lambda r: (
