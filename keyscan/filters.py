@@ -135,6 +135,12 @@ _PUBLIC_MATERIAL = regex.compile(
 # reader of the format knows.
 _FILE_SIGNATURE = regex.compile(r"^(?:\\x89PNG\\r\\n\\x1a\\n|\\x7fELF|%PDF-|GIF8[79]a)")
 _PASCAL_CASE = regex.compile(r"^_?[A-Z][a-z]*[A-Z]?[a-z]+(?:[A-Z]+[a-z]*)+$|^_?[A-Z][a-z]{2,}$")
+# A variable's name in camelCase (`defaultToConfig2`): lower-case word, then capitalised words
+# (the last of three letters or more), a number of one or two digits perhaps after any.
+_CAMEL_CASE = regex.compile(r"^_?[a-z]{2,}\d{0,2}(?:[A-Z][a-z]+\d{0,2})*[A-Z][a-z]{2,}\d{0,2}$")
+# A number written in hexadecimal (`0xb715d440`): an address in an object's inspect output or a
+# constant, never a password.
+_HEX_NUMBER = regex.compile(r"^0[xX][0-9a-fA-F]{4,16}$")
 _CODE_SUFFIXES = (
     ".py",
     ".pyi",
@@ -305,6 +311,8 @@ def code_expression(item: FilterInput) -> str | None:
         return "an unquoted expression in source code, not a literal"
     if _PASCAL_CASE.match(item.secret) and not item.quoted:
         return "a type or class name"
+    if _CAMEL_CASE.match(item.secret) and not item.quoted:
+        return "a variable's name in camelCase"
     return None
 
 
@@ -343,6 +351,9 @@ _EMAIL = regex.compile(r"^[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+$")
 
 # Words that say "password" when they are the whole value (`p@ss`, `pword`).
 _PASSWORD_WORDS = frozenset({"pass", "pword", "pw", "pwd"})
+# "secret" with at most a word before it, spelled out as documentation does (`mysecret`,
+# `s00pers3cret`, `S3cr3t!`): letters only, as the look-alike reading leaves them.
+_SECRET_WORD = regex.compile(r"^(?:super|sooper|my|top|very|so|not|your|a|the)?secrets?$")
 # A label made of lowercase words, one of them a password word (`pydantic-pw`, `db_pass`).
 _PASSWORD_LABEL = regex.compile(
     r"^(?=.*(?:^|[-_.])(?:pw|pwd|pass|passwd|password|pword)(?:$|[-_.]))[a-z]+(?:[-_.][a-z]+)+$"
@@ -361,6 +372,8 @@ def self_describing(item: FilterInput) -> str | None:
             letters = "".join(c for c in decomposed if "a" <= c <= "z")
             if "password" in letters or "passwd" in letters or letters in _PASSWORD_WORDS:
                 return "the value names a password instead of holding one"
+            if _SECRET_WORD.match(letters):
+                return "the value is the word secret dressed up (`s00pers3cret`), a demo value"
     if _PASSWORD_LABEL.match(item.secret):
         return "the value is a label naming a password (`name-pw`), not a password"
     if _EMAIL.match(item.secret):
@@ -375,6 +388,8 @@ def identifier(item: FilterInput) -> str | None:
         return "a reference to a variable, setting or function, not a literal"
     if is_word_label(item.secret):
         return "a label made of words (`stale-token`, `users_list_1`), not a generated value"
+    if _HEX_NUMBER.match(item.secret):
+        return "a hexadecimal number (an object's address, a constant)"
     if _VALIDATION_RULES.match(item.secret):
         return "a form validation rule list (`required|confirmed|min:8`)"
     if _VERSION_REQUIREMENT.match(item.secret):
