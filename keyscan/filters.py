@@ -74,8 +74,10 @@ _SOME_NAME = regex.compile(
     r"(?i)^some[_\-]?(?:user(?:name)?|pw|pwd|pass(?:word|wd)?|secret|token|(?:api[_\-]?)?key|"
     r"host|db|database|port|value|thing|string)"
 )
-# A value cut short for display (`eyJhbGciOiJIUzI1NiJ9...`): the rest was never written down.
-_TRUNCATED = regex.compile(r"(?:\.\.\.|…)$")
+# A value cut short for display (`eyJhbGciOiJIUzI1NiJ9...`) or with its middle left out
+# (`99ae8af...snip...ec0f262ac`): the rest was never written down. No token format has three
+# dots in a row.
+_TRUNCATED = regex.compile(r"\.\.\.|…")
 # A shell parameter expansion up to its `:?` (`${DB_PASSWORD:?Variable not set}`): what follows
 # is the error message printed when the variable is unset.
 _EXPANSION_OPENED = regex.compile(r"\$\{[A-Za-z_]\w*:$")
@@ -239,7 +241,7 @@ def placeholder(item: FilterInput) -> str | None:
     if name:
         return f"placeholder name {name.group()!r}"
     if _TRUNCATED.search(item.secret):
-        return "a value cut short with an ellipsis"
+        return "a value cut short, or its middle left out, with an ellipsis"
     if item.secret.startswith("?") and _EXPANSION_OPENED.search(item.before):
         return "the error message of a shell parameter expansion (`${VAR:?message}`)"
     return None
@@ -280,6 +282,16 @@ def default_value(item: FilterInput) -> str | None:
     decoded = _base64_text(item.secret)
     if decoded is not None and is_default_value(decoded):
         return f"base64 of a well-known default or dummy value {decoded.lower()!r}"
+    # A Kubernetes Secret's `password: cXVvYnl0ZQ==` is judged by what it encodes, as the same
+    # value written out would be: shorter than 8 characters, or letters only, it is a sample's
+    # word (`quobyte`, `mpass`), which the password rules never take for a password.
+    if (
+        decoded is not None
+        and item.rule.kind == "generic"
+        and "password" in item.rule.tags
+        and (len(decoded) < 8 or decoded.isalpha())
+    ):
+        return "base64 of a word or of fewer than 8 characters, which no password rule takes"
     return None
 
 

@@ -906,6 +906,22 @@ NEGATIVES: dict[str, Negative] = {
             "$rules['password'] = \"required|matches[passconf]\";",
         ),
     ),
+    # Sample Secrets whose passwords encode a word or a few characters (`quobyte`, `mpass`).
+    "k8s-sample-passwords": lambda r: (
+        "chap-secret.yaml",
+        _lines(
+            "apiVersion: v1",
+            "kind: Secret",
+            "metadata:",
+            "  name: chap-secret",
+            "type: kubernetes.io/iscsi-chap",
+            "data:",
+            "  node.session.auth.username: " + base64.b64encode(b"muser").decode(),
+            "  node.session.auth.password: "
+            + base64.b64encode(chars(r, r.randint(4, 7), LOWER + DIGITS).encode()).decode(),
+            "  password: " + base64.b64encode(chars(r, r.randint(8, 12), LOWER).encode()).decode(),
+        ),
+    ),
     "numbers": lambda r: (
         "metrics.csv",
         _lines(
