@@ -17,6 +17,7 @@ from keyscan.model import value
 from keyscan.options import GlobalAllowlist
 from keyscan.rules.schema import Rule
 from keyscan.wordlists import (
+    DEFAULT_DIGESTS,
     LOOK_ALIKES,
     SEQUENCES,
     is_default_value,
@@ -104,6 +105,7 @@ _REFERENCE = regex.compile(
     | ^[a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{0,2}$              # camelCaseIdentifier
     | ^[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+[0-9]{1,2}$         # PascalCaseIdentifier2
     | ^[a-z]+(?:-[a-z]+)+=$                                 # a kebab-case attribute and `=`
+    | ^[A-Za-z_$][\w$]*=[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$  # minified: g=n.TOKEN_X
     | ^[a-z]{2,}(?:_[a-z]{2,})+[0-9]{0,2}$                  # snake_case_identifier
     | ^[A-Za-z_$][\w.$]*\(.*\)$                            # a call: get_secret(), env("X")
     | ^[A-Za-z_$][\w.$]*\[.*\]$                            # a subscript: config[key]
@@ -279,6 +281,8 @@ def digest(item: FilterInput) -> str | None:
 def default_value(item: FilterInput) -> str | None:
     if is_default_value(item.secret):
         return f"a well-known default or dummy value {item.secret.lower()!r}"
+    if item.secret.lower() in DEFAULT_DIGESTS:
+        return "the digest of a well-known default password (a seeded user's stored hash)"
     decoded = _base64_text(item.secret)
     if decoded is not None and is_default_value(decoded):
         return f"base64 of a well-known default or dummy value {decoded.lower()!r}"
