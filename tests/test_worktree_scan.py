@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import string
 import sys
 from pathlib import Path
 
@@ -226,6 +228,30 @@ def test_a_quoted_value_with_brackets_is_a_literal_and_a_call_is_not(tmp_path: P
     code, report = scan_json(str(tree), "--show-secrets")
     assert code == 1
     assert [(f["line"], f["secret"]) for f in report["findings"]] == [(1, key)]
+
+
+def test_a_long_token_assigned_to_a_token_name_is_found(tmp_path: Path) -> None:
+    # An RS256-signed JWT runs to 600 characters and more: the value's length limit must not
+    # drop it.
+    r = rng(16)
+
+    def segment(claims: dict[str, object]) -> str:
+        raw = json.dumps(claims, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    alphabet = string.ascii_letters + string.digits + "-_"
+    signature = "".join(r.choice(alphabet) for _ in range(342))
+    claims = {"iss": "https://auth.corp.example", "sub": "svc-reports", "scope": "reports:read"}
+    token = f"{segment({'alg': 'RS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
+    assert len(token) > 400
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "client.py").write_text(f'ACCESS_TOKEN = "{token}"\n')
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert [(f["rule_id"], f["secret"]) for f in report["findings"]] == [
+        ("generic.secret-assignment", token)
+    ]
 
 
 def test_template_openings_inside_generated_values_are_not_templates(tmp_path: Path) -> None:
