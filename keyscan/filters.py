@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import json
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -51,14 +52,16 @@ Filter = Callable[[FilterInput], "str | None"]
 # Template syntax is recognised by what follows its opening, as a template engine would parse
 # it: a name, then the end, a space, a filter bar or the closing braces. A `$(`, `${` or `{{`
 # followed by symbols is part of a generated value (Django's key alphabet has `$` and `(`,
-# WordPress's salts have `$`, `(`, `{` and `}`).
+# WordPress's salts have `$`, `(`, `{` and `}`). An angle-bracketed placeholder is words of
+# one case (`<your-api-key>`, `<TOKEN>`), not the `<eW1>` of a salt.
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
       \$\{\s*[!#]?\w[\w.\-]*\s*(?:[}:?+=\-%#/|\[]|$) | \$\{$
     | \{\{-?(?:\s|$|[.$]?[A-Za-z_][\w.]*\s*(?:\}\}|[\s|(\[]|$))
     | \}\}$
     | \$\(\s?[A-Za-z_./][\w./\-]*(?:[\s)]|$)
-    | %\([\w.]+\)s | <[\w\s.\-]{1,40}>
+    | %\([\w.]+\)s
+    | <(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)(?:[\s_.\-](?:[a-z]+|[A-Z]+|[A-Z][a-z]+|\d+)){0,8}>
     | ^\$[A-Za-z_]\w*$ | ^%[A-Za-z_]\w*%$ | ^__[A-Z_]+__$ | ^@[A-Z_]+@?$ | ^\[[A-Za-z_ ]+\]$
     | ^\.\.\.$ | \*{3,} | x{4,} | X{4,} | \#{4,} | •{3,} | \.{4,}
     """,
@@ -423,9 +426,30 @@ def identifier(item: FilterInput) -> str | None:
     return None
 
 
+_JWT = regex.compile(r"^eyJ[\w\-]+\.(eyJ[\w\-]+)\.[\w\-]*$")
+
+
+def _jwt_claims(value: str) -> dict[str, object] | None:
+    """The claims of a JWT, if `value` is one whose payload is a JSON object."""
+    shaped = _JWT.match(value)
+    if shaped is None:
+        return None
+    payload = shaped.group(1)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
 def public_material(item: FilterInput) -> str | None:
     if _PUBLIC_MATERIAL.search(item.secret) or _PUBLIC_MATERIAL.search(item.line[:200]):
         return "public key, certificate or publishable key"
+    # Supabase's anon key is a JWT with role "anon", made to ship in every browser client: the
+    # database's row-level security decides what it may read (its service_role key is secret).
+    claims = _jwt_claims(item.secret)
+    if claims is not None and claims.get("role") == "anon":
+        return "a Supabase anon key (role anon): public by design"
     if _FILE_SIGNATURE.match(item.secret):
         return "a file format's signature (magic number), not a secret"
     return None

@@ -254,9 +254,35 @@ def test_a_long_token_assigned_to_a_token_name_is_found(tmp_path: Path) -> None:
     ]
 
 
+def test_a_supabase_anon_key_is_public_and_its_service_role_key_is_not(tmp_path: Path) -> None:
+    r = rng(17)
+
+    def supabase_key(role: str) -> str:
+        def segment(claims: dict[str, object]) -> str:
+            raw = json.dumps(claims, separators=(",", ":")).encode()
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        claims = {"iss": "supabase", "ref": "qwertyuiopasdfghjklz", "role": role, "iat": 1700000000}
+        signature = "".join(
+            r.choice(string.ascii_letters + string.digits + "-_") for _ in range(43)
+        )
+        return f"{segment({'alg': 'HS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
+
+    anon, service_role = supabase_key("anon"), supabase_key("service_role")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / ".env").write_text(
+        f"NEXT_PUBLIC_SUPABASE_ANON_KEY={anon}\nSUPABASE_SERVICE_ROLE_KEY={service_role}\n"
+    )
+    (tree / "client.ts").write_text(f'const supabaseKey = "{anon}";\n')
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert [(f["path"], f["secret"]) for f in report["findings"]] == [(".env", service_role)]
+
+
 def test_template_openings_inside_generated_values_are_not_templates(tmp_path: Path) -> None:
-    # WordPress's salt service draws from letters, digits and most symbols, so `{{`, `${` and
-    # `$(` turn up inside salts followed by symbols, which no template engine would parse.
+    # WordPress's salt service draws from letters, digits and most symbols, so `{{`, `${`, `$(`
+    # and `<...>` turn up inside salts around what no template engine would parse.
     r = rng(15)
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -265,7 +291,7 @@ def test_template_openings_inside_generated_values_are_not_templates(tmp_path: P
         right = "".join(r.choice(alphabet) for _ in range(29))
         return f"{left}{opening}{right}"
 
-    salts = [salt("{{;"), salt("$(x#"), salt("${;"), salt("a}}b")]
+    salts = [salt("{{;"), salt("$(x#"), salt("${;"), salt("a}}b"), salt("<eW1>"), salt("<8>")]
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "wp-config.php").write_text(

@@ -570,6 +570,15 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
         ),
         _credential_call(r, pw, user, host),
         (
+            ".env.local",
+            _lines(
+                f"SUPABASE_URL=https://{chars(r, 20, LOWER)}.supabase.co",
+                f"SUPABASE_SERVICE_ROLE_KEY={_supabase_key(r, 'service_role')}",
+            ),
+            2,
+            "supabase-service-role",
+        ),
+        (
             "config.php",
             _lines(
                 "<?php", f'$dbhost = "db.{host}";', f'$dbuser = "{user}";', f"$dbpass = '{pw}';"
@@ -578,6 +587,18 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
             "php-dbpass",
         ),
     ]
+
+
+def _supabase_key(r: random.Random, role: str) -> str:
+    """A Supabase project key as the dashboard shows it: an HS256 JWT naming its role."""
+
+    def segment(claims: dict[str, object]) -> str:
+        raw = json.dumps(claims, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    claims = {"iss": "supabase", "ref": chars(r, 20, LOWER), "role": role, "iat": 1700000000}
+    signature = base64.urlsafe_b64encode(r.randbytes(32)).decode().rstrip("=")
+    return f"{segment({'alg': 'HS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
 
 
 def _credential_call(r: random.Random, pw: str, user: str, host: str) -> tuple[str, str, int, str]:
@@ -920,6 +941,15 @@ NEGATIVES: dict[str, Negative] = {
             "  node.session.auth.password: "
             + base64.b64encode(chars(r, r.randint(4, 7), LOWER + DIGITS).encode()).decode(),
             "  password: " + base64.b64encode(chars(r, r.randint(8, 12), LOWER).encode()).decode(),
+        ),
+    ),
+    # Supabase's anon key ships in every browser client, as its documentation tells.
+    "supabase-anon-key": lambda r: (
+        "supabaseClient.ts",
+        _lines(
+            f'const supabaseUrl = "https://{chars(r, 20, LOWER)}.supabase.co";',
+            f'const supabaseAnonKey = "{_supabase_key(r, "anon")}";',
+            "export const supabase = createClient(supabaseUrl, supabaseAnonKey);",
         ),
     ),
     "numbers": lambda r: (
