@@ -23,13 +23,14 @@ DEFAULT_VALUES = frozenset(
 
 # The digests password tables store for the most common defaults: a seeded user's row
 # (`INSERT INTO user ... 'e10adc3949ba59abbe56e057f20f883e'`, MD5 of 123456) holds no password.
+# Not for security, which a FIPS-mode Python needs told before it computes an MD5.
 _DEFAULT_PASSWORDS_HASHED = (
     *DEFAULT_VALUES,
     *("123456", "12345678", "123456789", "1234567890", "111111", "000000", "654321"),
     *("admin123", "password123", "abc123", "123123", "test123", "root123", "qwerty123"),
 )
 DEFAULT_DIGESTS = frozenset(
-    hashlib.new(algorithm, value.encode()).hexdigest()
+    hashlib.new(algorithm, value.encode(), usedforsecurity=False).hexdigest()
     for algorithm in ("md5", "sha1", "sha256")
     for value in _DEFAULT_PASSWORDS_HASHED
 )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import string
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, run_keyscan
-from tests.fakes import CUSTOM_RULE, custom_token, github_pat, password, rng
+from tests.corpus.tokens import URLSAFE, jwt
+from tests.fakes import CUSTOM_RULE, custom_token, github_pat, password, random_chars, rng
 
 
 def scan_json(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
@@ -234,15 +233,9 @@ def test_a_long_token_assigned_to_a_token_name_is_found(tmp_path: Path) -> None:
     # An RS256-signed JWT runs to 600 characters and more: the value's length limit must not
     # drop it.
     r = rng(16)
-
-    def segment(claims: dict[str, object]) -> str:
-        raw = json.dumps(claims, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    alphabet = string.ascii_letters + string.digits + "-_"
-    signature = "".join(r.choice(alphabet) for _ in range(342))
+    signature = random_chars(r, 342, URLSAFE)
     claims = {"iss": "https://auth.corp.example", "sub": "svc-reports", "scope": "reports:read"}
-    token = f"{segment({'alg': 'RS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
+    token = jwt({"alg": "RS256", "typ": "JWT"}, claims, signature)
     assert len(token) > 400
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -258,15 +251,9 @@ def test_a_supabase_anon_key_is_public_and_its_service_role_key_is_not(tmp_path:
     r = rng(17)
 
     def supabase_key(role: str) -> str:
-        def segment(claims: dict[str, object]) -> str:
-            raw = json.dumps(claims, separators=(",", ":")).encode()
-            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
         claims = {"iss": "supabase", "ref": "qwertyuiopasdfghjklz", "role": role, "iat": 1700000000}
-        signature = "".join(
-            r.choice(string.ascii_letters + string.digits + "-_") for _ in range(43)
-        )
-        return f"{segment({'alg': 'HS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
+        signature = random_chars(r, 43, URLSAFE)
+        return jwt({"alg": "HS256", "typ": "JWT"}, claims, signature)
 
     anon, service_role = supabase_key("anon"), supabase_key("service_role")
     tree = tmp_path / "tree"

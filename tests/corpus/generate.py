@@ -25,6 +25,7 @@ from tests.corpus.tokens import (
     TOKENS,
     basic_pair,
     chars,
+    jwt,
     password,
     uuid_text,
 )
@@ -591,14 +592,9 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
 
 def _supabase_key(r: random.Random, role: str) -> str:
     """A Supabase project key as the dashboard shows it: an HS256 JWT naming its role."""
-
-    def segment(claims: dict[str, object]) -> str:
-        raw = json.dumps(claims, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
     claims = {"iss": "supabase", "ref": chars(r, 20, LOWER), "role": role, "iat": 1700000000}
     signature = base64.urlsafe_b64encode(r.randbytes(32)).decode().rstrip("=")
-    return f"{segment({'alg': 'HS256', 'typ': 'JWT'})}.{segment(claims)}.{signature}"
+    return jwt({"alg": "HS256", "typ": "JWT"}, claims, signature)
 
 
 def _credential_call(r: random.Random, pw: str, user: str, host: str) -> tuple[str, str, int, str]:

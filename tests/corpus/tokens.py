@@ -8,6 +8,7 @@ values exist only at run time.
 from __future__ import annotations
 
 import base64
+import json
 import random
 import string
 from collections.abc import Callable
@@ -22,6 +23,17 @@ HEX = "0123456789abcdef"
 URLSAFE = ALNUM + "_-"
 
 Token = Callable[[random.Random], tuple[str, str]]
+
+
+def jwt(header: dict[str, object], claims: dict[str, object], signature: str) -> str:
+    """A JWT as issuers write it: header and claims as compact JSON in unpadded base64url, then
+    the signature."""
+
+    def segment(part: dict[str, object]) -> str:
+        raw = json.dumps(part, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"{segment(header)}.{segment(claims)}.{signature}"
 
 
 def chars(r: random.Random, n: int, alphabet: str = ALNUM) -> str:
