@@ -138,6 +138,23 @@ _PUBLIC_MATERIAL = regex.compile(
     r"(?i)^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-|pk_(?:live|test)_)"
     r"|BEGIN (?:PUBLIC KEY|CERTIFICATE)"
 )
+# Algolia's search-only API key (32 hex digits), the one its DocSearch widget and the docs themes
+# built on it (Docusaurus, VitePress, Sphinx and MkDocs themes) put in every page: it can only
+# search indexes the site shows anyway (https://www.algolia.com/doc/guides/security/api-keys/).
+# It is told from an admin or write key by where it is: in a `docsearch(...)` call, under a name
+# that says search next to Algolia, or as the `apiKey` right after an Algolia application id
+# (ten capitals and digits) in a documentation site's configuration (an indexing script names
+# its admin key the same way).
+_HEX_32 = regex.compile(r"^[a-f0-9]{32}$")
+_ASSIGNED_NAME = regex.compile(r"([A-Za-z_][\w.\-]*)[\"']?\s{0,3}(?:=>|:=|=|:)\s{0,3}[\"'`]?$")
+_PRIVILEGED_NAME = regex.compile(r"(?i)admin|write|master|secret|private")
+_DOCS_SITE_CONFIG = regex.compile(
+    r"(?i)(?:^|/)(?:docusaurus\.config\.[cm]?[jt]s|mkdocs\.ya?ml|_config\.ya?ml|conf\.py)$"
+    r"|(?:^|/)(?:\.vitepress|docs?|website)/"
+)
+_ALGOLIA_APP_ID = regex.compile(
+    r"(?i:\bapp(?:lication)?[_\-]?id)[\"']?\s{0,3}(?:=>|=|:)\s{0,3}[\"'`]?[A-Z0-9]{10}[\"'`]?,?\s*$"
+)
 # A file format's magic number written as an escaped literal (PNG's, ELF's): a constant every
 # reader of the format knows.
 _FILE_SIGNATURE = regex.compile(r"^(?:\\x89PNG\\r\\n\\x1a\\n|\\x7fELF|%PDF-|GIF8[79]a)")
@@ -452,7 +469,28 @@ def public_material(item: FilterInput) -> str | None:
         return "a Supabase anon key (role anon): public by design"
     if _FILE_SIGNATURE.match(item.secret):
         return "a file format's signature (magic number), not a secret"
+    if _algolia_search_key(item):
+        return "an Algolia search-only key (DocSearch): public by design"
     return None
+
+
+def _algolia_search_key(item: FilterInput) -> bool:
+    if not _HEX_32.match(item.secret):
+        return False
+    named = _ASSIGNED_NAME.search(item.before)
+    name = named.group(1).lower() if named else ""
+    if not name or _PRIVILEGED_NAME.search(name):
+        return False
+    context = f"{item.previous_line}\n{item.line}".lower()
+    if "docsearch" in context:
+        return True
+    if "algolia" in context and "search" in name:
+        return True
+    return (
+        name.rpartition(".")[2] in ("apikey", "api_key")
+        and bool(_ALGOLIA_APP_ID.search(item.previous_line))
+        and bool(_DOCS_SITE_CONFIG.search(item.path))
+    )
 
 
 def inline_ignore(item: FilterInput) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from keyscan.entropy import shannon_entropy
 from tests.conftest import git, run_keyscan
 from tests.corpus.tokens import URLSAFE, jwt
 from tests.fakes import CUSTOM_RULE, custom_token, github_pat, password, random_chars, rng
@@ -559,4 +560,39 @@ def test_credentials_inside_a_string_literal_in_code_are_found(tmp_path: Path) -
     assert code == 1
     assert [(f["rule_id"], f["line"]) for f in report["findings"]] == [
         ("generic.url-credentials", 1)
+    ]
+
+
+def test_an_algolia_search_only_key_is_public_and_an_admin_key_is_not(tmp_path: Path) -> None:
+    r = rng(18)
+
+    def hex_key() -> str:
+        # Spread enough over the sixteen digits to pass the generic rules' entropy minimum, as
+        # most keys do: the filter under test, not entropy, must be what sets them aside.
+        while shannon_entropy(key := random_chars(r, 32, "0123456789abcdef")) < 3.7:
+            pass
+        return key
+
+    docsearch, themed, named, admin, indexer = (hex_key() for _ in range(5))
+    tree = tmp_path / "tree"
+    (tree / "docs" / "_templates").mkdir(parents=True)
+    (tree / "scripts").mkdir()
+    (tree / "docs" / "_templates" / "sidebar.html").write_text(
+        '<script src="docsearch.min.js" onload="docsearch({\n'
+        f"  apiKey: '{docsearch}',\n  indexName: 'project',\n}})\"></script>\n"
+    )
+    (tree / "docusaurus.config.js").write_text(
+        "module.exports = {\n  themeConfig: {\n    algolia: {\n      appId: 'X1B2C3D4E5',\n"
+        f"      apiKey: '{themed}',\n      indexName: 'site',\n    }},\n  }},\n}};\n"
+    )
+    (tree / ".env").write_text(f"ALGOLIA_SEARCH_API_KEY={named}\nALGOLIA_WRITE_API_KEY={admin}\n")
+    # The same shape in an indexing script is its admin key.
+    (tree / "scripts" / "index.js").write_text(
+        f"const client = algoliasearch({{\n  appId: 'X1B2C3D4E5',\n  apiKey: '{indexer}',\n}});\n"
+    )
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert sorted((f["path"], f["secret"]) for f in report["findings"]) == [
+        (".env", admin),
+        ("scripts/index.js", indexer),
     ]

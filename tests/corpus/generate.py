@@ -23,6 +23,7 @@ from tests.corpus.tokens import (
     HEX,
     LOWER,
     TOKENS,
+    UPPER,
     basic_pair,
     chars,
     jwt,
@@ -947,6 +948,36 @@ NEGATIVES: dict[str, Negative] = {
             f'const supabaseAnonKey = "{_supabase_key(r, "anon")}";',
             "export const supabase = createClient(supabaseUrl, supabaseAnonKey);",
         ),
+    ),
+    # Algolia's search-only key, which DocSearch and the docs themes built on it put in every
+    # page (Algolia's own documentation calls it safe to expose).
+    "algolia-search-key": lambda r: r.choice(
+        [
+            (
+                "docs/_templates/search.html",
+                _lines(
+                    '<script type="text/javascript" onload="docsearch({',
+                    f"  apiKey: '{chars(r, 32, HEX)}',",
+                    f"  indexName: '{chars(r, 8, LOWER)}',",
+                    "  inputSelector: '#search',",
+                    '})"></script>',
+                ),
+            ),
+            (
+                "docusaurus.config.js",
+                _lines(
+                    "module.exports = {",
+                    "  themeConfig: {",
+                    "    algolia: {",
+                    f"      appId: '{chars(r, 10, UPPER + DIGITS)}',",
+                    f"      apiKey: '{chars(r, 32, HEX)}',",
+                    f"      indexName: '{chars(r, 8, LOWER)}',",
+                    "    },",
+                    "  },",
+                    "};",
+                ),
+            ),
+        ]
     ),
     "numbers": lambda r: (
         "metrics.csv",
