@@ -200,6 +200,27 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
 
 
+def test_a_missing_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
+    # git's walk that leaves trees out says nothing of a missing one (nor lists what is under
+    # it): the audit must still say it is incomplete, and audit everything else.
+    repo = make_repo()
+    token = custom_token(rng(27))
+    (repo / "lost").mkdir()
+    (repo / "kept").mkdir()
+    commit(repo, "init", **{"lost/a.txt": "a\n", "kept/b.env": f"TOKEN={token}\n"})
+    tree = git(repo, "rev-parse", "HEAD:lost").strip()
+    loose = repo / ".git" / "objects" / tree[:2] / tree[2:]
+    os.chmod(loose, 0o644)
+    loose.unlink()
+    code, report, stderr = history(repo, "--no-cache", incomplete=True)
+    assert code == 2
+    assert [f["secret"] for f in report["findings"]] == [token]
+    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
+        (tree, "missing object")
+    ]
+    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and tree in stderr
+
+
 def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     repo = make_repo()
     token = custom_token(rng(25))

@@ -115,7 +115,11 @@ def list_objects(
 
 
 def _object_walk(rev_args: Sequence[str], *filters: str) -> list[str]:
-    return ["rev-list", "--objects", "--missing=print", *filters, *rev_args]
+    # A filtered walk leaves a missing tree out without a word (git 2.39 prints no `?OID` for
+    # it, and nothing under it is listed): it stops at any missing object instead, and the
+    # unfiltered walk that follows prints every one.
+    missing = [] if filters else ["--missing=print"]
+    return ["rev-list", "--objects", *missing, *filters, *rev_args]
 
 
 class _CommitListing(NamedTuple):
@@ -165,8 +169,9 @@ def _all_objects(
                 raise _failure(lister, repo, "rev-list", complaints.read())
             _, errors = walker.communicate()
             if walker.returncode != 0:
-                # git before 2.32 cannot leave the trees out: they are listed and dropped here.
-                # (Any other failure fails again, and that is the one reported.)
+                # git before 2.32 cannot leave the trees out, and a filtered walk stops at a
+                # missing object (_object_walk): the trees are listed and dropped here. (Any
+                # other failure fails again, and that is the one reported.)
                 listing.seek(0)
                 listing.truncate()
                 walker = _spawn(repo, _object_walk(rev_args), None, stdout=listing)
