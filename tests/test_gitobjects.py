@@ -14,6 +14,7 @@ import pytest
 from keyscan.gitcmd import git_env
 from keyscan.sources.gitobjects import CatFile, ObjectRef, list_objects
 from keyscan.sources.history import reachable_roots
+from keyscan.sources.treewalk import walked_objects
 from tests.conftest import commit, corrupt_packed_object, git
 from tests.fakes import rng
 
@@ -82,6 +83,24 @@ def test_a_git_that_cannot_leave_trees_out_lists_the_same(make_repo) -> None:
     unfiltered = list(list_objects(repo, roots, walk_filter="--filter=object:type=nonsense"))
     assert unfiltered == list(list_objects(repo, roots))
     assert {ref.type for ref in unfiltered} == {"commit", "tag", "blob"}
+
+
+def test_the_in_process_tree_walk_lists_what_git_lists(make_repo) -> None:
+    # The walk a damaged repository falls back on, on an undamaged one: the same blobs and
+    # annotated tags, each once (a blob at two paths is listed at one of them, as git does).
+    repo = _repository_with_every_kind_of_object(make_repo)
+    commits = [ref.oid for ref in _what_git_lists(repo) if ref.type == "commit"]
+    walked = list(walked_objects(repo, commits, True, lambda oid: None, lambda oid, why: None))
+    expected = [ref for ref in _what_git_lists(repo) if ref.type != "commit"]
+
+    def described(refs: list[ObjectRef]) -> list[tuple[str, str, int]]:
+        return sorted((ref.oid, ref.type, ref.size) for ref in refs)
+
+    assert described(walked) == described(expected)
+    assert len(walked) == len({ref.oid for ref in walked})
+    git_paths = {ref.oid: ref.path for ref in expected}
+    for ref in walked:
+        assert ref.path == git_paths[ref.oid] or ref.path in {"b.txt", "sub/c.txt"}
 
 
 def _long_history(repo: Path, commits: int) -> None:

@@ -242,6 +242,27 @@ def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> 
         assert "Traceback" not in stderr
 
 
+def test_a_corrupt_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
+    # git's walk stops at a damaged tree, listing nothing after it: the trees are then read
+    # around it, and everything else is still audited.
+    repo = make_repo()
+    token, older = custom_token(rng(28)), custom_token(rng(29))
+    (repo / "damaged").mkdir()
+    (repo / "kept").mkdir()
+    commit(repo, "init", **{"damaged/a.txt": "a\n" * 500, "kept/old.env": f"TOKEN={older}\n"})
+    commit(repo, "more", **{"kept/b.env": f"TOKEN={token}\n", "kept/old.env": "gone\n"})
+    tree = git(repo, "rev-parse", "HEAD:damaged").strip()
+    corrupt_packed_object(repo, tree)
+    code, report, stderr = history(repo, "--no-cache", incomplete=True)
+    assert code == 2
+    assert sorted(f["secret"] for f in report["findings"]) == sorted([token, older])
+    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
+        (tree, "unreadable object")
+    ]
+    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and tree in stderr
+    assert "Traceback" not in stderr
+
+
 def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
     repo = make_repo()
     for i in range(3):

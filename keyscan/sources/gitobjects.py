@@ -82,12 +82,16 @@ def list_objects(
     rev_args: Sequence[str],
     on_missing: Callable[[str], None] = lambda oid: None,
     walk_filter: str = _NO_TREES,
+    on_unreadable: Callable[[str, str], None] | None = None,
 ) -> Iterator[ObjectRef]:
     """Every commit, annotated tag and blob `git rev-list --objects REV_ARGS` reaches, once:
     the commits first, then tags and blobs in rev-list's order.
 
     An object the repository lacks (corrupt, or a partial clone) goes to `on_missing` and the
-    listing goes on: one lost object must not cost the audit of all the others.
+    listing goes on: one lost object must not cost the audit of all the others. A damaged
+    object git's walk stops at (a corrupt tree) goes to `on_unreadable` (given), and the trees
+    are then read in-process around it (keyscan.sources.treewalk); without `on_unreadable` that
+    stop is a GitError.
 
     Two listings start at once, while the caller sets up its workers. The commits come from a
     plain `rev-list`, which reads no tree, straight through `cat-file --batch-check`: their
@@ -111,7 +115,7 @@ def list_objects(
         _reap(walker)
         listing.close()
         raise
-    return _all_objects(repo, rev_args, commits, walker, listing, on_missing)
+    return _all_objects(repo, rev_args, commits, walker, listing, on_missing, on_unreadable)
 
 
 def _object_walk(rev_args: Sequence[str], *filters: str) -> list[str]:
@@ -159,11 +163,15 @@ def _all_objects(
     walker: subprocess.Popen[bytes],
     listing: IO[bytes],
     on_missing: Callable[[str], None],
+    on_unreadable: Callable[[str, str], None] | None,
 ) -> Iterator[ObjectRef]:
     lister, checker, complaints = commits
+    listed_commits: list[str] = []
     with listing, complaints:
         try:
-            yield from _checked(repo, checker, frozenset({"commit"}), on_missing)
+            for ref in _checked(repo, checker, frozenset({"commit"}), on_missing):
+                listed_commits.append(ref.oid)
+                yield ref
             if lister.wait() != 0:
                 complaints.seek(0)
                 raise _failure(lister, repo, "rev-list", complaints.read())
@@ -177,7 +185,17 @@ def _all_objects(
                 walker = _spawn(repo, _object_walk(rev_args), None, stdout=listing)
                 _, errors = walker.communicate()
             if walker.returncode != 0:
-                raise _failure(walker, repo, "rev-list", errors)
+                failure = _failure(walker, repo, "rev-list", errors)
+                if on_unreadable is None:
+                    raise failure
+                # The commits were listed, so the walk stopped at a damaged tree or tag: the
+                # in-process walk meets it too, and names it.
+                from keyscan.sources.treewalk import walked_objects
+
+                yield from walked_objects(
+                    repo, listed_commits, "--all" in rev_args, on_missing, on_unreadable
+                )
+                return
         finally:
             for process in (lister, checker, walker):
                 if process.poll() is None:

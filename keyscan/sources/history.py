@@ -212,7 +212,10 @@ def history_objects(
     def lost(oid: str) -> None:
         stats.skips.append(Skip(oid, MISSING_OBJECT, f"object {oid} is missing from {repo}"))
 
-    listed = list_objects(repo, roots, lost)
+    def unreadable(oid: str, why: str) -> None:
+        stats.skips.append(Skip(oid, UNREADABLE_OBJECT, why))
+
+    listed = list_objects(repo, roots, lost, on_unreadable=unreadable)
     stats.shallow = is_shallow(repo)
     return _scannable(listed, max_size, stats, already_clean)
 

@@ -1,0 +1,157 @@
+"""Reachable blobs found by reading trees in-process: the listing when git's own walk stops at a
+damaged object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from keyscan.gitcmd import run_git
+from keyscan.sources.gitobjects import ObjectRef, object_sizes
+from keyscan.sources.packs import ObjectReader, open_object_reader
+
+# Sizes are asked of git for this many blobs at a time (one `cat-file --batch-check` each).
+_SIZES_AT_ONCE = 4096
+# Commits read at a time, for the tree each names.
+_COMMITS_AT_ONCE = 256
+_TREE_MODE = b"40000"
+_GITLINK_MODE = b"160000"
+
+
+def walked_objects(
+    repo: Path,
+    commits: Sequence[str],
+    with_refs: bool,
+    on_missing: Callable[[str], None],
+    on_unreadable: Callable[[str, str], None],
+) -> Iterator[ObjectRef]:
+    """Each blob the trees of `commits` reach, once, at the first path met (and, `with_refs`,
+    each annotated tag the refs name and what a ref or tag names that is not a commit), as
+    `git rev-list --objects` would list them; a tree that cannot be read goes to
+    `on_unreadable` and the walk goes on around it, a blob git does not have to `on_missing`.
+
+    `rev-list` stops at the first damaged tree, leaving nothing of the history to scan; this
+    reads every tree through keyscan's own object reader (a few times slower than git, which
+    only a damaged repository pays)."""
+    reader = open_object_reader(repo)
+    try:
+        walk = _TreeWalk(reader, len(commits[0]) // 2 if commits else 20, on_unreadable)
+        starts: list[tuple[str, str, str]] = []  # (oid, type, path) of ref targets
+        if with_refs:
+            yield from walk.tags(_ref_targets(repo), starts)
+        pending: list[tuple[str, str]] = []
+        for at in range(0, len(commits), _COMMITS_AT_ONCE):
+            chunk = commits[at : at + _COMMITS_AT_ONCE]
+            for _, kind, data in reader.fetch(chunk, on_unreadable):
+                if kind == "commit" and data.startswith(b"tree "):
+                    pending.extend(walk.blobs(data[5 : data.index(b"\n")].decode("ascii"), ""))
+                if len(pending) >= _SIZES_AT_ONCE:
+                    yield from _sized(repo, pending, on_missing)
+                    pending = []
+        for oid, kind, path in starts:
+            if kind == "tree":
+                pending.extend(walk.blobs(oid, ""))
+            elif kind == "blob" and walk.first_time(oid):
+                pending.append((oid, path))
+        yield from _sized(repo, pending, on_missing)
+    finally:
+        reader.close()
+
+
+def _ref_targets(repo: Path) -> list[tuple[str, str]]:
+    """(object, type) of what each ref names."""
+    listed = run_git(repo, ["for-each-ref", "--format=%(objectname) %(objecttype)"], check=False)
+    targets = []
+    for line in listed.stdout.decode("ascii", "replace").splitlines():
+        oid, _, kind = line.partition(" ")
+        targets.append((oid, kind))
+    return targets
+
+
+class _TreeWalk:
+    """Trees read once each, blobs listed once each, over one walk."""
+
+    def __init__(
+        self, reader: ObjectReader, id_bytes: int, on_unreadable: Callable[[str, str], None]
+    ):
+        self.reader = reader
+        self.id_bytes = id_bytes
+        self.on_unreadable = on_unreadable
+        self.seen: set[str] = set()
+
+    def first_time(self, oid: str) -> bool:
+        if oid in self.seen:
+            return False
+        self.seen.add(oid)
+        return True
+
+    def tags(
+        self, targets: list[tuple[str, str]], starts: list[tuple[str, str, str]]
+    ) -> Iterator[ObjectRef]:
+        """Each annotated tag (a tag of a tag too), as rev-list lists one: its name as its path;
+        what the tags and refs name that is not a commit goes to `starts`."""
+        while targets:
+            oid, kind = targets.pop()
+            if kind != "tag":
+                if kind in ("tree", "blob"):
+                    starts.append((oid, kind, ""))
+                continue
+            if not self.first_time(oid):
+                continue
+            for _, _, data in self.reader.fetch([oid], self.on_unreadable):
+                headers = dict(
+                    line.split(b" ", 1)
+                    for line in data.partition(b"\n\n")[0].split(b"\n")
+                    if b" " in line
+                )
+                name = headers.get(b"tag", b"").decode("utf-8", "surrogateescape")
+                yield ObjectRef(oid, "tag", len(data), name)
+                target = headers.get(b"object", b"").decode("ascii", "replace")
+                targets.append((target, headers.get(b"type", b"").decode("ascii", "replace")))
+
+    def blobs(self, tree: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """(blob, path) of each blob under `tree` not listed before; trees read once each."""
+        stack = [(tree, prefix)]
+        while stack:
+            oid, path = stack.pop()
+            if not self.first_time(oid):
+                continue
+            entries = [data for _, _, data in self.reader.fetch([oid], self.on_unreadable)]
+            if not entries:
+                continue
+            subtrees = []
+            for mode, name, child in _entries(entries[0], self.id_bytes):
+                full = f"{path}{name}"
+                if mode == _TREE_MODE:
+                    subtrees.append((child, f"{full}/"))
+                elif mode != _GITLINK_MODE and self.first_time(child):
+                    yield child, full
+            # Popped in the order the tree lists them, as git walks.
+            stack.extend(reversed(subtrees))
+
+
+def _entries(tree: bytes, id_bytes: int) -> Iterator[tuple[bytes, str, str]]:
+    """(mode, name, object id) of each entry of a tree object."""
+    at = 0
+    while at < len(tree):
+        space = tree.find(b" ", at)
+        nul = tree.find(b"\0", space)
+        if space == -1 or nul == -1 or nul + 1 + id_bytes > len(tree):
+            return  # a truncated tree: what was read of it stands
+        name = tree[space + 1 : nul].decode("utf-8", "surrogateescape")
+        yield tree[at:space], name, tree[nul + 1 : nul + 1 + id_bytes].hex()
+        at = nul + 1 + id_bytes
+
+
+def _sized(
+    repo: Path, blobs: list[tuple[str, str]], on_missing: Callable[[str], None]
+) -> Iterator[ObjectRef]:
+    for at in range(0, len(blobs), _SIZES_AT_ONCE):
+        chunk = blobs[at : at + _SIZES_AT_ONCE]
+        sizes = object_sizes(repo, [oid for oid, _ in chunk])
+        for oid, path in chunk:
+            size = sizes.get(oid)
+            if size is None:
+                on_missing(oid)
+            else:
+                yield ObjectRef(oid, "blob", size, path)
