@@ -14,7 +14,7 @@ import pytest
 from keyscan.gitcmd import git_env
 from keyscan.sources.gitobjects import CatFile, ObjectRef, list_objects
 from keyscan.sources.history import reachable_roots
-from keyscan.sources.treewalk import walked_objects
+from keyscan.sources.treewalk import walked_commits, walked_objects
 from tests.conftest import commit, corrupt_packed_object, git
 from tests.fakes import rng
 
@@ -101,6 +101,19 @@ def test_the_in_process_tree_walk_lists_what_git_lists(make_repo) -> None:
     git_paths = {ref.oid: ref.path for ref in expected}
     for ref in walked:
         assert ref.path == git_paths[ref.oid] or ref.path in {"b.txt", "sub/c.txt"}
+
+
+def test_the_in_process_commit_walk_lists_what_git_lists(make_repo) -> None:
+    # The commit walk a damaged repository falls back on, on an undamaged one: every commit
+    # the refs reach (through branches and a tag of a tag), each once, but those already listed.
+    repo = _repository_with_every_kind_of_object(make_repo)
+    commits = {ref.oid: ref.size for ref in _what_git_lists(repo) if ref.type == "commit"}
+    walked = list(walked_commits(repo, ["--all"], set(), lambda oid, why: None))
+    assert sorted((ref.oid, ref.size) for ref in walked) == sorted(commits.items())
+    assert {ref.type for ref in walked} == {"commit"}
+    some = set(list(commits)[:2])
+    rest = list(walked_commits(repo, ["--all"], some, lambda oid, why: None))
+    assert sorted(ref.oid for ref in rest) == sorted(set(commits) - some)
 
 
 def _long_history(repo: Path, commits: int) -> None:

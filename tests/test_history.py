@@ -263,6 +263,28 @@ def test_a_corrupt_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert "Traceback" not in stderr
 
 
+def test_a_missing_commit_is_named_and_the_rest_is_audited(make_repo) -> None:
+    # git's walks stop at a commit they cannot read and list nothing: keyscan's walk goes on
+    # from every ref around it (what only the lost commit leads to is out of reach).
+    repo = make_repo()
+    token, kept = custom_token(rng(30)), custom_token(rng(31))
+    commit(repo, "first", **{"a.env": f"TOKEN={kept}\n"})
+    lost = commit(repo, "second", **{"b.txt": "b\n"})
+    commit(repo, "third", **{"c.env": f"TOKEN={token}\n"})
+    git(repo, "tag", "-a", "v1", "-m", "release")
+    loose = repo / ".git" / "objects" / lost[:2] / lost[2:]
+    os.chmod(loose, 0o644)
+    loose.unlink()
+    code, report, stderr = history(repo, "--no-cache", incomplete=True)
+    assert code == 2
+    assert sorted(f["secret"] for f in report["findings"]) == sorted([token, kept])
+    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
+        (lost, "unreadable object")
+    ]
+    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and lost in stderr
+    assert "Traceback" not in stderr
+
+
 def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
     repo = make_repo()
     for i in range(3):

@@ -174,7 +174,20 @@ def _all_objects(
                 yield ref
             if lister.wait() != 0:
                 complaints.seek(0)
-                raise _failure(lister, repo, "rev-list", complaints.read())
+                failure = _failure(lister, repo, "rev-list", complaints.read())
+                if on_unreadable is None:
+                    raise failure
+                # A commit git cannot read: its walks stop there, keyscan's go around it.
+                from keyscan.sources.treewalk import walked_commits, walked_objects
+
+                known = set(listed_commits)
+                for ref in walked_commits(repo, rev_args, known, on_unreadable):
+                    listed_commits.append(ref.oid)
+                    yield ref
+                yield from walked_objects(
+                    repo, listed_commits, "--all" in rev_args, on_missing, on_unreadable
+                )
+                return
             _, errors = walker.communicate()
             if walker.returncode != 0:
                 # git before 2.32 cannot leave the trees out, and a filtered walk stops at a

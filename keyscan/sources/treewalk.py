@@ -1,12 +1,13 @@
-"""Reachable blobs found by reading trees in-process: the listing when git's own walk stops at a
-damaged object."""
+"""Reachable commits and blobs found by reading objects in-process: the listing when git's own
+walks stop at a damaged or missing commit or tree."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from keyscan.gitcmd import run_git
+from keyscan.gitcmd import OBJECT_ID, run_git
 from keyscan.sources.gitobjects import ObjectRef, object_sizes
 from keyscan.sources.packs import ObjectReader, open_object_reader
 
@@ -58,6 +59,51 @@ def walked_objects(
         reader.close()
 
 
+def walked_commits(
+    repo: Path,
+    rev_args: Sequence[str],
+    listed: set[str],
+    on_unreadable: Callable[[str, str], None],
+) -> Iterator[ObjectRef]:
+    """Each commit reachable from `rev_args` (commit ids, and `--all`: every ref, HEAD and the
+    other worktrees' HEADs) that is not in `listed`, read in-process through its parents; a
+    commit that cannot be read goes to `on_unreadable`, and what only it leads to is not
+    reached.
+
+    `rev-list` stops at the first commit it cannot read and lists nothing more, leaving the rest
+    of history unaudited; this walks around it."""
+    from keyscan.sources.history import other_worktree_heads
+
+    reader = open_object_reader(repo)
+    try:
+        tips = [arg for arg in rev_args if _COMMIT_ID.fullmatch(arg)]
+        if "--all" in rev_args:
+            walk = _TreeWalk(reader, 20, on_unreadable)
+            targets = _ref_targets(repo)
+            head = run_git(repo, ["rev-parse", "--verify", "-q", "HEAD"], check=False)
+            targets += [(oid, "commit") for oid in head.stdout.decode("ascii").split()]
+            targets += [(oid, "commit") for oid, _ in other_worktree_heads(repo)]
+            tips += walk.peeled_commits(targets)
+        seen: set[str] = set()
+        pending = list(dict.fromkeys(tips))
+        while pending:
+            fresh = [oid for oid in dict.fromkeys(pending) if oid not in seen]
+            seen.update(fresh)
+            pending = []
+            for oid, kind, data in reader.fetch(fresh, on_unreadable):
+                if kind != "commit":
+                    continue
+                if oid not in listed:
+                    yield ObjectRef(oid, "commit", len(data), "")
+                headers = data.partition(b"\n\n")[0].split(b"\n")
+                pending += [line[7:].decode("ascii") for line in headers if line[:7] == b"parent "]
+    finally:
+        reader.close()
+
+
+_COMMIT_ID = re.compile(OBJECT_ID)
+
+
 def _ref_targets(repo: Path) -> list[tuple[str, str]]:
     """(object, type) of what each ref names."""
     listed = run_git(repo, ["for-each-ref", "--format=%(objectname) %(objecttype)"], check=False)
@@ -99,15 +145,29 @@ class _TreeWalk:
             if not self.first_time(oid):
                 continue
             for _, _, data in self.reader.fetch([oid], self.on_unreadable):
-                headers = dict(
-                    line.split(b" ", 1)
-                    for line in data.partition(b"\n\n")[0].split(b"\n")
-                    if b" " in line
-                )
+                headers = _headers(data)
                 name = headers.get(b"tag", b"").decode("utf-8", "surrogateescape")
                 yield ObjectRef(oid, "tag", len(data), name)
                 target = headers.get(b"object", b"").decode("ascii", "replace")
                 targets.append((target, headers.get(b"type", b"").decode("ascii", "replace")))
+
+    def peeled_commits(self, targets: list[tuple[str, str]]) -> list[str]:
+        """The commits `targets` name, through any chain of annotated tags."""
+        commits = []
+        while targets:
+            oid, kind = targets.pop()
+            if kind == "commit":
+                commits.append(oid)
+            elif kind == "tag" and self.first_time(oid):
+                for _, _, data in self.reader.fetch([oid], self.on_unreadable):
+                    headers = _headers(data)
+                    targets.append(
+                        (
+                            headers.get(b"object", b"").decode("ascii", "replace"),
+                            headers.get(b"type", b"").decode("ascii", "replace"),
+                        )
+                    )
+        return commits
 
     def blobs(self, tree: str, prefix: str) -> Iterator[tuple[str, str]]:
         """(blob, path) of each blob under `tree` not listed before; trees read once each."""
@@ -128,6 +188,12 @@ class _TreeWalk:
                     yield child, full
             # Popped in the order the tree lists them, as git walks.
             stack.extend(reversed(subtrees))
+
+
+def _headers(tag: bytes) -> dict[bytes, bytes]:
+    """The header lines of a tag (or commit) object, by name."""
+    head = tag.partition(b"\n\n")[0].split(b"\n")
+    return dict(line.split(b" ", 1) for line in head if b" " in line)
 
 
 def _entries(tree: bytes, id_bytes: int) -> Iterator[tuple[bytes, str, str]]:
