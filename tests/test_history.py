@@ -285,6 +285,31 @@ def test_a_missing_commit_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert "Traceback" not in stderr
 
 
+def test_a_damaged_commit_of_a_shallow_clone_is_the_only_one_named(
+    make_repo, tmp_path: Path
+) -> None:
+    # Walking around the damage, the commits at the shallow boundary keep their parents cut:
+    # those are not lost objects.
+    repo = make_repo()
+    token = custom_token(rng(32))
+    for i in range(4):
+        commit(repo, f"c{i}", **{"a.txt": f"{i}\n"})
+    commit(repo, "c4", **{"b.env": f"TOKEN={token}\n"})
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "3", f"file://{repo}", str(clone))
+    damaged = git(clone, "rev-parse", "HEAD~1").strip()
+    # A branch at the boundary commit, so the walk reaches it past the damage.
+    git(clone, "branch", "old", "HEAD~2")
+    corrupt_packed_object(clone, damaged)
+    code, report, stderr = history(clone, "--no-cache", incomplete=True)
+    assert code == 2
+    assert [f["secret"] for f in report["findings"]] == [token]
+    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
+        (damaged, "unreadable object")
+    ]
+    assert "shallow clone" in stderr
+
+
 def test_shallow_clone_warns(make_repo, tmp_path: Path) -> None:
     repo = make_repo()
     for i in range(3):

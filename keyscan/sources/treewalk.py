@@ -84,6 +84,8 @@ def walked_commits(
             targets += [(oid, "commit") for oid in head.stdout.decode("ascii").split()]
             targets += [(oid, "commit") for oid, _ in other_worktree_heads(repo)]
             tips += walk.peeled_commits(targets)
+        # A shallow clone's boundary commits have their parents cut on purpose.
+        boundary = _shallow_boundary(repo)
         seen: set[str] = set()
         pending = list(dict.fromkeys(tips))
         while pending:
@@ -95,6 +97,8 @@ def walked_commits(
                     continue
                 if oid not in listed:
                     yield ObjectRef(oid, "commit", len(data), "")
+                if oid in boundary:
+                    continue
                 headers = data.partition(b"\n\n")[0].split(b"\n")
                 pending += [line[7:].decode("ascii") for line in headers if line[:7] == b"parent "]
     finally:
@@ -102,6 +106,16 @@ def walked_commits(
 
 
 _COMMIT_ID = re.compile(OBJECT_ID)
+
+
+def _shallow_boundary(repo: Path) -> set[str]:
+    """The commits git's `shallow` file names: a shallow clone's history ends at them."""
+    where = run_git(repo, ["rev-parse", "--git-path", "shallow"], check=False)
+    shallow = repo / where.stdout.decode("utf-8", "surrogateescape").strip()
+    try:
+        return set(shallow.read_text(encoding="ascii", errors="replace").split())
+    except OSError:
+        return set()
 
 
 def _ref_targets(repo: Path) -> list[tuple[str, str]]:
