@@ -200,6 +200,17 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
 
 
+def _audited_around(repo: Path, lost: str, reason: str, secrets: list[str]) -> None:
+    """An audit of `repo` that names `lost` as its one skipped object (`reason`), says it is
+    incomplete (exit 2), and still reports every one of `secrets`."""
+    code, report, stderr = history(repo, "--no-cache", incomplete=True)
+    assert code == 2
+    assert sorted(f["secret"] for f in report["findings"]) == sorted(secrets)
+    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [(lost, reason)]
+    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and lost in stderr
+    assert "Traceback" not in stderr
+
+
 def test_a_missing_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
     # git's walk that leaves trees out says nothing of a missing one (nor lists what is under
     # it): the audit must still say it is incomplete, and audit everything else.
@@ -212,13 +223,7 @@ def test_a_missing_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
     loose = repo / ".git" / "objects" / tree[:2] / tree[2:]
     os.chmod(loose, 0o644)
     loose.unlink()
-    code, report, stderr = history(repo, "--no-cache", incomplete=True)
-    assert code == 2
-    assert [f["secret"] for f in report["findings"]] == [token]
-    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
-        (tree, "missing object")
-    ]
-    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and tree in stderr
+    _audited_around(repo, tree, "missing object", [token])
 
 
 def test_a_corrupt_packed_object_is_named_and_the_rest_is_audited(make_repo) -> None:
@@ -253,14 +258,7 @@ def test_a_corrupt_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
     commit(repo, "more", **{"kept/b.env": f"TOKEN={token}\n", "kept/old.env": "gone\n"})
     tree = git(repo, "rev-parse", "HEAD:damaged").strip()
     corrupt_packed_object(repo, tree)
-    code, report, stderr = history(repo, "--no-cache", incomplete=True)
-    assert code == 2
-    assert sorted(f["secret"] for f in report["findings"]) == sorted([token, older])
-    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
-        (tree, "unreadable object")
-    ]
-    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and tree in stderr
-    assert "Traceback" not in stderr
+    _audited_around(repo, tree, "unreadable object", [token, older])
 
 
 def test_a_missing_commit_is_named_and_the_rest_is_audited(make_repo) -> None:
@@ -275,14 +273,7 @@ def test_a_missing_commit_is_named_and_the_rest_is_audited(make_repo) -> None:
     loose = repo / ".git" / "objects" / lost[:2] / lost[2:]
     os.chmod(loose, 0o644)
     loose.unlink()
-    code, report, stderr = history(repo, "--no-cache", incomplete=True)
-    assert code == 2
-    assert sorted(f["secret"] for f in report["findings"]) == sorted([token, kept])
-    assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [
-        (lost, "unreadable object")
-    ]
-    assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and lost in stderr
-    assert "Traceback" not in stderr
+    _audited_around(repo, lost, "unreadable object", [token, kept])
 
 
 def test_a_damaged_commit_of_a_shallow_clone_is_the_only_one_named(
