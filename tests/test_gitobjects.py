@@ -14,7 +14,7 @@ import pytest
 from keyscan.gitcmd import git_env
 from keyscan.sources.gitobjects import CatFile, ObjectRef, list_objects
 from keyscan.sources.history import reachable_roots
-from keyscan.sources.treewalk import walked_commits, walked_objects
+from keyscan.sources.treewalk import head_entries, walked_commits, walked_objects
 from tests.conftest import commit, corrupt_packed_object, git
 from tests.fakes import rng
 
@@ -114,6 +114,26 @@ def test_the_in_process_commit_walk_lists_what_git_lists(make_repo) -> None:
     some = set(list(commits)[:2])
     rest = list(walked_commits(repo, ["--all"], some, lambda oid, why: None))
     assert sorted(ref.oid for ref in rest) == sorted(set(commits) - some)
+
+
+def test_head_s_tree_read_in_process_is_what_ls_tree_lists(make_repo) -> None:
+    repo = _repository_with_every_kind_of_object(make_repo)
+    (repo / "sub" / "again.txt").write_text("two\n")  # a blob at two paths of HEAD
+    commit(repo, "again", **{"sub/again.txt": "two\n"})
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},vendored")
+    git(repo, "commit", "-q", "-m", "a gitlink")
+    listed = git(repo, "ls-tree", "-r", "HEAD")
+    paths: dict[str, set[str]] = {}
+    gitlinks = {}
+    for line in listed.splitlines():
+        meta, path = line.split("\t", 1)
+        _, kind, oid = meta.split()
+        if kind == "commit":
+            gitlinks[path] = oid
+        else:
+            paths.setdefault(oid, set()).add(path)
+    assert head_entries(repo) == (paths, gitlinks)
+    assert any(len(held) == 2 for held in paths.values())
 
 
 def _long_history(repo: Path, commits: int) -> None:

@@ -200,15 +200,16 @@ def test_a_missing_object_is_named_and_the_rest_is_audited(make_repo) -> None:
     assert history(repo, "--cache-dir", str(cache), incomplete=True)[0] == 2
 
 
-def _audited_around(repo: Path, lost: str, reason: str, secrets: list[str]) -> None:
+def _audited_around(repo: Path, lost: str, reason: str, secrets: list[str]) -> dict:
     """An audit of `repo` that names `lost` as its one skipped object (`reason`), says it is
-    incomplete (exit 2), and still reports every one of `secrets`."""
+    incomplete (exit 2), and still reports every one of `secrets`; its report."""
     code, report, stderr = history(repo, "--no-cache", incomplete=True)
     assert code == 2
     assert sorted(f["secret"] for f in report["findings"]) == sorted(secrets)
     assert [(s["path"], s["reason"]) for s in report["summary"]["skipped"]] == [(lost, reason)]
     assert f"incomplete: {repo}: 1 object(s) missing or unreadable" in stderr and lost in stderr
     assert "Traceback" not in stderr
+    return report
 
 
 def test_a_missing_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
@@ -258,7 +259,10 @@ def test_a_corrupt_tree_is_named_and_the_rest_is_audited(make_repo) -> None:
     commit(repo, "more", **{"kept/b.env": f"TOKEN={token}\n", "kept/old.env": "gone\n"})
     tree = git(repo, "rev-parse", "HEAD:damaged").strip()
     corrupt_packed_object(repo, tree)
-    _audited_around(repo, tree, "unreadable object", [token, older])
+    report = _audited_around(repo, tree, "unreadable object", [token, older])
+    # git cannot list HEAD's tree past the damage either; what HEAD holds is still told.
+    at_head = {f["path"]: f["at_head"] for f in report["findings"]}
+    assert at_head == {"kept/b.env": True, "kept/old.env": False}
 
 
 def test_a_missing_commit_is_named_and_the_rest_is_audited(make_repo) -> None:

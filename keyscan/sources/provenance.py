@@ -389,7 +389,14 @@ class ProvenanceResolver:
 
     def _head_entries(self) -> tuple[dict[str, set[str]], dict[str, str]]:
         if self._head_tree is None:
-            self._head_tree = _tree_entries(self._pass_output("head"))
+            listed = self._pass_output("head")
+            if listed:
+                self._head_tree = _tree_entries(listed)
+            else:
+                # No HEAD, an empty tree, or one git stops in (a damaged tree): read in-process.
+                from keyscan.sources.treewalk import head_entries
+
+                self._head_tree = head_entries(self.repo)
         return self._head_tree
 
     def _tip_refs(self) -> dict[str, list[str]]:

@@ -118,6 +118,37 @@ def _shallow_boundary(repo: Path) -> set[str]:
         return set()
 
 
+def head_entries(repo: Path) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """What `git ls-tree -r HEAD` tells, read in-process around any tree that cannot be read
+    (where git's stops, telling nothing): each blob with every path HEAD's tree holds it at,
+    and each gitlink's path with the commit it names. Empty without a HEAD commit."""
+    head = run_git(repo, ["rev-parse", "--verify", "-q", "HEAD"], check=False)
+    commit = head.stdout.decode("ascii", "replace").strip()
+    paths: dict[str, set[str]] = {}
+    gitlinks: dict[str, str] = {}
+    if not _COMMIT_ID.fullmatch(commit):
+        return paths, gitlinks
+    reader = open_object_reader(repo)
+    try:
+        stack: list[tuple[str, str]] = []
+        for _, kind, data in reader.fetch([commit], lambda oid, why: None):
+            if kind == "commit" and data.startswith(b"tree "):
+                stack.append((data[5 : data.index(b"\n")].decode("ascii"), ""))
+        while stack:
+            tree, prefix = stack.pop()
+            for _, _, data in reader.fetch([tree], lambda oid, why: None):
+                for mode, name, child in _entries(data, len(commit) // 2):
+                    if mode == _TREE_MODE:
+                        stack.append((child, f"{prefix}{name}/"))
+                    elif mode == _GITLINK_MODE:
+                        gitlinks[f"{prefix}{name}"] = child
+                    else:
+                        paths.setdefault(child, set()).add(f"{prefix}{name}")
+    finally:
+        reader.close()
+    return paths, gitlinks
+
+
 def _ref_targets(repo: Path) -> list[tuple[str, str]]:
     """(object, type) of what each ref names."""
     listed = run_git(repo, ["for-each-ref", "--format=%(objectname) %(objecttype)"], check=False)
