@@ -422,7 +422,7 @@ class BlobScanner:
             return None
         if result.positions is None:
             result.positions = _Positions(blob.data)
-        line, column = result.positions.of(start)
+        line, column = result.positions.of(_located_at(rule, data, start, layer))
         end_line, end_column = result.positions.of(end)
         result.spans.append((start, end))
         result.findings.append(
@@ -486,6 +486,21 @@ def _is_lfs_pointer(data: bytes) -> bool:
 
 def _scanned_apart(blob: Blob) -> bool:
     return blob.binary or _is_lfs_pointer(blob.data)
+
+
+# How far before a private key's body its armour line may begin: the line itself, and the
+# headers of an encrypted PEM key (`Proc-Type:`, `DEK-Info:`).
+_ARMOUR_REACH = 256
+
+
+def _located_at(rule: Rule, data: bytes, start: int, layer: _Layer | None) -> int:
+    """Where a finding is reported to begin: its secret's start, but a private key's `-----BEGIN`
+    line, where the key starts for whoever reads the file (and for gitleaks, TruffleHog and
+    ggshield, which report it there) while its secret, redacted and fingerprinted, is the body."""
+    if layer is not None or "private-key" not in rule.tags:
+        return start
+    armour = data.rfind(b"-----BEGIN ", max(0, start - _ARMOUR_REACH), start)
+    return start if armour == -1 else armour
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -596,3 +596,47 @@ def test_an_algolia_search_only_key_is_public_and_an_admin_key_is_not(tmp_path: 
         (".env", admin),
         ("scripts/index.js", indexer),
     ]
+
+
+def test_a_private_key_is_reported_at_its_begin_line(tmp_path: Path) -> None:
+    # The armour line is where a key starts for whoever reads the file (and where the other
+    # scanners report it); the secret itself, redacted and fingerprinted, stays the body.
+    r = rng(19)
+
+    def body(rows: int) -> list[str]:
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        return [random_chars(r, 64, alphabet) for _ in range(rows)]
+
+    plain = body(6)
+    encrypted = body(6)
+    escaped = body(3)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    armour = "-----BEGIN " + "RSA PRIVATE KEY-----"
+    end = "-----END " + "RSA PRIVATE KEY-----"
+    (tree / "id_rsa").write_text("\n".join(["# deploy key", "", armour, *plain, end, ""]))
+    (tree / "legacy.pem").write_text(
+        "\n".join(
+            [
+                armour,
+                "Proc-Type: 4,ENCRYPTED",
+                "DEK-Info: AES-128-CBC,0123456789ABCDEF",
+                "",
+                *encrypted,
+                end,
+                "",
+            ]
+        )
+    )
+    (tree / "config.json").write_text(
+        '{\n  "key": "' + "\\n".join([armour, *escaped, end]) + '\\n"\n}\n'
+    )
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    placed = {
+        f["path"]: (f["line"], f["column"], f["end_line"], f["secret"][:64])
+        for f in report["findings"]
+    }
+    assert placed["id_rsa"] == (3, 1, 9, plain[0])
+    assert placed["legacy.pem"][:2] == (1, 1) and placed["legacy.pem"][2] == 10
+    assert placed["config.json"] == (2, 11, 2, escaped[0])

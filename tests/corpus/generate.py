@@ -661,7 +661,11 @@ def _private_key(r: random.Random) -> tuple[str, str, int, str]:
     body = base64.b64encode(r.randbytes(1190)).decode()
     rows = [body[i : i + 64] for i in range(0, len(body), 64)]
     begin, end = "-----BEGIN " + "RSA PRIVATE KEY-----", "-----END " + "RSA PRIVATE KEY-----"
-    return "id_rsa", _lines(begin, *rows, end), 1, "private-key"
+    if r.random() < 0.5:
+        return "id_rsa", _lines(begin, *rows, end), 1, "private-key"
+    # A traditional key `openssl genrsa -aes256` encrypted: RFC 1421 headers, then a blank line.
+    headers = ("Proc-Type: 4,ENCRYPTED", f"DEK-Info: AES-256-CBC,{chars(r, 32, HEX).upper()}", "")
+    return "server.key", _lines(begin, *headers, *rows, end), 1, "private-key"
 
 
 # Credentials without a provider prefix: a well-known file format, or a private key; the rest
