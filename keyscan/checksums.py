@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import zlib
 from collections.abc import Callable
 
@@ -60,11 +61,39 @@ def _basic_auth(token: str) -> bool:
     )
 
 
+def _b64url_json(part: str) -> object:
+    try:
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _signed_jwt(token: str) -> bool:
+    # RFC 7519/7515: header.payload.signature, each base64url; the header is a JSON object
+    # naming its algorithm, "none" for a token anyone can forge (so it proves nothing); the
+    # payload is a JSON object of claims; a signature shorter than 16 bytes signs nothing real.
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    header, claims = _b64url_json(parts[0]), _b64url_json(parts[1])
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return False
+    algorithm = header.get("alg")
+    if not isinstance(algorithm, str) or algorithm.lower() == "none":
+        return False
+    try:
+        signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(signature) >= 16
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "github-crc32": _crc32_base62_suffix,
     "npm-crc32": _crc32_base62_suffix,
     "pypi-macaroon": _pypi_macaroon,
     "basic-auth": _basic_auth,
+    "jwt": _signed_jwt,
 }
 
 

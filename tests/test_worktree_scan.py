@@ -640,3 +640,33 @@ def test_a_private_key_is_reported_at_its_begin_line(tmp_path: Path) -> None:
     assert placed["id_rsa"] == (3, 1, 9, plain[0])
     assert placed["legacy.pem"][:2] == (1, 1) and placed["legacy.pem"][2] == 10
     assert placed["config.json"] == (2, 11, 2, escaped[0])
+
+
+def test_a_signed_jwt_is_found_under_any_name_and_an_unsigned_or_example_one_is_not(
+    tmp_path: Path,
+) -> None:
+    r = rng(20)
+    claims = {"iss": "https://auth.corp.internal", "sub": "svc-export", "exp": 1900000000}
+
+    def signed(algorithm: str, length: int, payload: dict[str, object] = claims) -> str:
+        return jwt({"alg": algorithm, "typ": "JWT"}, payload, random_chars(r, length, URLSAFE))
+
+    hs256, rs256, in_url = signed("HS256", 43), signed("RS256", 342), signed("ES256", 86)
+    unsigned = jwt({"alg": "none"}, claims, random_chars(r, 30, URLSAFE))
+    example = signed("HS256", 43, {"sub": "1234567890", "name": "John Doe", "iat": 1516239022})
+    not_json = "eyJub3QganNvbg." + "eyJhIjoxfQ." + random_chars(r, 43, URLSAFE)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "settings.yaml").write_text(f"upstream:\n  jwt: {hs256}\n  sig: {rs256}\n")
+    (tree / "sync.js").write_text(f"fetch(`/export?jwt={in_url}`);\n")
+    (tree / "test_auth.py").write_text(
+        f'UNSIGNED = "{unsigned}"\nEXAMPLE = "{example}"\nBROKEN = "{not_json}"\n'
+    )
+    code, report = scan_json(str(tree), "--show-secrets")
+    assert code == 1
+    assert sorted((f["path"], f["line"], f["secret"]) for f in report["findings"]) == [
+        ("settings.yaml", 2, hs256),
+        ("settings.yaml", 3, rs256),
+        ("sync.js", 1, in_url),
+    ]
+    assert {f["rule_id"] for f in report["findings"]} == {"generic.jwt"}

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("provider", "generic")
-CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon", "basic-auth")
+CHECKSUMS = ("github-crc32", "npm-crc32", "pypi-macaroon", "basic-auth", "jwt")
 _ID_SHAPE = re.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
 _TOP_KEYS = frozenset({"rules"})
 _RULE_KEYS = frozenset(

@@ -24,6 +24,7 @@ from tests.corpus.tokens import (
     LOWER,
     TOKENS,
     UPPER,
+    URLSAFE,
     basic_pair,
     chars,
     jwt,
@@ -204,6 +205,52 @@ PLACEMENTS: dict[str, tuple[str, Placement]] = {
 }
 
 
+def _signed_jwt(r: random.Random, claims: dict[str, object]) -> str:
+    algorithm, length = r.choice([("HS256", 43), ("RS256", 342), ("ES256", 86)])
+    return jwt({"alg": algorithm, "typ": "JWT"}, claims, chars(r, length, URLSAFE))
+
+
+# The claims jwt.io's introduction signs, which tutorials and tests copy.
+_JWT_IO_CLAIMS = {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}
+
+
+def _unsigned_jwt(r: random.Random) -> str:
+    return jwt({"alg": "none"}, {"sub": chars(r, 8, LOWER)}, chars(r, 30, URLSAFE))
+
+
+def _unnamed_jwt(r: random.Random) -> tuple[str, str, int, str]:
+    """A signed service JWT under a name no generic rule takes for a secret's."""
+    token = _signed_jwt(
+        r,
+        {
+            "iss": f"https://auth.{chars(r, 6, LOWER)}.internal",
+            "sub": f"svc-{chars(r, 8, LOWER)}",
+            "iat": r.randint(1_700_000_000, 1_760_000_000),
+            "exp": r.randint(1_900_000_000, 2_000_000_000),
+        },
+    )
+    name, text, line = r.choice(
+        [
+            (
+                "settings.yaml",
+                _lines("upstream:", "  url: https://reports.internal", f"  jwt: {token}"),
+                3,
+            ),
+            (
+                "sync.js",
+                _lines("const base = '/api/v2';", f"fetch(`${{base}}/export?jwt={token}`);"),
+                2,
+            ),
+            (
+                "client.py",
+                _lines("from reports import Client", "", f'client = Client("{token}")'),
+                3,
+            ),
+        ]
+    )
+    return name, text, line, "jwt-unnamed"
+
+
 def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
     """(file name, text, line, kind) for credentials that have no provider prefix."""
     pw = password(r)
@@ -211,6 +258,7 @@ def _credential_files(r: random.Random) -> list[tuple[str, str, int, str]]:
     host = f"{chars(r, 6, LOWER)}.internal.corp"
     api_key = chars(r, 40, ALNUM)
     return [
+        _unnamed_jwt(r),
         (".netrc", _lines(f"machine {host}", f"  login {user}", f"  password {pw}"), 3, "netrc"),
         (".pgpass", _lines(f"{host}:5432:billing:{user}:{pw}"), 1, "pgpass"),
         (
@@ -982,6 +1030,14 @@ NEGATIVES: dict[str, Negative] = {
                 ),
             ),
         ]
+    ),
+    # jwt.io's example claims (whatever key signed them) and unsigned (`alg: none`) tokens.
+    "jwt-examples": lambda r: (
+        "test_auth.py",
+        _lines(
+            f'JWT_IO_EXAMPLE = "{_signed_jwt(r, _JWT_IO_CLAIMS)}"',
+            f'UNSIGNED = "{_unsigned_jwt(r)}"',
+        ),
     ),
     "numbers": lambda r: (
         "metrics.csv",
