@@ -170,7 +170,9 @@ def is_word_label(value: str) -> bool:
 # The claims jwt.io's introduction signs ({"sub":"1234567890","name":"John Doe","iat":1516239022}),
 # base64url as a token carries them: most JWT tutorials and libraries' tests copy that token, or
 # sign the same claims with a key of their own. A JWT carrying them is the example.
-_JWT_IO_EXAMPLE_CLAIMS = ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+_JWT_IO_EXAMPLE_CLAIMS = (
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+)
 
 
 def is_documented_example(value: str) -> bool:
