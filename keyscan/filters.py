@@ -56,7 +56,7 @@ Filter = Callable[[FilterInput], "str | None"]
 # one case (`<your-api-key>`, `<TOKEN>`), not the `<eW1>` of a salt.
 _PLACEHOLDER_SHAPES = regex.compile(
     r"""
-      \$\{\s*[!#]?\w[\w.\-]*\s*(?:[}:?+=\-%#/|\[]|$) | \$\{$
+      \$\{\s*[!#]?\w[\w.\-]*(?:\s*\}|[:?+=\-%#/|\[]|$) | \$\{$
     | \{\{-?(?:\s|$|[.$]?[A-Za-z_][\w.]*\s*(?:\}\}|[\s|(\[]|$))
     | \}\}$
     | \$\(\s?[A-Za-z_./][\w./\-]*(?:[\s)]|$)

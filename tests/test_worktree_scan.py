@@ -280,6 +280,8 @@ def test_template_openings_inside_generated_values_are_not_templates(tmp_path: P
         return f"{left}{opening}{right}"
 
     salts = [salt("{{;"), salt("$(x#"), salt("${;"), salt("a}}b"), salt("<eW1>"), salt("<8>")]
+    # A name then a space then an operator: no shell or template engine parses that.
+    salts.append(salt("${m ="))
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "wp-config.php").write_text(
