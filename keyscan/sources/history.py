@@ -169,12 +169,17 @@ def history_extras(repo: Path) -> bytes:
 
 
 def _message(data: bytes) -> tuple[bytes, dict[bytes, bytes]]:
-    head, _, message = data.partition(b"\n\n")
+    return data.partition(b"\n\n")[2], object_headers(data)
+
+
+def object_headers(data: bytes) -> dict[bytes, bytes]:
+    """A commit's or tag's header lines by name, the first of each (a commit's `parent` lines
+    give its first parent only)."""
     headers: dict[bytes, bytes] = {}
-    for line in head.split(b"\n"):
+    for line in data.partition(b"\n\n")[0].split(b"\n"):
         key, _, value = line.partition(b" ")
         headers.setdefault(key, value)
-    return message, headers
+    return headers
 
 
 def commit_author(commit: bytes) -> tuple[str | None, str | None]:

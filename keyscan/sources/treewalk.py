@@ -9,6 +9,7 @@ from pathlib import Path
 
 from keyscan.gitcmd import OBJECT_ID, run_git
 from keyscan.sources.gitobjects import ObjectRef, object_sizes
+from keyscan.sources.history import object_headers, other_worktree_heads
 from keyscan.sources.packs import ObjectReader, open_object_reader
 
 # Sizes are asked of git for this many blobs at a time (one `cat-file --batch-check` each).
@@ -44,8 +45,8 @@ def walked_objects(
         for at in range(0, len(commits), _COMMITS_AT_ONCE):
             chunk = commits[at : at + _COMMITS_AT_ONCE]
             for _, kind, data in reader.fetch(chunk, on_unreadable):
-                if kind == "commit" and data.startswith(b"tree "):
-                    pending.extend(walk.blobs(data[5 : data.index(b"\n")].decode("ascii"), ""))
+                if kind == "commit" and (tree := _tree_of(data)):
+                    pending.extend(walk.blobs(tree, ""))
                 if len(pending) >= _SIZES_AT_ONCE:
                     yield from _sized(repo, pending, on_missing)
                     pending = []
@@ -72,8 +73,6 @@ def walked_commits(
 
     `rev-list` stops at the first commit it cannot read and lists nothing more, leaving the rest
     of history unaudited; this walks around it."""
-    from keyscan.sources.history import other_worktree_heads
-
     reader = open_object_reader(repo)
     try:
         tips = [arg for arg in rev_args if _COMMIT_ID.fullmatch(arg)]
@@ -132,8 +131,8 @@ def head_entries(repo: Path) -> tuple[dict[str, set[str]], dict[str, str]]:
     try:
         stack: list[tuple[str, str]] = []
         for _, kind, data in reader.fetch([commit], lambda oid, why: None):
-            if kind == "commit" and data.startswith(b"tree "):
-                stack.append((data[5 : data.index(b"\n")].decode("ascii"), ""))
+            if kind == "commit" and (tree := _tree_of(data)):
+                stack.append((tree, ""))
         while stack:
             tree, prefix = stack.pop()
             for _, _, data in reader.fetch([tree], lambda oid, why: None):
@@ -190,7 +189,7 @@ class _TreeWalk:
             if not self.first_time(oid):
                 continue
             for _, _, data in self.reader.fetch([oid], self.on_unreadable):
-                headers = _headers(data)
+                headers = object_headers(data)
                 name = headers.get(b"tag", b"").decode("utf-8", "surrogateescape")
                 yield ObjectRef(oid, "tag", len(data), name)
                 target = headers.get(b"object", b"").decode("ascii", "replace")
@@ -205,7 +204,7 @@ class _TreeWalk:
                 commits.append(oid)
             elif kind == "tag" and self.first_time(oid):
                 for _, _, data in self.reader.fetch([oid], self.on_unreadable):
-                    headers = _headers(data)
+                    headers = object_headers(data)
                     targets.append(
                         (
                             headers.get(b"object", b"").decode("ascii", "replace"),
@@ -235,10 +234,9 @@ class _TreeWalk:
             stack.extend(reversed(subtrees))
 
 
-def _headers(tag: bytes) -> dict[bytes, bytes]:
-    """The header lines of a tag (or commit) object, by name."""
-    head = tag.partition(b"\n\n")[0].split(b"\n")
-    return dict(line.split(b" ", 1) for line in head if b" " in line)
+def _tree_of(commit: bytes) -> str:
+    """The id of a commit object's tree ("" for a commit without one, which lists nothing)."""
+    return object_headers(commit).get(b"tree", b"").decode("ascii", "replace")
 
 
 def _entries(tree: bytes, id_bytes: int) -> Iterator[tuple[bytes, str, str]]:
